@@ -1,0 +1,21 @@
+# Generates a C file holding every schema/NNN_name.sql, in order, so that
+# callcentred carries the schema it was built with.
+# Inputs: SCHEMA_DIR, OUTPUT.
+file(GLOB files "${SCHEMA_DIR}/[0-9][0-9][0-9]_*.sql")
+list(SORT files)
+set(out "/* generated from schema/ by cmake/embed_migrations.cmake: do not edit */\n")
+string(APPEND out "#include \"migrate.h\"\n\n")
+set(table "")
+set(i 0)
+foreach(f IN LISTS files)
+  get_filename_component(name "${f}" NAME)
+  file(READ "${f}" hex HEX)
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
+  string(APPEND out "static const char migration_${i}[] = {${bytes} 0x00};\n")
+  string(APPEND table "\t{\"${name}\", migration_${i}, sizeof migration_${i} - 1},\n")
+  math(EXPR i "${i} + 1")
+endforeach()
+string(APPEND out "\nconst struct migration migrations[] = {\n${table}};\n")
+string(APPEND out "const size_t migrations_count = ${i};\n")
+file(WRITE "${OUTPUT}.tmp" "${out}")
+execute_process(COMMAND ${CMAKE_COMMAND} -E copy_if_different "${OUTPUT}.tmp" "${OUTPUT}")

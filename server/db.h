@@ -1,0 +1,72 @@
+/* db.h: worker pools. Blocking work (SQL, password hashing) runs on worker
+ * threads; each job's completion comes back to the event loop as an event.
+ * A pool either gives every worker its own database connection (the "db"
+ * pool) or none (the "cpu" pool for scrypt). Workers never touch sessions
+ * or bufferevents: a job carries plain data in and out. */
+#ifndef CC_DB_H
+#define CC_DB_H
+
+#include <stddef.h>
+
+#include <event2/event.h>
+#include <mysql.h>
+
+struct db_params {
+	const char *host;
+	int port;
+	const char *socket; /* NULL or "": use host and port */
+	const char *user;
+	const char *password;
+	const char *name;
+	int connect_timeout;
+};
+
+/* A worker's connection, reconnected with backoff when it is lost. */
+struct db_conn;
+
+/* Runs on a worker. conn is NULL in a pool without connections. */
+typedef void (*db_work_fn)(struct db_conn *conn, void *arg);
+/* Runs on the event loop after work, with the same arg. */
+typedef void (*db_done_fn)(void *arg);
+
+struct db_pool;
+
+/* Start nthreads workers. params NULL: a pool without connections.
+ * max_queue bounds the jobs waiting (submit fails beyond it). */
+struct db_pool *db_pool_new(struct event_base *base, const char *name, int nthreads,
+			    const struct db_params *params, size_t max_queue);
+/* Queue a job. -1 when the queue is full or the pool is stopping. */
+int db_pool_submit(struct db_pool *pool, db_work_fn work, db_done_fn done, void *arg);
+/* Jobs waiting, and jobs waiting or running. */
+size_t db_pool_queued(struct db_pool *pool);
+size_t db_pool_pending(struct db_pool *pool);
+/* Workers holding a live connection. */
+int db_pool_connected(struct db_pool *pool);
+/* Finish every queued job, join the workers, free the pool. Completions not
+ * yet delivered to the loop are delivered before it returns. */
+void db_pool_free(struct db_pool *pool);
+
+/* Latency of each job from submit to completion, for metrics: buckets in
+ * seconds, cumulative counts as Prometheus wants them. */
+#define DB_LATENCY_BUCKETS 12
+extern const double db_latency_bounds[DB_LATENCY_BUCKETS];
+struct db_latency {
+	unsigned long long count;
+	double sum;
+	unsigned long long bucket[DB_LATENCY_BUCKETS]; /* cumulative */
+};
+const struct db_latency *db_pool_latency(struct db_pool *pool);
+
+/* Open a connection with the project's session settings (UTC, strict SQL
+ * mode, utf8mb4). Blocking: for start-up and workers only. */
+MYSQL *db_connect(const struct db_params *p, char *err, size_t errlen);
+/* The live connection of a worker, connecting or reconnecting first (with
+ * backoff: while backing off it fails at once). NULL with err filled when
+ * the database cannot be reached. */
+MYSQL *db_conn_get(struct db_conn *conn, char *err, size_t errlen);
+/* Tell the connection a statement failed; a lost connection is closed so
+ * the next db_conn_get reconnects. Returns 1 when the error was a lost or
+ * refused connection (the job should answer "unavailable"). */
+int db_conn_failed(struct db_conn *conn, unsigned int mysql_err);
+
+#endif

@@ -1,0 +1,101 @@
+/* op.c: the op table: one row per protocol op with who may call it. The
+ * table is the single source for dispatch, for `hello`'s op list and for
+ * docs/PROTOCOL.md. */
+#include <string.h>
+
+#include "proto.h"
+#include "server.h"
+
+static const struct op op_table[] = {
+    {"hello", 1, ROLE_ANY, op_hello, "server version, protocol version and ops"},
+    {"ping", 1, ROLE_ANY, op_ping, "liveness check; returns server time"},
+    {"login", 1, ROLE_ANY, op_login, "log in with user and password, or a resume token"},
+    {"logout", 0, ROLE_ANY, op_logout, "revoke the session's resume token"},
+    {"whoami", 0, ROLE_ANY, op_whoami, "the logged-in agent and the connection"},
+};
+
+unsigned
+role_parse(const char *name)
+{
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} roles[] = {{"agent", ROLE_AGENT},
+		     {"supervisor", ROLE_SUPERVISOR},
+		     {"admin", ROLE_ADMIN},
+		     {"service", ROLE_SERVICE}};
+
+	for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++)
+		if (strcmp(name, roles[i].name) == 0)
+			return roles[i].bit;
+	return 0;
+}
+
+/* May s call op now? */
+static int
+op_allowed(const struct session *s, const struct op *op)
+{
+	if (op->public)
+		return 1;
+	return s->logged_in && (op->roles & s->agent.role);
+}
+
+json_t *
+op_names(const struct session *s)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < sizeof op_table / sizeof op_table[0]; i++)
+		if (op_table[i].public || !s->logged_in || op_allowed(s, &op_table[i]))
+			json_array_append_new(a, json_string(op_table[i].name));
+	return a;
+}
+
+void
+op_dispatch(struct session *s, json_int_t id, const char *name, json_t *req)
+{
+	char msg[128];
+
+	for (size_t i = 0; i < sizeof op_table / sizeof op_table[0]; i++) {
+		const struct op *op = &op_table[i];
+		if (strcmp(op->name, name) != 0)
+			continue;
+		if (!op->public && !s->logged_in) {
+			session_reply_error(s, id, CC_ERR_UNAUTHORIZED, "log in first");
+			return;
+		}
+		if (!op_allowed(s, op)) {
+			snprintf(msg, sizeof msg, "role %s may not call %s", s->agent.role_name,
+				 name);
+			session_reply_error(s, id, CC_ERR_FORBIDDEN, msg);
+			return;
+		}
+		op->fn(s, id, req);
+		return;
+	}
+	snprintf(msg, sizeof msg, "unknown op '%s'; 'hello' lists the ops", name);
+	session_reply_error(s, id, CC_ERR_BAD_REQUEST, msg);
+}
+
+const char *
+op_arg_string(struct session *s, json_int_t id, json_t *req, const char *key, size_t max)
+{
+	json_t *v = json_object_get(req, key);
+	char msg[128];
+
+	if (!json_is_string(v)) {
+		snprintf(msg, sizeof msg, "argument \"%s\" must be a string", key);
+		session_reply_error(s, id, CC_ERR_BAD_REQUEST, msg);
+		return NULL;
+	}
+	if (json_string_length(v) == 0 || json_string_length(v) > max ||
+	    strlen(json_string_value(v)) != json_string_length(v)) {
+		snprintf(msg, sizeof msg, "argument \"%s\" must be 1 to %zu bytes without NUL", key,
+			 max);
+		session_reply_error(s, id, json_string_length(v) > max ? CC_ERR_TOO_LARGE
+								       : CC_ERR_BAD_REQUEST,
+				    msg);
+		return NULL;
+	}
+	return json_string_value(v);
+}

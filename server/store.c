@@ -1,0 +1,259 @@
+/* store.c: prepared statements over MariaDB Connector/C. */
+#include "store.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+
+/* The mysql errno of this thread's last failure. */
+static _Thread_local unsigned int store_last_errno;
+
+/* Fill err from a statement (or the connection when st is NULL). */
+static int
+store_fail(MYSQL *m, MYSQL_STMT *st, char *err, size_t errlen)
+{
+	store_last_errno = st ? mysql_stmt_errno(st) : mysql_errno(m);
+	snprintf(err, errlen, "%s", st ? mysql_stmt_error(st) : mysql_error(m));
+	if (st)
+		mysql_stmt_close(st);
+	return -1;
+}
+
+/* Prepare sql and bind params (may be NULL). */
+static MYSQL_STMT *
+store_prepare(MYSQL *m, const char *sql, MYSQL_BIND *params, char *err, size_t errlen)
+{
+	MYSQL_STMT *st = mysql_stmt_init(m);
+
+	if (st == NULL) {
+		store_fail(m, NULL, err, errlen);
+		return NULL;
+	}
+	if (mysql_stmt_prepare(st, sql, strlen(sql)) != 0 ||
+	    (params && mysql_stmt_bind_param(st, params) != 0)) {
+		store_fail(m, st, err, errlen);
+		return NULL;
+	}
+	return st;
+}
+
+/* Bind a string parameter. */
+static void
+bind_str(MYSQL_BIND *b, const char *s, unsigned long *len)
+{
+	memset(b, 0, sizeof *b);
+	*len = (unsigned long)strlen(s);
+	b->buffer_type = MYSQL_TYPE_STRING;
+	b->buffer = (void *)(uintptr_t)s;
+	b->buffer_length = *len;
+	b->length = len;
+}
+
+/* Bind a binary parameter of n bytes. */
+static void
+bind_blob(MYSQL_BIND *b, const unsigned char *p, unsigned long *len, size_t n)
+{
+	memset(b, 0, sizeof *b);
+	*len = (unsigned long)n;
+	b->buffer_type = MYSQL_TYPE_BLOB;
+	b->buffer = (void *)(uintptr_t)p;
+	b->buffer_length = *len;
+	b->length = len;
+}
+
+/* Bind an unsigned int parameter or result. */
+static void
+bind_uint(MYSQL_BIND *b, unsigned int *v)
+{
+	memset(b, 0, sizeof *b);
+	b->buffer_type = MYSQL_TYPE_LONG;
+	b->buffer = v;
+	b->is_unsigned = 1;
+}
+
+/* Bind a signed int parameter or result. */
+static void
+bind_int(MYSQL_BIND *b, int *v)
+{
+	memset(b, 0, sizeof *b);
+	b->buffer_type = MYSQL_TYPE_LONG;
+	b->buffer = v;
+}
+
+/* Bind a string result into buf (size n); is_null/len report the value. */
+static void
+bind_out_str(MYSQL_BIND *b, char *buf, size_t n, unsigned long *len, my_bool *is_null)
+{
+	memset(b, 0, sizeof *b);
+	b->buffer_type = MYSQL_TYPE_STRING;
+	b->buffer = buf;
+	b->buffer_length = (unsigned long)n;
+	b->length = len;
+	b->is_null = is_null;
+}
+
+#define AGENT_COLUMNS                                                                              \
+	"a.id, a.username, a.display_name, a.role, COALESCE(s.code, ''), a.password_hash, "       \
+	"a.active"
+
+/* Run a prepared agent query and fetch at most one row into out. */
+static int
+store_fetch_agent(MYSQL *m, MYSQL_STMT *st, struct agent_row *out, char *err, size_t errlen)
+{
+	MYSQL_BIND r[7];
+	unsigned long len[7];
+	my_bool nul[7];
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	bind_uint(&r[0], &out->id);
+	bind_out_str(&r[1], out->username, sizeof out->username, &len[1], &nul[1]);
+	bind_out_str(&r[2], out->display_name, sizeof out->display_name, &len[2], &nul[2]);
+	bind_out_str(&r[3], out->role, sizeof out->role, &len[3], &nul[3]);
+	bind_out_str(&r[4], out->site, sizeof out->site, &len[4], &nul[4]);
+	bind_out_str(&r[5], out->password_hash, sizeof out->password_hash, &len[5], &nul[5]);
+	bind_int(&r[6], &out->active);
+	if (mysql_stmt_execute(st) != 0 || mysql_stmt_bind_result(st, r) != 0 ||
+	    mysql_stmt_store_result(st) != 0)
+		return store_fail(m, st, err, errlen);
+	rc = mysql_stmt_fetch(st);
+	mysql_stmt_close(st);
+	if (rc == MYSQL_NO_DATA)
+		return 0;
+	if (rc != 0 && rc != MYSQL_DATA_TRUNCATED) {
+		snprintf(err, errlen, "fetch failed");
+		return -1;
+	}
+	return 1;
+}
+
+int
+store_agent_by_username(MYSQL *m, const char *username, struct agent_row *out, char *err,
+			size_t errlen)
+{
+	MYSQL_BIND p[1];
+	unsigned long ulen;
+	MYSQL_STMT *st;
+
+	bind_str(&p[0], username, &ulen);
+	st = store_prepare(m,
+			   "SELECT " AGENT_COLUMNS " FROM agents a LEFT JOIN sites s ON "
+			   "s.id = a.site_id WHERE a.username = ?",
+			   p, err, errlen);
+	if (st == NULL)
+		return -1;
+	return store_fetch_agent(m, st, out, err, errlen);
+}
+
+int
+store_session_lookup(MYSQL *m, const unsigned char digest[AUTH_TOKEN_HASH],
+		     struct agent_row *out, char *err, size_t errlen)
+{
+	MYSQL_BIND p[1];
+	unsigned long dlen;
+	MYSQL_STMT *st;
+
+	bind_blob(&p[0], digest, &dlen, AUTH_TOKEN_HASH);
+	st = store_prepare(m,
+			   "SELECT " AGENT_COLUMNS " FROM agent_sessions t JOIN agents a ON "
+			   "a.id = t.agent_id LEFT JOIN sites s ON s.id = a.site_id "
+			   "WHERE t.token_hash = ? AND t.expires_at > UTC_TIMESTAMP(3)",
+			   p, err, errlen);
+	if (st == NULL)
+		return -1;
+	return store_fetch_agent(m, st, out, err, errlen);
+}
+
+/* Execute a prepared write; -1 on failure. */
+static int
+store_exec(MYSQL *m, const char *sql, MYSQL_BIND *p, char *err, size_t errlen,
+	   unsigned long long *affected)
+{
+	MYSQL_STMT *st = store_prepare(m, sql, p, err, errlen);
+
+	if (st == NULL)
+		return -1;
+	if (mysql_stmt_execute(st) != 0)
+		return store_fail(m, st, err, errlen);
+	if (affected)
+		*affected = (unsigned long long)mysql_stmt_affected_rows(st);
+	mysql_stmt_close(st);
+	return 0;
+}
+
+int
+store_session_insert(MYSQL *m, const unsigned char digest[AUTH_TOKEN_HASH],
+		     unsigned int agent_id, int ttl, const char *peer, char *err, size_t errlen)
+{
+	MYSQL_BIND p[4];
+	unsigned long dlen, plen;
+
+	if (mysql_autocommit(m, 0) != 0)
+		return store_fail(m, NULL, err, errlen);
+	bind_blob(&p[0], digest, &dlen, AUTH_TOKEN_HASH);
+	bind_uint(&p[1], &agent_id);
+	bind_int(&p[2], &ttl);
+	bind_str(&p[3], peer, &plen);
+	if (store_exec(m,
+		       "INSERT INTO agent_sessions (token_hash, agent_id, expires_at, peer) "
+		       "VALUES (?, ?, UTC_TIMESTAMP(3) + INTERVAL ? SECOND, ?)",
+		       p, err, errlen, NULL) != 0)
+		goto fail;
+	bind_uint(&p[0], &agent_id);
+	if (store_exec(m, "UPDATE agents SET last_login_at = UTC_TIMESTAMP(3) WHERE id = ?", p,
+		       err, errlen, NULL) != 0)
+		goto fail;
+	if (mysql_commit(m) != 0) {
+		store_fail(m, NULL, err, errlen);
+		goto fail;
+	}
+	mysql_autocommit(m, 1);
+	return 0;
+fail:
+	mysql_rollback(m);
+	mysql_autocommit(m, 1);
+	return -1;
+}
+
+int
+store_session_delete(MYSQL *m, const unsigned char digest[AUTH_TOKEN_HASH], char *err,
+		     size_t errlen)
+{
+	MYSQL_BIND p[1];
+	unsigned long dlen;
+
+	bind_blob(&p[0], digest, &dlen, AUTH_TOKEN_HASH);
+	return store_exec(m, "DELETE FROM agent_sessions WHERE token_hash = ?", p, err, errlen,
+			  NULL);
+}
+
+long
+store_session_purge(MYSQL *m, char *err, size_t errlen)
+{
+	unsigned long long n = 0;
+
+	if (store_exec(m,
+		       "DELETE FROM agent_sessions WHERE expires_at <= UTC_TIMESTAMP(3) "
+		       "LIMIT 10000",
+		       NULL, err, errlen, &n) != 0)
+		return -1;
+	return (long)n;
+}
+
+int
+store_ping(MYSQL *m, char *err, size_t errlen)
+{
+	if (mysql_query(m, "SELECT 1") != 0)
+		return store_fail(m, NULL, err, errlen);
+	MYSQL_RES *r = mysql_store_result(m);
+	mysql_free_result(r);
+	return 0;
+}
+
+unsigned int
+store_errno(void)
+{
+	return store_last_errno;
+}

@@ -1,0 +1,42 @@
+/* store.h: SQL for the foundation. Every statement with a value in it is a
+ * prepared statement. Functions run on a db worker; they return 1 found /
+ * 0 not found (or 0 success for writes) and -1 on error with err filled. */
+#ifndef CC_STORE_H
+#define CC_STORE_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include <mysql.h>
+
+#include "auth.h"
+
+struct agent_row {
+	unsigned int id;
+	char username[65];
+	char display_name[513];
+	char role[16];
+	char site[17]; /* site code; "" when none */
+	char password_hash[256];
+	int active;
+};
+
+int store_agent_by_username(MYSQL *m, const char *username, struct agent_row *out, char *err,
+			    size_t errlen);
+/* The agent of a live resume token (by digest), or 0 when expired/revoked. */
+int store_session_lookup(MYSQL *m, const unsigned char digest[AUTH_TOKEN_HASH],
+			 struct agent_row *out, char *err, size_t errlen);
+/* Record a new resume token and the login time, in one transaction. */
+int store_session_insert(MYSQL *m, const unsigned char digest[AUTH_TOKEN_HASH],
+			 unsigned int agent_id, int ttl, const char *peer, char *err,
+			 size_t errlen);
+int store_session_delete(MYSQL *m, const unsigned char digest[AUTH_TOKEN_HASH], char *err,
+			 size_t errlen);
+/* Delete expired resume tokens; the number deleted or -1. */
+long store_session_purge(MYSQL *m, char *err, size_t errlen);
+/* A round trip to the database. */
+int store_ping(MYSQL *m, char *err, size_t errlen);
+/* The mysql errno of this thread's last failure (for db_conn_failed). */
+unsigned int store_errno(void);
+
+#endif
