@@ -108,6 +108,8 @@ json_int_t session_request(json_t *req, enum req_kind kind, char *err, size_t er
 void session_finish(int code);
 /* The logged-in agent's user name, or the configured one. */
 const char *session_user(void);
+/* The "agent" object of the last login, or NULL. */
+const json_t *session_agent(void);
 /* Ops the server offers (from hello); NULL-terminated, possibly empty. */
 const char *const *session_ops(void);
 /* Whether the session can take commands now. */

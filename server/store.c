@@ -10,6 +10,13 @@
 /* The mysql errno of this thread's last failure. */
 static _Thread_local unsigned int store_last_errno;
 
+/* Deadlock or lock wait timeout: the transaction may simply be run again. */
+static int
+store_retryable(unsigned int e)
+{
+	return e == 1213 || e == 1205; /* ER_LOCK_DEADLOCK, ER_LOCK_WAIT_TIMEOUT */
+}
+
 /* Fill err from a statement (or the connection when st is NULL). */
 static int
 store_fail(MYSQL *m, MYSQL_STMT *st, char *err, size_t errlen)
@@ -183,15 +190,24 @@ store_exec(MYSQL *m, const char *sql, MYSQL_BIND *p, char *err, size_t errlen,
 	return 0;
 }
 
-int
-store_session_insert(MYSQL *m, const unsigned char digest[AUTH_TOKEN_HASH],
-		     unsigned int agent_id, int ttl, const char *peer, char *err, size_t errlen)
+/* One attempt at the login transaction. The agent row is updated first so
+ * its exclusive lock is taken before the insert's foreign-key check would
+ * take a shared one: two logins of one agent then queue instead of
+ * deadlocking. */
+static int
+store_session_insert_once(MYSQL *m, const unsigned char digest[AUTH_TOKEN_HASH],
+			  unsigned int agent_id, int ttl, const char *peer, char *err,
+			  size_t errlen)
 {
 	MYSQL_BIND p[4];
 	unsigned long dlen, plen;
 
 	if (mysql_autocommit(m, 0) != 0)
 		return store_fail(m, NULL, err, errlen);
+	bind_uint(&p[0], &agent_id);
+	if (store_exec(m, "UPDATE agents SET last_login_at = UTC_TIMESTAMP(3) WHERE id = ?", p,
+		       err, errlen, NULL) != 0)
+		goto fail;
 	bind_blob(&p[0], digest, &dlen, AUTH_TOKEN_HASH);
 	bind_uint(&p[1], &agent_id);
 	bind_int(&p[2], &ttl);
@@ -200,10 +216,6 @@ store_session_insert(MYSQL *m, const unsigned char digest[AUTH_TOKEN_HASH],
 		       "INSERT INTO agent_sessions (token_hash, agent_id, expires_at, peer) "
 		       "VALUES (?, ?, UTC_TIMESTAMP(3) + INTERVAL ? SECOND, ?)",
 		       p, err, errlen, NULL) != 0)
-		goto fail;
-	bind_uint(&p[0], &agent_id);
-	if (store_exec(m, "UPDATE agents SET last_login_at = UTC_TIMESTAMP(3) WHERE id = ?", p,
-		       err, errlen, NULL) != 0)
 		goto fail;
 	if (mysql_commit(m) != 0) {
 		store_fail(m, NULL, err, errlen);
@@ -215,6 +227,18 @@ fail:
 	mysql_rollback(m);
 	mysql_autocommit(m, 1);
 	return -1;
+}
+
+int
+store_session_insert(MYSQL *m, const unsigned char digest[AUTH_TOKEN_HASH],
+		     unsigned int agent_id, int ttl, const char *peer, char *err, size_t errlen)
+{
+	for (int attempt = 0;; attempt++) {
+		if (store_session_insert_once(m, digest, agent_id, ttl, peer, err, errlen) == 0)
+			return 0;
+		if (attempt == 2 || !store_retryable(store_last_errno))
+			return -1;
+	}
 }
 
 int

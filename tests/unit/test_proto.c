@@ -388,7 +388,6 @@ test_parse_bad_op(void **state)
 	REJECT("{\"id\":1,\"op\":\"ticket..show\"}", CC_ERR_BAD_REQUEST, 0, msg);
 	REJECT("{\"id\":1,\"op\":\"ticket.9show\"}", CC_ERR_BAD_REQUEST, 0, msg);
 	REJECT("{\"id\":1,\"op\":\"ticket show\"}", CC_ERR_BAD_REQUEST, 0, msg);
-	REJECT("{\"id\":1,\"op\":\"ticket\\u0000show\"}", CC_ERR_BAD_REQUEST, 0, msg);
 
 	/* 64 bytes is the longest name; 65 is refused */
 	snprintf(line, sizeof line, "{\"id\":1,\"op\":\"%.64s\"}",
@@ -428,6 +427,7 @@ test_parse_invalid_json(void **state)
 	REJECT("{\"id\":01,\"op\":\"ping\"}", CC_ERR_BAD_REQUEST, 1, msg);
 	REJECT("{\"id\":1,\"op\":\"ping\"\x00}", CC_ERR_BAD_REQUEST, 1, msg);
 	REJECT("{\"a\":\"\\ud800\"}", CC_ERR_BAD_REQUEST, 1, msg); /* lone surrogate escape */
+	REJECT("{\"id\":1,\"op\":\"ticket\\u0000show\"}", CC_ERR_BAD_REQUEST, 1, msg);
 	REJECT("", CC_ERR_BAD_REQUEST, 1, msg);
 	REJECT("hello", CC_ERR_BAD_REQUEST, 1, msg);
 }
@@ -453,17 +453,32 @@ test_parse_invalid_json_offset(void **state)
 static void
 test_parse_invalid_utf8(void **state)
 {
+	static const struct {
+		const char *line;
+		size_t len;
+		const char *message;
+	} cases[] = {
+	    /* inside a string value; the prefix is 22 bytes */
+	    {"{\"id\":1,\"op\":\"x\",\"a\":\"\xc0\xaf\"}", 26, "invalid UTF-8 at byte 22"},
+	    {"{\"id\":1,\"op\":\"x\",\"a\":\"\xed\xa0\x80\"}", 27, "invalid UTF-8 at byte 22"},
+	    {"{\"id\":1,\"op\":\"x\",\"a\":\"\xe2\x82\"}", 26, "invalid UTF-8 at byte 22"},
+	    {"\xff{\"id\":1,\"op\":\"x\"}", 18, "invalid UTF-8 at byte 0"},
+	    {"{\"id\":1,\"op\":\"x\"}\xf0\x9f\x98", 20, "invalid UTF-8 at byte 17"},
+	    {"{\"id\":1,\"op\":\"x\",\"\xfe\":1}", 23, "invalid UTF-8 at byte 18"},
+	};
+	struct proto_request req;
+	struct proto_error err;
+
 	(void)state;
-	/* overlong '/' inside a string value, at byte 20 */
-	REJECT("{\"id\":1,\"op\":\"x\",\"a\":\"\xc0\xaf\"}", CC_ERR_BAD_REQUEST, 1,
-	       "invalid UTF-8 at byte 22");
-	REJECT("{\"id\":1,\"op\":\"x\",\"a\":\"\xed\xa0\x80\"}", CC_ERR_BAD_REQUEST, 1,
-	       "invalid UTF-8 at byte 22");
-	REJECT("{\"id\":1,\"op\":\"x\",\"a\":\"\xe2\x82\"}", CC_ERR_BAD_REQUEST, 1,
-	       "invalid UTF-8 at byte 22");
-	REJECT("\xff{\"id\":1,\"op\":\"x\"}", CC_ERR_BAD_REQUEST, 1, "invalid UTF-8 at byte 0");
-	REJECT("{\"id\":1,\"op\":\"x\"}\xf0\x9f\x98", CC_ERR_BAD_REQUEST, 1,
-	       "invalid UTF-8 at byte 18");
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		assert_int_equal(strlen(cases[i].line), cases[i].len);
+		assert_int_equal(proto_parse_request(cases[i].line, cases[i].len, &req, &err), -1);
+		assert_null(req.root);
+		assert_int_equal(req.id, -1);
+		assert_int_equal(err.code, CC_ERR_BAD_REQUEST);
+		assert_int_equal(err.fatal, 1);
+		assert_string_equal(err.message, cases[i].message);
+	}
 }
 
 /* The exact message for invalid UTF-8 (clients and tests match on it). */

@@ -69,9 +69,9 @@ def test_stalled_handshakes(ctx):
     util.check(conn.is_open(), "the logged-in client was dropped too")
     util.check_eq(conn.ok("whoami")["agent"]["user"], "alice", "whoami after the drops")
 
-    srv.wait_log("handshake timeout", timeout=5)
+    srv.wait_log(r"handshake.timeout", timeout=5)
     m, _ = admin.metrics(srv.admin_port)
-    util.check_eq(m.get('cc_closes_total{reason="handshake timeout"}'), 2.0,
+    util.check_eq(m.get('cc_closes_total{reason="handshake_timeout"}'), 2.0,
                   "closes by handshake timeout")
 
 

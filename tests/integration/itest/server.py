@@ -2,6 +2,7 @@
 --hash-password, --check-config) and the running daemon."""
 
 import os
+import re
 import signal
 import subprocess
 import time
@@ -216,14 +217,18 @@ class Server:
         except FileNotFoundError:
             return ""
 
-    def wait_log(self, text, timeout=10.0):
-        """Wait until the log contains text; returns the matching line."""
-        def find():
-            for line in self.log_text().splitlines():
-                if text in line:
-                    return line
-            return None
-        return util.wait_until(find, util.scaled(timeout), f"{text!r} in the server log")
+    def find_log(self, pattern):
+        """The first log line matching the regex pattern, or None."""
+        regex = re.compile(pattern)
+        for line in self.log_text().splitlines():
+            if regex.search(line):
+                return line
+        return None
+
+    def wait_log(self, pattern, timeout=10.0):
+        """Wait until a log line matches the regex pattern; returns the line."""
+        return util.wait_until(lambda: self.find_log(pattern), util.scaled(timeout),
+                               f"/{pattern}/ in the server log")
 
     def sanitizer_report(self):
         """The first sanitizer report line in the log, or None."""
