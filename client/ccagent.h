@@ -150,6 +150,9 @@ char *render_event(const json_t *event);
 char *render_raw(const char *line, size_t len);
 /* A scalar (or compact JSON for containers) as one terminal-safe line. */
 char *render_value(const json_t *v);
+struct evbuffer;
+/* The buffer's contents as a string; frees the buffer. */
+char *render_take(struct evbuffer *b);
 
 /* ui.c: terminal output and the interactive line editor. */
 void ui_init(struct event_base *base, int interactive, int quiet);

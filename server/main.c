@@ -1,6 +1,7 @@
 /* main.c: callcentred's command line and start-up. */
 #include <getopt.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +75,28 @@ hash_password(const struct scrypt_params *p)
 	OPENSSL_cleanse(pw, sizeof pw);
 	printf("%s\n", hash);
 	return 0;
+}
+
+/* Raise the descriptor limit to its hard maximum; warn when it still
+ * cannot hold max_connections. */
+static void
+raise_fd_limit(const struct config *cfg)
+{
+	struct rlimit rl;
+	rlim_t need = (rlim_t)cfg->max_connections + (rlim_t)cfg->db_workers + 64;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur < need)
+		log_warn("server",
+			 "msg=\"descriptor limit below max_connections\" limit=%llu need=%llu "
+			 "hint=\"raise LimitNOFILE or ulimit -n\"",
+			 (unsigned long long)rl.rlim_cur, (unsigned long long)need);
 }
 
 /* The database parameters from the config. */
@@ -201,6 +224,7 @@ main(int argc, char **argv)
 	}
 
 	signal(SIGPIPE, SIG_IGN);
+	raise_fd_limit(&srv.cfg);
 	if (mysql_library_init(0, NULL, NULL) != 0) {
 		fprintf(stderr, "callcentred: cannot initialise the MariaDB client library\n");
 		return 1;

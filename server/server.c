@@ -17,7 +17,7 @@
 #define HOUSEKEEPING_SECONDS 2
 #define PURGE_SECONDS        600
 #define THROTTLE_MAX_KEYS    100000
-#define DB_MAX_QUEUE         10000
+#define SERVER_REFUSE_SLACK  64 /* refused connections told why before a hard drop */
 
 struct ip_count {
 	char ip[48];
@@ -84,25 +84,50 @@ server_admit(struct server *srv, const char *ip)
 	return refuse;
 }
 
-/* A new TCP connection: hand it to a session. */
+/* A new TCP connection: hand it to a session. Connections over the cap
+ * are told why after their handshake, but a flood far past it is cut at
+ * once: a handshake is the most expensive thing a stranger can ask for. */
 static void
 server_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
 		 void *arg)
 {
+	struct server *srv = arg;
+
 	(void)l;
 	(void)salen;
-	session_accept(arg, fd, sa);
+	if (srv->nsessions >= (unsigned)srv->cfg.max_connections + SERVER_REFUSE_SLACK) {
+		srv->metrics.closes[CLOSE_LIMIT]++;
+		evutil_closesocket(fd);
+		return;
+	}
+	session_accept(srv, fd, sa);
 }
 
-/* accept() failed: usually out of descriptors. */
+/* Accept again after a pause for descriptors. */
+static void
+server_accept_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+
+	(void)fd;
+	(void)what;
+	if (!srv->draining)
+		evconnlistener_enable(srv->listener);
+}
+
+/* accept() failed: usually out of descriptors. Pause accepting for a
+ * second rather than spin on a listener that stays readable. */
 static void
 server_accept_error_cb(struct evconnlistener *l, void *arg)
 {
+	struct server *srv = arg;
 	int err = EVUTIL_SOCKET_ERROR();
+	struct timeval pause = {1, 0};
 
-	(void)l;
-	(void)arg;
-	log_error("server", "msg=\"accept failed\" error=\"%s\"", evutil_socket_error_to_string(err));
+	log_error("server", "msg=\"accept failed; pausing 1 s\" error=\"%s\" sessions=%u",
+		  evutil_socket_error_to_string(err), srv->nsessions);
+	evconnlistener_disable(l);
+	evtimer_add(srv->accept_resume, &pause);
 }
 
 /* Stop accepting, tell every session, and exit when they are gone. */
@@ -265,6 +290,7 @@ server_listen(struct server *srv, char *err, size_t errlen)
 		return -1;
 	}
 	evconnlistener_set_error_cb(srv->listener, server_accept_error_cb);
+	srv->accept_resume = evtimer_new(srv->base, server_accept_resume_cb, srv);
 	return 0;
 }
 
@@ -328,6 +354,8 @@ server_free(struct server *srv)
 		event_free(srv->housekeeping);
 	if (srv->shutdown_deadline)
 		event_free(srv->shutdown_deadline);
+	if (srv->accept_resume)
+		event_free(srv->accept_resume);
 	HASH_ITER(hh, srv->ip_counts, c, tmp)
 	{
 		HASH_DEL(srv->ip_counts, c);

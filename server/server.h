@@ -120,7 +120,7 @@ struct server {
 	unsigned nlogged_in;
 	unsigned long long next_serial;
 
-	struct event *sig_term, *sig_int, *housekeeping, *shutdown_deadline;
+	struct event *sig_term, *sig_int, *housekeeping, *shutdown_deadline, *accept_resume;
 	int draining;
 	time_t started;
 	time_t last_purge;

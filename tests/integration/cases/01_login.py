@@ -52,7 +52,7 @@ def test_raw_login(ctx):
     util.check_eq(session.get("tls"), conn.tls_version(), "session.tls vs negotiated")
     util.check(isinstance(session.get("cipher"), str) and session["cipher"],
                f"session.cipher: {session}")
-    local = conn.raw.getsockname()
+    local = conn.sock.getsockname()
     util.check_eq(session.get("peer"), f"{local[0]}:{local[1]}", "session.peer")
     util.check(isinstance(session.get("since"), int) and abs(session["since"] - before) <= 5,
                f"session.since: {session}")

@@ -28,9 +28,8 @@ def client_context(ca_file):
 class Conn:
     """One connection: send requests, read replies and events."""
 
-    def __init__(self, sock, raw):
+    def __init__(self, sock):
         self.sock = sock  # the TLS socket
-        self.raw = raw  # the TCP socket under it
         self.buf = b""
         self.events = []  # server pushes seen while waiting for replies
         self.next_id = 1
@@ -52,7 +51,7 @@ class Conn:
             raw.close()
             raise
         tls.settimeout(timeout)
-        return cls(tls, raw)
+        return cls(tls)
 
     def close(self):
         """Close without ceremony."""
