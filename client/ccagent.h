@@ -158,6 +158,9 @@ char *render_take(struct evbuffer *b);
 void ui_init(struct event_base *base, int interactive, int quiet);
 /* Start the editor: prompt shown, lines go to line_cb (NULL at EOF). */
 int ui_start(const char *prompt, void (*line_cb)(char *line));
+/* Stop reading input and take the prompt away (quitting). */
+void ui_hold(void);
+/* Restore the terminal and save the history. */
 void ui_stop(void);
 void ui_set_prompt(const char *prompt);
 /* Output text (a result) on stdout above the prompt; sanitised. */

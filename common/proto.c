@@ -15,8 +15,13 @@ line_next(struct evbuffer *in, size_t max, char **line, size_t *len)
 	size_t n;
 
 	eol = evbuffer_search(in, "\n", 1, NULL);
-	if (eol.pos < 0)
-		return evbuffer_get_length(in) > max + 1 ? LINE_TOO_LONG : LINE_MORE;
+	if (eol.pos < 0) {
+		/* max bytes and a CR may still be followed by the LF */
+		n = evbuffer_get_length(in);
+		if (n > max + 1 || (n == max + 1 && evbuffer_pullup(in, (ev_ssize_t)n)[n - 1] != '\r'))
+			return LINE_TOO_LONG;
+		return LINE_MORE;
+	}
 	n = (size_t)eol.pos;
 	if (n > max + 1 || (n == max + 1 && evbuffer_pullup(in, (ev_ssize_t)n)[n - 1] != '\r'))
 		return LINE_TOO_LONG;
@@ -82,7 +87,7 @@ proto_parse_request(const char *line, size_t len, struct proto_request *req,
 		snprintf(err->message, sizeof err->message, "invalid UTF-8 at byte %zu", bad);
 		return -1;
 	}
-	root = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	root = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 	if (root == NULL) {
 		err->code = CC_ERR_BAD_REQUEST;
 		err->fatal = 1;
@@ -104,7 +109,7 @@ proto_parse_request(const char *line, size_t len, struct proto_request *req,
 	}
 	op = json_object_get(root, "op");
 	if (!json_is_string(op) || !proto_name_valid(json_string_value(op))) {
-		json_decref(root);
+		json_decref(root); /* req->id stays: the error reply carries it */
 		return proto_fail(err, CC_ERR_BAD_REQUEST, 0,
 				  "\"op\" must be a dotted lower-case name such as \"ticket.show\"");
 	}

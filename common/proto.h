@@ -41,7 +41,8 @@ struct proto_error {
 };
 
 /* Parse and validate one request line. Returns 0 and fills req (caller frees
- * with proto_request_free) or -1 and fills err. */
+ * with proto_request_free) or -1 and fills err; on failure req->id is still
+ * the request's id when it was readable (else -1) and req->root is NULL. */
 int proto_parse_request(const char *line, size_t len, struct proto_request *req,
 			struct proto_error *err);
 void proto_request_free(struct proto_request *req);

@@ -36,7 +36,7 @@ auth_hash_password(const char *password, size_t len, const struct scrypt_params 
 	char salt64[4 * ((AUTH_SALT_LEN + 2) / 3) + 1], key64[4 * ((AUTH_KEY_LEN + 2) / 3) + 1];
 	int n;
 
-	if (RAND_bytes(salt, sizeof salt) != 1 ||
+	if (len == 0 || RAND_bytes(salt, sizeof salt) != 1 ||
 	    auth_scrypt(password, len, salt, sizeof salt, params, key, sizeof key) != 0)
 		return -1;
 	EVP_EncodeBlock((unsigned char *)salt64, salt, sizeof salt);
@@ -113,6 +113,8 @@ auth_verify_password(const char *password, size_t len, const char *encoded)
 
 	if (auth_parse(encoded, &p, salt, &saltlen, want, &keylen) != 0)
 		return -1;
+	if (len == 0)
+		return 0; /* never set: auth_hash_password refuses empty passwords */
 	if (auth_scrypt(password, len, salt, saltlen, &p, got, keylen) != 0)
 		return -1;
 	ok = CRYPTO_memcmp(got, want, keylen) == 0;

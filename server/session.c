@@ -225,8 +225,7 @@ session_handle_line(struct session *s, const char *line, size_t len)
 	if (len == 0)
 		return; /* blank lines are keep-alives */
 	if (proto_parse_request(line, len, &req, &perr) != 0) {
-		json_int_t id = -1;
-		session_reply_error(s, id, perr.code, perr.message);
+		session_reply_error(s, req.id, perr.code, perr.message);
 		if (perr.fatal)
 			session_close_gracefully(s, CLOSE_BAD_INPUT, perr.message);
 		return;

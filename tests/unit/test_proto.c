@@ -296,7 +296,8 @@ test_line_small_limit(void **state)
 
 /* Parse line and expect failure with code, fatality and message prefix. */
 static void
-expect_reject(const char *line, size_t len, enum cc_err code, int fatal, const char *prefix)
+expect_reject(const char *line, size_t len, json_int_t id, enum cc_err code, int fatal,
+	      const char *prefix)
 {
 	struct proto_request req;
 	struct proto_error err;
@@ -305,13 +306,17 @@ expect_reject(const char *line, size_t len, enum cc_err code, int fatal, const c
 	if (proto_parse_request(line, len, &req, &err) != -1)
 		fail_msg("accepted: %.*s", (int)len, line);
 	assert_null(req.root);
-	assert_int_equal(req.id, -1);
+	assert_int_equal(req.id, id);
 	assert_int_equal(err.code, code);
 	assert_int_equal(err.fatal, fatal);
 	if (strncmp(err.message, prefix, strlen(prefix)) != 0)
 		fail_msg("message \"%s\" does not start with \"%s\"", err.message, prefix);
 }
-#define REJECT(lit, code, fatal, prefix) expect_reject(lit, sizeof(lit) - 1, code, fatal, prefix)
+#define REJECT(lit, code, fatal, prefix)                                                    \
+	expect_reject(lit, sizeof(lit) - 1, -1, code, fatal, prefix)
+/* A request whose id is readable keeps it, so the error reply can carry it. */
+#define REJECT_ID(lit, id, code, fatal, prefix)                                            \
+	expect_reject(lit, sizeof(lit) - 1, id, code, fatal, prefix)
 
 /* Parse line and expect success with id and op. */
 static void
@@ -377,17 +382,17 @@ test_parse_bad_op(void **state)
 	char line[256];
 
 	(void)state;
-	REJECT("{\"id\":1}", CC_ERR_BAD_REQUEST, 0, msg);
-	REJECT("{\"id\":1,\"op\":7}", CC_ERR_BAD_REQUEST, 0, msg);
-	REJECT("{\"id\":1,\"op\":null}", CC_ERR_BAD_REQUEST, 0, msg);
-	REJECT("{\"id\":1,\"op\":\"\"}", CC_ERR_BAD_REQUEST, 0, msg);
-	REJECT("{\"id\":1,\"op\":\"Ping\"}", CC_ERR_BAD_REQUEST, 0, msg);
-	REJECT("{\"id\":1,\"op\":\"PING\"}", CC_ERR_BAD_REQUEST, 0, msg);
-	REJECT("{\"id\":1,\"op\":\".ping\"}", CC_ERR_BAD_REQUEST, 0, msg);
-	REJECT("{\"id\":1,\"op\":\"ping.\"}", CC_ERR_BAD_REQUEST, 0, msg);
-	REJECT("{\"id\":1,\"op\":\"ticket..show\"}", CC_ERR_BAD_REQUEST, 0, msg);
-	REJECT("{\"id\":1,\"op\":\"ticket.9show\"}", CC_ERR_BAD_REQUEST, 0, msg);
-	REJECT("{\"id\":1,\"op\":\"ticket show\"}", CC_ERR_BAD_REQUEST, 0, msg);
+	REJECT_ID("{\"id\":1}", 1, CC_ERR_BAD_REQUEST, 0, msg);
+	REJECT_ID("{\"id\":1,\"op\":7}", 1, CC_ERR_BAD_REQUEST, 0, msg);
+	REJECT_ID("{\"id\":1,\"op\":null}", 1, CC_ERR_BAD_REQUEST, 0, msg);
+	REJECT_ID("{\"id\":1,\"op\":\"\"}", 1, CC_ERR_BAD_REQUEST, 0, msg);
+	REJECT_ID("{\"id\":1,\"op\":\"Ping\"}", 1, CC_ERR_BAD_REQUEST, 0, msg);
+	REJECT_ID("{\"id\":1,\"op\":\"PING\"}", 1, CC_ERR_BAD_REQUEST, 0, msg);
+	REJECT_ID("{\"id\":1,\"op\":\".ping\"}", 1, CC_ERR_BAD_REQUEST, 0, msg);
+	REJECT_ID("{\"id\":1,\"op\":\"ping.\"}", 1, CC_ERR_BAD_REQUEST, 0, msg);
+	REJECT_ID("{\"id\":1,\"op\":\"ticket..show\"}", 1, CC_ERR_BAD_REQUEST, 0, msg);
+	REJECT_ID("{\"id\":1,\"op\":\"ticket.9show\"}", 1, CC_ERR_BAD_REQUEST, 0, msg);
+	REJECT_ID("{\"id\":1,\"op\":\"ticket show\"}", 1, CC_ERR_BAD_REQUEST, 0, msg);
 
 	/* 64 bytes is the longest name; 65 is refused */
 	snprintf(line, sizeof line, "{\"id\":1,\"op\":\"%.64s\"}",
@@ -395,7 +400,7 @@ test_parse_bad_op(void **state)
 	expect_accept(line, 1, "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijkl");
 	snprintf(line, sizeof line, "{\"id\":1,\"op\":\"%.65s\"}",
 		 "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklm");
-	expect_reject(line, strlen(line), CC_ERR_BAD_REQUEST, 0, msg);
+	expect_reject(line, strlen(line), 1, CC_ERR_BAD_REQUEST, 0, msg);
 }
 
 /* JSON that is not an object is a bad request, but the stream is fine. */
@@ -527,7 +532,7 @@ test_parse_too_large(void **state)
 	memset(line, ' ', len);
 	line[0] = '{';
 	line[len - 1] = '}';
-	expect_reject(line, len, CC_ERR_TOO_LARGE, 1, "line exceeds 65536 bytes");
+	expect_reject(line, len, -1, CC_ERR_TOO_LARGE, 1, "line exceeds 65536 bytes");
 	free(line);
 }
 
@@ -662,7 +667,7 @@ test_encode_one_line(void **state)
 	out = proto_encode(m, &len);
 	assert_non_null(out);
 	assert_string_equal(out, "{\"id\":1,\"ok\":true,\"text\":"
-				 "\"a\\nb\\r\\u001b[2J\\t\xe5\xae\xa2\xf0\x9f\x98\x80\"}\n");
+				 "\"a\\nb\\r\\u001B[2J\\t\xe5\xae\xa2\xf0\x9f\x98\x80\"}\n");
 	assert_ptr_equal(strchr(out, '\n'), out + len - 1);
 	free(out);
 	json_decref(m);

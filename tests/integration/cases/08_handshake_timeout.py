@@ -1,5 +1,7 @@
-"""Clients that never finish the TLS handshake are dropped after
-server.handshake_timeout, without holding up anyone else."""
+"""Stalled TLS handshakes are dropped after server.handshake_timeout.
+
+Clients that connect and never finish the handshake must not hold a slot
+for longer, nor hold up anyone else."""
 
 import socket
 import ssl

@@ -48,29 +48,20 @@ def test_healthz_and_metrics(ctx):
     util.check_eq(status, 404, "unknown admin path")
 
 
-def test_database_down(ctx):
-    """A server pointed at a port with no database: /healthz 503, login unavailable."""
+def test_database_down_at_start(ctx):
+    """A server pointed at a port with no database does not start: exit 1
+    with the reason (start-up applies migrations, which needs the database)."""
     dead_port = util.free_port()
-    srv = ctx.server(migrate=False, agents=None,
+    srv = ctx.server(migrate=False, start=False,
                      settings={"database.port": dead_port, "database.connect_timeout": 1})
-    deadline = time.monotonic() + util.scaled(10)
-    while True:
-        status, body = admin.get(srv.admin_port, "/healthz")
-        if status == 503 or time.monotonic() > deadline:
-            break
-        time.sleep(0.2)
-    util.check_eq(status, 503, f"/healthz status with the database down (body {body!r})")
-    health = json.loads(body)
-    util.check_eq(health.get("database"), "down", "/healthz database")
-    util.check(health.get("error"), f"/healthz gives no error: {health}")
-
-    conn = ctx.connect(srv)
-    conn.ok("hello")
-    reply = conn.request("login", user="alice", password="pw-alice", timeout=20)
-    wire.check_error(reply, "unavailable")
-    util.check(conn.is_open(), "connection closed after unavailable")
-    m, _ = admin.metrics(srv.admin_port)
-    util.check_eq(m.get("cc_db_workers_connected"), 0.0, "cc_db_workers_connected")
+    proc = srv.tool("--migrate", timeout=20)
+    util.check_eq(proc.returncode, 1, "--migrate exit status without a database")
+    util.check("connect" in proc.stderr.lower(),
+               f"--migrate error does not mention the connection: {proc.stderr!r}")
+    srv.start(wait=False)
+    util.check_eq(srv.wait_exit(util.scaled(15)), 1, "start-up exit status without a database")
+    util.check(srv.find_log(r"(?i)connect"), "the start-up error does not mention the connection")
+    util.check(not util.port_listening(srv.port), "listening without a database")
 
 
 def _healthz_status(srv):

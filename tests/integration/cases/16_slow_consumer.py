@@ -1,5 +1,7 @@
-"""A client that never reads is dropped once its unsent output passes
-server.output_queue_max; others are unaffected."""
+"""Slow consumers: a client that never reads is dropped.
+
+Once its unsent output passes server.output_queue_max the server closes it;
+other clients are unaffected."""
 
 import json
 import time

@@ -11,6 +11,7 @@ from . import admin, db, util
 
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
                    "SUMMARY: UndefinedBehaviorSanitizer")
+HARNESS_MARK = "--- harness:"  # our own lines in the server log
 
 
 class ServerError(util.CheckFailed):
@@ -130,7 +131,7 @@ class Server:
         with new ports if one was taken by someone else meanwhile."""
         for attempt in range(3):
             with open(self.log, "ab") as log:
-                log.write(f"--- harness: starting {self.binary} -f {self.conf}\n".encode())
+                log.write(f"{HARNESS_MARK} starting {self.binary} -f {self.conf}\n".encode())
                 log.flush()
                 self.proc = subprocess.Popen(
                     [self.binary, "-f", self.conf],
@@ -221,7 +222,7 @@ class Server:
         """The first log line matching the regex pattern, or None."""
         regex = re.compile(pattern)
         for line in self.log_text().splitlines():
-            if regex.search(line):
+            if regex.search(line) and not line.startswith(HARNESS_MARK):
                 return line
         return None
 
