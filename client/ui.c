@@ -177,7 +177,8 @@ ui_history_path(void)
 	}
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
 		return -1;
-	snprintf(ui.history, sizeof ui.history, "%s/history", dir);
+	if (snprintf(ui.history, sizeof ui.history, "%s/history", dir) >= (int)sizeof ui.history)
+		return -1;
 	return 0;
 }
 
