@@ -31,9 +31,9 @@
 
 #include "tls.h"
 
-#define DEFAULT_PORT        "7443"
-#define SYSTEM_CONFIG       "/etc/callcentre/ccagent.conf"
-#define CONFIG_VALUE_MAX    PATH_MAX
+#define DEFAULT_PORT     "7443"
+#define SYSTEM_CONFIG    "/etc/callcentre/ccagent.conf"
+#define CONFIG_VALUE_MAX PATH_MAX
 
 static const char usage_text[] =
     "usage: ccagent [options]\n"
@@ -105,7 +105,7 @@ client_prompt_text(char *prompt, size_t len, int offline)
 	char *site = render_value(json_object_get(agent, "site"));
 
 	snprintf(prompt, len, "%s@%s%s> ", agent != NULL ? user : session_user(),
-		 agent != NULL ? site : "?", offline ? " (offline)" : "");
+	         agent != NULL ? site : "?", offline ? " (offline)" : "");
 	free(user);
 	free(site);
 }
@@ -314,16 +314,16 @@ client_ini(void *user, const char *section, const char *name, const char *value)
 		rc = cl.user[0] ? 0 : client_set(cl.user, sizeof cl.user, value, 0, NULL);
 	else if (strcmp(section, "agent") == 0 && strcmp(name, "password_file") == 0)
 		rc = cl.password_file[0]
-			 ? 0
-			 : client_set(cl.password_file, sizeof cl.password_file, value, 1, base);
+		         ? 0
+		         : client_set(cl.password_file, sizeof cl.password_file, value, 1, base);
 	else {
 		fprintf(stderr, "ccagent: %s: unknown setting [%s] %s\n", cl.config_file, section,
-			name);
+		        name);
 		return 0;
 	}
 	if (rc != 0)
 		fprintf(stderr, "ccagent: %s: [%s] %s is too long\n", cl.config_file, section,
-			name);
+		        name);
 	return rc == 0;
 }
 
@@ -415,9 +415,9 @@ client_read_password_file(const char *path)
 	}
 	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077) != 0) {
 		fprintf(stderr,
-			"ccagent: password file %s can be read by others (mode %03o); "
-			"chmod 600 it\n",
-			path, (unsigned)(st.st_mode & 0777));
+		        "ccagent: password file %s can be read by others (mode %03o); "
+		        "chmod 600 it\n",
+		        path, (unsigned)(st.st_mode & 0777));
 		fclose(f);
 		return -1;
 	}
@@ -431,7 +431,7 @@ client_read_password_file(const char *path)
 	if (cl.password[n] == '\0' && n == sizeof cl.password - 1) {
 		OPENSSL_cleanse(cl.password, sizeof cl.password);
 		fprintf(stderr, "ccagent: password file %s: the password is longer than %d bytes\n",
-			path, AGENT_MAX_PASSWORD);
+		        path, AGENT_MAX_PASSWORD);
 		return -1;
 	}
 	cl.password[n] = '\0';
@@ -450,7 +450,7 @@ client_password(void)
 	if (env != NULL) {
 		if (strlen(env) >= sizeof cl.password) {
 			fprintf(stderr, "ccagent: CCAGENT_PASSWORD is longer than %d bytes\n",
-				AGENT_MAX_PASSWORD);
+			        AGENT_MAX_PASSWORD);
 			return -1;
 		}
 		snprintf(cl.password, sizeof cl.password, "%s", env);
@@ -462,9 +462,9 @@ client_password(void)
 	snprintf(question, sizeof question, "password for %s: ", cl.user);
 	if (prompt_tty(question, 0, cl.password, sizeof cl.password, err, sizeof err) != 0) {
 		fprintf(stderr,
-			"ccagent: no password: %s (use --password-file, CCAGENT_PASSWORD or a "
-			"terminal)\n",
-			err);
+		        "ccagent: no password: %s (use --password-file, CCAGENT_PASSWORD or a "
+		        "terminal)\n",
+		        err);
 		return -1;
 	}
 	return 0;
@@ -494,7 +494,7 @@ client_read_script(void)
 			break;
 		if (evbuffer_get_length(in) > AGENT_MAX_SCRIPT) {
 			fprintf(stderr, "ccagent: the commands on standard input exceed %d bytes\n",
-				AGENT_MAX_SCRIPT);
+			        AGENT_MAX_SCRIPT);
 			evbuffer_free(in);
 			return -1;
 		}
@@ -517,11 +517,11 @@ client_read_script(void)
 		if (*p != '\0' && *p != '#') {
 			if (cmd_parse(line, &part, err, sizeof err) != 0) {
 				fprintf(stderr, "ccagent: standard input line %zu: %s\n", lineno,
-					err);
+				        err);
 				rc = -1;
 			} else {
-				struct cmd *v = realloc(cl.script.v,
-							(cl.script.n + part.n) * sizeof *v);
+				struct cmd *v =
+				    realloc(cl.script.v, (cl.script.n + part.n) * sizeof *v);
 				if (v == NULL) {
 					cmd_list_free(&part);
 					free(line);
@@ -606,7 +606,7 @@ client_options(int argc, char **argv, const char **command)
 			break;
 		case OPT_PASSWORD_FILE:
 			rc |= client_opt(cl.password_file, sizeof cl.password_file, optarg,
-					 "--password-file");
+			                 "--password-file");
 			break;
 		case 'c':
 			*command = optarg;
@@ -630,7 +630,7 @@ client_options(int argc, char **argv, const char **command)
 	}
 	if (optind < argc) {
 		fprintf(stderr, "ccagent: unexpected argument \"%s\" (commands go after -c)\n",
-			argv[optind]);
+		        argv[optind]);
 		return -1;
 	}
 	if (rc != 0)
@@ -642,7 +642,7 @@ client_options(int argc, char **argv, const char **command)
 		return -1;
 	if (cl.server[0] == '\0') {
 		fprintf(stderr, "ccagent: no server: give -s HOST:PORT, CCAGENT_SERVER or "
-				"[server] address in the config file\n");
+		                "[server] address in the config file\n");
 		return -1;
 	}
 	if (client_split_address(cl.server) != 0) {
@@ -663,7 +663,7 @@ client_user(void)
 	if (prompt_tty("user: ", 1, cl.user, sizeof cl.user, err, sizeof err) != 0 ||
 	    cl.user[0] == '\0') {
 		fprintf(stderr, "ccagent: no user name: give -u NAME (%s)\n",
-			cl.user[0] ? err : "empty answer");
+		        cl.user[0] ? err : "empty answer");
 		return -1;
 	}
 	return 0;
@@ -703,13 +703,13 @@ main(int argc, char **argv)
 	}
 	if (cl.insecure)
 		fprintf(stderr, "ccagent: WARNING: --insecure: the server's certificate is not "
-				"verified; anyone between here and the server can read and change "
-				"this session, password included\n");
+		                "verified; anyone between here and the server can read and change "
+		                "this session, password included\n");
 
 	cl.base = event_base_new();
 	cl.dns = cl.base != NULL ? evdns_base_new(cl.base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
-								   EVDNS_BASE_DISABLE_WHEN_INACTIVE)
-				 : NULL;
+	                                                       EVDNS_BASE_DISABLE_WHEN_INACTIVE)
+	                         : NULL;
 	if (cl.base == NULL || cl.dns == NULL) {
 		fprintf(stderr, "ccagent: cannot set up the event loop\n");
 		return EXIT_CONN;

@@ -46,8 +46,7 @@ void client_exit(int code);
 
 /* prompt.c: questions asked on the terminal before connecting. */
 /* Ask on /dev/tty; echo off for secrets. 0 on success, -1 with err set. */
-int prompt_tty(const char *question, int echo, char *buf, size_t len, char *err,
-	       size_t errlen);
+int prompt_tty(const char *question, int echo, char *buf, size_t len, char *err, size_t errlen);
 
 /* conn.c: transport: resolve, connect, TLS with verification, line framing.
  * Knows nothing of the protocol beyond "lines". */
@@ -60,13 +59,13 @@ enum conn_fail {
 	CONN_FAIL_PROTOCOL, /* the server sent something we cannot frame */
 };
 struct conn_cb {
-	void (*up)(void *arg);                                  /* handshake done */
-	void (*line)(void *arg, const char *line, size_t len);  /* one line, no LF */
+	void (*up)(void *arg);                                           /* handshake done */
+	void (*line)(void *arg, const char *line, size_t len);           /* one line, no LF */
 	void (*down)(void *arg, enum conn_fail why, const char *reason); /* closed */
 };
 struct conn;
 struct conn *conn_new(struct event_base *base, struct evdns_base *dns, SSL_CTX *ctx,
-		      const char *host, const char *port, const struct conn_cb *cb, void *arg);
+                      const char *host, const char *port, const struct conn_cb *cb, void *arg);
 void conn_free(struct conn *c);
 void conn_open(struct conn *c);
 void conn_close(struct conn *c);
@@ -95,8 +94,8 @@ struct session_config {
 	const char *port;
 	const char *user;
 	const char *password;
-	int reconnect;    /* interactive: reconnect after a loss, with backoff */
-	int want_ops;     /* send hello after login to learn the op list */
+	int reconnect; /* interactive: reconnect after a loss, with backoff */
+	int want_ops;  /* send hello after login to learn the op list */
 };
 void session_init(const struct session_config *cfg);
 void session_free(void);

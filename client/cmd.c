@@ -153,8 +153,7 @@ cmd_is_integer(const char *s)
 
 /* The JSON value for a KEY=VALUE word's value. */
 static json_t *
-cmd_value(const struct cmd_word *w, const char *key, const char *value, char *err,
-	  size_t errlen)
+cmd_value(const struct cmd_word *w, const char *key, const char *value, char *err, size_t errlen)
 {
 	json_error_t jerr;
 	json_t *v;
@@ -281,8 +280,8 @@ cmd_parse_one(const char *text, struct cmd *cmd, char *err, size_t errlen)
 		json_t *v;
 		if (w.eq < 0 || w.key_quoted) {
 			snprintf(err, errlen,
-				 "expected KEY=VALUE, not '%.64s' (quote values with spaces)",
-				 w.text);
+			         "expected KEY=VALUE, not '%.64s' (quote values with spaces)",
+			         w.text);
 			goto fail;
 		}
 		w.text[w.eq - (w.json ? 1 : 0)] = '\0';
@@ -355,7 +354,7 @@ cmd_parse(const char *text, struct cmd_list *out, char *err, size_t errlen)
 				continue;
 		} else if (state != 0) {
 			snprintf(err, errlen, "unterminated %s quote",
-				 state == '"' ? "double" : "single");
+			         state == '"' ? "double" : "single");
 			goto fail;
 		}
 		/* text[start..i) is one command */
@@ -375,7 +374,8 @@ cmd_parse(const char *text, struct cmd_list *out, char *err, size_t errlen)
 		if (r == 0)
 			continue;
 		if (out->n == CMD_MAX_PER_LINE) {
-			snprintf(err, errlen, "more than %d commands on one line", CMD_MAX_PER_LINE);
+			snprintf(err, errlen, "more than %d commands on one line",
+			         CMD_MAX_PER_LINE);
 			json_decref(cmd.request);
 			free(cmd.topic);
 			goto fail;
@@ -425,8 +425,8 @@ cmd_help(const char *topic)
 			evbuffer_add_printf(b, "%s", cmd_generic_help);
 		} else {
 			evbuffer_add_printf(b, "%s%s%s%s%s: %s\n", ce->name, ce->alias ? ", " : "",
-					    ce->alias ? ce->alias : "", *ce->usage ? " " : "",
-					    ce->usage, ce->help);
+			                    ce->alias ? ce->alias : "", *ce->usage ? " " : "",
+			                    ce->usage, ce->help);
 			if (ce->detail != NULL)
 				evbuffer_add_printf(b, "%s\n", ce->detail);
 		}
@@ -436,7 +436,7 @@ cmd_help(const char *topic)
 	for (size_t i = 0; i < CMD_TABLE_SIZE; i++) {
 		const struct cmd_entry *ce = &cmd_table[i];
 		snprintf(left, sizeof left, "%s%s%s%s%s", ce->name, ce->alias ? ", " : "",
-			 ce->alias ? ce->alias : "", *ce->usage ? " " : "", ce->usage);
+		         ce->alias ? ce->alias : "", *ce->usage ? " " : "", ce->usage);
 		evbuffer_add_printf(b, "  %-18s %s\n", left, ce->help);
 	}
 	evbuffer_add_printf(b, "%s", cmd_generic_help);

@@ -40,13 +40,13 @@ struct conn {
 	struct evdns_getaddrinfo_request *resolving;
 	struct evutil_addrinfo *addrs;
 	struct evutil_addrinfo *next_addr;
-	evutil_socket_t fd;          /* TCP connect in progress */
-	struct event *connect_ev;    /* waits for that connect */
-	struct bufferevent *bev;     /* TLS, once TCP is up */
+	evutil_socket_t fd;              /* TCP connect in progress */
+	struct event *connect_ev;        /* waits for that connect */
+	struct bufferevent *bev;         /* TLS, once TCP is up */
 	char addr[INET6_ADDRSTRLEN + 8]; /* the address being tried */
-	char last_error[256];        /* why the previous address failed */
-	int active;                  /* between conn_open and the down callback */
-	int up;                      /* handshake finished */
+	char last_error[256];            /* why the previous address failed */
+	int active;                      /* between conn_open and the down callback */
+	int up;                          /* handshake finished */
 };
 
 static void conn_try_next(struct conn *c);
@@ -120,7 +120,7 @@ conn_tls_reason(struct conn *c, char *buf, size_t len)
 			hint = " (the certificate is not for this name; use the name it was issued "
 			       "for)";
 		snprintf(buf, len, "TLS: certificate verification failed for %s: %s%s", c->host,
-			 X509_verify_cert_error_string(v), hint);
+		         X509_verify_cert_error_string(v), hint);
 	} else if (last != 0) {
 		const char *r = ERR_reason_error_string(last);
 		char tmp[200];
@@ -131,10 +131,10 @@ conn_tls_reason(struct conn *c, char *buf, size_t len)
 		snprintf(buf, len, "TLS handshake with %s failed: %s", c->addr, r);
 	} else if (EVUTIL_SOCKET_ERROR() != 0) {
 		snprintf(buf, len, "TLS handshake with %s failed: %s", c->addr,
-			 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		         evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 	} else
 		snprintf(buf, len, "TLS handshake with %s failed: connection closed by the server",
-			 c->addr);
+		         c->addr);
 }
 
 /* Hand every complete line in the input buffer to the layer above. */
@@ -153,7 +153,7 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 			return;
 		if (st == LINE_TOO_LONG) {
 			conn_fail(c, CONN_FAIL_PROTOCOL, "server sent a line over %d bytes",
-				  AGENT_MAX_REPLY);
+			          AGENT_MAX_REPLY);
 			return;
 		}
 		c->cb->line(c->arg, line, len);
@@ -179,8 +179,8 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	if (!c->up) {
 		if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR)) {
 			conn_fail(c, CONN_FAIL_TLS,
-				  "TLS handshake with %s failed: connection closed by the server",
-				  c->addr);
+			          "TLS handshake with %s failed: connection closed by the server",
+			          c->addr);
 			return;
 		}
 		conn_tls_reason(c, reason, sizeof reason);
@@ -197,7 +197,8 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		while ((e = bufferevent_get_openssl_error(c->bev)) != 0)
 			last = e;
 		if (last != 0 && ERR_reason_error_string(last) != NULL)
-			conn_fail(c, CONN_FAIL_LOST, "TLS error: %s", ERR_reason_error_string(last));
+			conn_fail(c, CONN_FAIL_LOST, "TLS error: %s",
+			          ERR_reason_error_string(last));
 		else if (err != 0)
 			conn_fail(c, CONN_FAIL_LOST, "%s", evutil_socket_error_to_string(err));
 		else
@@ -225,7 +226,7 @@ conn_start_tls(struct conn *c)
 		return;
 	}
 	c->bev = bufferevent_openssl_socket_new(c->base, fd, ssl, BUFFEREVENT_SSL_CONNECTING,
-						 BEV_OPT_CLOSE_ON_FREE);
+	                                        BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL) {
 		SSL_free(ssl);
 		conn_fail(c, CONN_FAIL_TLS, "TLS: cannot set up the connection");
@@ -255,7 +256,7 @@ conn_connect_cb(evutil_socket_t fd, short what, void *arg)
 		err = errno;
 	if (err != 0) {
 		snprintf(c->last_error, sizeof c->last_error, "connect to %s: %s", c->addr,
-			 strerror(err));
+		         strerror(err));
 		evutil_closesocket(c->fd);
 		c->fd = -1;
 		conn_try_next(c);
@@ -292,7 +293,7 @@ conn_try_next(struct conn *c)
 		c->fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (c->fd < 0) {
 			snprintf(c->last_error, sizeof c->last_error, "socket for %s: %s", c->addr,
-				 strerror(errno));
+			         strerror(errno));
 			continue;
 		}
 		if (connect(c->fd, ai->ai_addr, (socklen_t)ai->ai_addrlen) == 0) {
@@ -305,7 +306,7 @@ conn_try_next(struct conn *c)
 			return;
 		}
 		snprintf(c->last_error, sizeof c->last_error, "connect to %s: %s", c->addr,
-			 strerror(errno));
+		         strerror(errno));
 		evutil_closesocket(c->fd);
 		c->fd = -1;
 	}
@@ -323,7 +324,7 @@ conn_resolved_cb(int result, struct evutil_addrinfo *res, void *arg)
 	c->resolving = NULL;
 	if (result != 0) {
 		conn_fail(c, CONN_FAIL_RESOLVE, "cannot resolve %s: %s", c->host,
-			  evutil_gai_strerror(result));
+		          evutil_gai_strerror(result));
 		return;
 	}
 	c->addrs = c->next_addr = res;
@@ -362,19 +363,19 @@ conn_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (c->bev != NULL)
 		conn_fail(c, CONN_FAIL_TIMEOUT, "TLS handshake with %s timed out after %d s",
-			  c->addr, AGENT_CONNECT_TIMEOUT);
+		          c->addr, AGENT_CONNECT_TIMEOUT);
 	else if (c->fd >= 0)
 		conn_fail(c, CONN_FAIL_TIMEOUT, "connect to %s timed out after %d s", c->addr,
-			  AGENT_CONNECT_TIMEOUT);
+		          AGENT_CONNECT_TIMEOUT);
 	else
 		conn_fail(c, CONN_FAIL_TIMEOUT, "resolving %s timed out after %d s", c->host,
-			  AGENT_CONNECT_TIMEOUT);
+		          AGENT_CONNECT_TIMEOUT);
 }
 
 /* A connection to host:port with ctx; callbacks go to cb with arg. */
 struct conn *
 conn_new(struct event_base *base, struct evdns_base *dns, SSL_CTX *ctx, const char *host,
-	 const char *port, const struct conn_cb *cb, void *arg)
+         const char *port, const struct conn_cb *cb, void *arg)
 {
 	struct conn *c = calloc(1, sizeof *c);
 

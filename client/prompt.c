@@ -18,7 +18,7 @@
 static volatile sig_atomic_t prompt_signo;
 
 static const int prompt_signals[] = {SIGALRM, SIGHUP,  SIGINT,  SIGPIPE, SIGQUIT,
-				     SIGTERM, SIGTSTP, SIGTTIN, SIGTTOU};
+                                     SIGTERM, SIGTSTP, SIGTTIN, SIGTTOU};
 #define PROMPT_NSIG (sizeof prompt_signals / sizeof prompt_signals[0])
 
 /* Note the signal; the read returns EINTR and the prompt cleans up. */

@@ -101,13 +101,11 @@ render_flat_array(const json_t *a)
 	return 1;
 }
 
-static void render_fields(struct evbuffer *b, const json_t *obj, int indent, int top,
-			  int depth);
+static void render_fields(struct evbuffer *b, const json_t *obj, int indent, int top, int depth);
 
 /* Append one "key: value" entry (value possibly nested) at indent. */
 static void
-render_field(struct evbuffer *b, const char *key, const json_t *v, int indent, int width,
-	     int depth)
+render_field(struct evbuffer *b, const char *key, const json_t *v, int indent, int width, int depth)
 {
 	char *k = term_sanitize(key, strlen(key), 0);
 	size_t i;
@@ -208,8 +206,8 @@ static char *
 render_whoami(const json_t *reply)
 {
 	static const char *const rows[][2] = {
-	    {"user:", "user"}, {"name:", "name"},   {"role:", "role"},     {"site:", "site"},
-	    {"peer:", "peer"}, {"tls:", "tls"},     {"cipher:", "cipher"}, {"since:", "since"},
+	    {"user:", "user"}, {"name:", "name"}, {"role:", "role"},     {"site:", "site"},
+	    {"peer:", "peer"}, {"tls:", "tls"},   {"cipher:", "cipher"}, {"since:", "since"},
 	};
 	const json_t *agent = json_object_get(reply, "agent");
 	const json_t *session = json_object_get(reply, "session");
@@ -326,7 +324,7 @@ render_error(const json_t *reply)
 		evbuffer_add_printf(b, "(no message)");
 	if (json_is_integer(retry))
 		evbuffer_add_printf(b, " (retry in %" JSON_INTEGER_FORMAT " s)",
-				    json_integer_value(retry));
+		                    json_integer_value(retry));
 	return render_take(b);
 }
 

@@ -27,9 +27,8 @@ enum session_state {
 };
 
 static const char *const session_state_names[] = {
-    [SESSION_OFFLINE] = "offline",     [SESSION_CONNECTING] = "connecting",
-    [SESSION_LOGIN] = "login",         [SESSION_READY] = "ready",
-    [SESSION_LOGGED_OUT] = "logged out",
+    [SESSION_OFFLINE] = "offline", [SESSION_CONNECTING] = "connecting", [SESSION_LOGIN] = "login",
+    [SESSION_READY] = "ready",     [SESSION_LOGGED_OUT] = "logged out",
 };
 
 #define S(x) (1u << (x))
@@ -76,7 +75,7 @@ session_set_state(enum session_state to)
 {
 	if (!(session_moves[s.state] & S(to))) {
 		ui_error("ccagent: bug: session state %s -> %s", session_state_names[s.state],
-			 session_state_names[to]);
+		         session_state_names[to]);
 		abort();
 	}
 	s.state = to;
@@ -186,9 +185,9 @@ session_request(json_t *req, enum req_kind kind, char *err, size_t errlen)
 	}
 	if (kind == REQ_COMMAND && s.state != SESSION_READY && s.state != SESSION_LOGGED_OUT) {
 		snprintf(err, errlen, "not connected%s",
-			 evtimer_pending(s.retry_ev, NULL) || s.state != SESSION_OFFLINE
-			     ? " (reconnecting)"
-			     : "");
+		         evtimer_pending(s.retry_ev, NULL) || s.state != SESSION_OFFLINE
+		             ? " (reconnecting)"
+		             : "");
 		return -1;
 	}
 	if (!conn_is_up(s.conn)) {
@@ -197,7 +196,7 @@ session_request(json_t *req, enum req_kind kind, char *err, size_t errlen)
 	}
 	if (s.count == AGENT_MAX_PENDING) {
 		snprintf(err, errlen, "%d requests are already waiting for a reply",
-			 AGENT_MAX_PENDING);
+		         AGENT_MAX_PENDING);
 		return -1;
 	}
 	/* id first, then op, then the arguments: easy to read on the wire */
@@ -221,7 +220,7 @@ session_request(json_t *req, enum req_kind kind, char *err, size_t errlen)
 	}
 	if (len - 1 > PROTO_MAX_LINE) {
 		snprintf(err, errlen, "request too large: %zu bytes, the limit is %d", len - 1,
-			 PROTO_MAX_LINE);
+		         PROTO_MAX_LINE);
 		OPENSSL_cleanse(line, len);
 		free(line);
 		return -1;
@@ -257,7 +256,7 @@ session_send_login(void)
 		req = json_pack("{s:s,s:s}", "op", "login", "token", s.token);
 	else
 		req = json_pack("{s:s,s:s,s:s}", "op", "login", "user", s.cfg.user, "password",
-				s.cfg.password);
+		                s.cfg.password);
 	if (req == NULL) {
 		ui_error("the user name or password is not valid UTF-8");
 		conn_close(s.conn);
@@ -323,8 +322,8 @@ session_login_reply(json_t *msg)
 	     strcmp(code, "internal") == 0)) {
 		json_t *ra = json_object_get(msg, "retry_after");
 		if (json_is_integer(ra) && json_integer_value(ra) > s.backoff)
-			s.backoff = (int)(json_integer_value(ra) < 3600 ? json_integer_value(ra)
-									 : 3600);
+			s.backoff =
+			    (int)(json_integer_value(ra) < 3600 ? json_integer_value(ra) : 3600);
 		char reason[512];
 		snprintf(reason, sizeof reason, "login refused: %s", text);
 		free(text);
@@ -378,7 +377,7 @@ session_line(void *arg, const char *line, size_t len)
 	if (!json_is_object(msg)) {
 		char reason[300];
 		snprintf(reason, sizeof reason, "server sent invalid JSON (%s)",
-			 msg == NULL ? jerr.text : "not an object");
+		         msg == NULL ? jerr.text : "not an object");
 		json_decref(msg);
 		session_lost(CONN_FAIL_PROTOCOL, reason);
 		return;
@@ -555,7 +554,7 @@ session_reply_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	(void)arg;
 	snprintf(reason, sizeof reason, "no reply from the server to '%s' in %d s",
-		 s.count > 0 ? s.pending[s.head].op : "?", AGENT_REPLY_TIMEOUT);
+	         s.count > 0 ? s.pending[s.head].op : "?", AGENT_REPLY_TIMEOUT);
 	session_lost(CONN_FAIL_TIMEOUT, reason);
 }
 
@@ -579,14 +578,14 @@ session_init(const struct session_config *cfg)
 	s.state = SESSION_OFFLINE;
 	s.backoff = 1;
 	s.next_id = 1;
-	s.conn = conn_new(cfg->base, cfg->dns, cfg->ctx, cfg->host, cfg->port, &session_conn_cb,
-			  NULL);
+	s.conn =
+	    conn_new(cfg->base, cfg->dns, cfg->ctx, cfg->host, cfg->port, &session_conn_cb, NULL);
 	s.retry_ev = evtimer_new(cfg->base, session_retry_cb, NULL);
 	s.keepalive_ev = evtimer_new(cfg->base, session_keepalive_cb, NULL);
 	s.reply_ev = evtimer_new(cfg->base, session_reply_timeout_cb, NULL);
 	s.quit_ev = evtimer_new(cfg->base, session_quit_cb, NULL);
-	if (s.conn == NULL || s.retry_ev == NULL || s.keepalive_ev == NULL ||
-	    s.reply_ev == NULL || s.quit_ev == NULL) {
+	if (s.conn == NULL || s.retry_ev == NULL || s.keepalive_ev == NULL || s.reply_ev == NULL ||
+	    s.quit_ev == NULL) {
 		ui_error("ccagent: out of memory");
 		exit(EXIT_CONN);
 	}

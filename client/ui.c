@@ -193,7 +193,7 @@ ui_history_save(void)
 	fd = open(ui.history, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0 || fchmod(fd, 0600) != 0 || write_history(ui.history) != 0)
 		fprintf(stderr, "ccagent: cannot save history to %s: %s\n", ui.history,
-			strerror(errno));
+		        strerror(errno));
 	if (fd >= 0)
 		close(fd);
 }

@@ -42,7 +42,7 @@ log_msg(enum log_level level, const char *sub, const char *fmt, ...)
 	gmtime_r(&tv.tv_sec, &tm);
 	n = strftime(line, sizeof line, "ts=%Y-%m-%dT%H:%M:%S", &tm);
 	n += (size_t)snprintf(line + n, sizeof line - n, ".%03dZ level=%s sub=%s ",
-			      (int)(tv.tv_usec / 1000), log_names[level], sub);
+	                      (int)(tv.tv_usec / 1000), log_names[level], sub);
 	va_start(ap, fmt);
 	int k = vsnprintf(line + n, sizeof line - n, fmt, ap);
 	va_end(ap);

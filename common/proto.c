@@ -18,7 +18,8 @@ line_next(struct evbuffer *in, size_t max, char **line, size_t *len)
 	if (eol.pos < 0) {
 		/* max bytes and a CR may still be followed by the LF */
 		n = evbuffer_get_length(in);
-		if (n > max + 1 || (n == max + 1 && evbuffer_pullup(in, (ev_ssize_t)n)[n - 1] != '\r'))
+		if (n > max + 1 ||
+		    (n == max + 1 && evbuffer_pullup(in, (ev_ssize_t)n)[n - 1] != '\r'))
 			return LINE_TOO_LONG;
 		return LINE_MORE;
 	}
@@ -71,7 +72,7 @@ proto_fail(struct proto_error *err, enum cc_err code, int fatal, const char *msg
 
 int
 proto_parse_request(const char *line, size_t len, struct proto_request *req,
-		    struct proto_error *err)
+                    struct proto_error *err)
 {
 	json_error_t jerr;
 	json_t *root, *id, *op;
@@ -92,7 +93,7 @@ proto_parse_request(const char *line, size_t len, struct proto_request *req,
 		err->code = CC_ERR_BAD_REQUEST;
 		err->fatal = 1;
 		snprintf(err->message, sizeof err->message, "invalid JSON at byte %d: %.160s",
-			 jerr.position, jerr.text);
+		         jerr.position, jerr.text);
 		return -1;
 	}
 	if (!json_is_object(root)) {
@@ -105,13 +106,14 @@ proto_parse_request(const char *line, size_t len, struct proto_request *req,
 	else {
 		json_decref(root);
 		return proto_fail(err, CC_ERR_BAD_REQUEST, 0,
-				  "\"id\" must be a non-negative integer");
+		                  "\"id\" must be a non-negative integer");
 	}
 	op = json_object_get(root, "op");
 	if (!json_is_string(op) || !proto_name_valid(json_string_value(op))) {
 		json_decref(root); /* req->id stays: the error reply carries it */
-		return proto_fail(err, CC_ERR_BAD_REQUEST, 0,
-				  "\"op\" must be a dotted lower-case name such as \"ticket.show\"");
+		return proto_fail(
+		    err, CC_ERR_BAD_REQUEST, 0,
+		    "\"op\" must be a dotted lower-case name such as \"ticket.show\"");
 	}
 	req->root = root;
 	req->op = json_string_value(op);
@@ -143,8 +145,9 @@ proto_reply_error(json_int_t id, enum cc_err code, const char *msg)
 {
 	json_t *m = proto_reply_ok(id);
 	json_object_set_new(m, "ok", json_false());
-	json_object_set_new(m, "error", json_pack("{s:s,s:s}", "code", cc_err_slug(code),
-						  "message", msg ? msg : cc_err_message(code)));
+	json_object_set_new(m, "error",
+	                    json_pack("{s:s,s:s}", "code", cc_err_slug(code), "message",
+	                              msg ? msg : cc_err_message(code)));
 	return m;
 }
 

@@ -44,7 +44,7 @@ struct proto_error {
  * with proto_request_free) or -1 and fills err; on failure req->id is still
  * the request's id when it was readable (else -1) and req->root is NULL. */
 int proto_parse_request(const char *line, size_t len, struct proto_request *req,
-			struct proto_error *err);
+                        struct proto_error *err);
 void proto_request_free(struct proto_request *req);
 
 /* {"id":id,"ok":true} (id omitted when < 0); add fields to it. */

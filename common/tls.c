@@ -64,18 +64,18 @@ tls_server_ctx(const char *cert_file, const char *key_file, char *err, size_t er
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1) {
 		char e[200];
 		snprintf(err, errlen, "certificate %s: %s", cert_file,
-			 tls_error_string(e, sizeof e));
+		         tls_error_string(e, sizeof e));
 		goto fail;
 	}
 	if (SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) != 1) {
 		char e[200];
 		snprintf(err, errlen, "private key %s: %s", key_file,
-			 tls_error_string(e, sizeof e));
+		         tls_error_string(e, sizeof e));
 		goto fail;
 	}
 	if (SSL_CTX_check_private_key(ctx) != 1) {
 		snprintf(err, errlen, "private key %s does not match certificate %s", key_file,
-			 cert_file);
+		         cert_file);
 		goto fail;
 	}
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
@@ -99,11 +99,11 @@ tls_client_ctx(const char *ca_file, int insecure, char *err, size_t errlen)
 	}
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
 	int ok = ca_file ? SSL_CTX_load_verify_locations(ctx, ca_file, NULL)
-			 : SSL_CTX_set_default_verify_paths(ctx);
+	                 : SSL_CTX_set_default_verify_paths(ctx);
 	if (ok != 1) {
 		char e[200];
 		snprintf(err, errlen, "CA file %s: %s", ca_file ? ca_file : "(system)",
-			 tls_error_string(e, sizeof e));
+		         tls_error_string(e, sizeof e));
 		SSL_CTX_free(ctx);
 		return NULL;
 	}

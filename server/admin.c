@@ -28,22 +28,22 @@ admin_healthz(struct evhttp_request *req, void *arg)
 	server_check_health(srv);
 	if (ok)
 		body = json_pack("{s:s,s:s,s:f,s:I,s:I,s:b}", "status", "ok", "database", "up",
-				 "database_latency_ms", srv->health.latency * 1000.0, "sessions",
-				 (json_int_t)srv->nsessions, "uptime",
-				 (json_int_t)(now - srv->started), "draining", srv->draining);
+		                 "database_latency_ms", srv->health.latency * 1000.0, "sessions",
+		                 (json_int_t)srv->nsessions, "uptime",
+		                 (json_int_t)(now - srv->started), "draining", srv->draining);
 	else
 		body = json_pack("{s:s,s:s,s:s,s:I,s:b}", "status", "degraded", "database",
-				 srv->health.ok == -1 ? "unknown" : "down", "error",
-				 srv->health.ok == -1	  ? "not checked yet"
-				 : srv->health.error[0] ? srv->health.error
-							  : "no recent check",
-				 "sessions", (json_int_t)srv->nsessions, "draining", srv->draining);
+		                 srv->health.ok == -1 ? "unknown" : "down", "error",
+		                 srv->health.ok == -1   ? "not checked yet"
+		                 : srv->health.error[0] ? srv->health.error
+		                                        : "no recent check",
+		                 "sessions", (json_int_t)srv->nsessions, "draining", srv->draining);
 	text = json_dumps(body, JSON_COMPACT);
 	evbuffer_add_printf(out, "%s\n", text);
 	free(text);
 	json_decref(body);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-			  "application/json");
+	                  "application/json");
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Cache-Control", "no-store");
 	evhttp_send_reply(req, ok ? 200 : 503, ok ? "OK" : "Service Unavailable", out);
 	evbuffer_free(out);
@@ -57,7 +57,7 @@ admin_metrics(struct evhttp_request *req, void *arg)
 
 	metrics_write(arg, out);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-			  "text/plain; version=0.0.4; charset=utf-8");
+	                  "text/plain; version=0.0.4; charset=utf-8");
 	evhttp_send_reply(req, 200, "OK", out);
 	evbuffer_free(out);
 }
@@ -80,7 +80,7 @@ admin_start(struct server *srv, char *err, size_t errlen)
 		return 0;
 	if (config_split_addr(srv->cfg.admin_listen, host, sizeof host, &port) != 0) {
 		snprintf(err, errlen, "server.admin_listen: cannot parse \"%s\"",
-			 srv->cfg.admin_listen);
+		         srv->cfg.admin_listen);
 		return -1;
 	}
 	srv->admin = evhttp_new(srv->base);

@@ -17,20 +17,20 @@
 /* Derive key with scrypt; memory cap sized to the parameters. */
 static int
 auth_scrypt(const char *password, size_t len, const unsigned char *salt, size_t saltlen,
-	    const struct scrypt_params *p, unsigned char *key, size_t keylen)
+            const struct scrypt_params *p, unsigned char *key, size_t keylen)
 {
 	uint64_t n = (uint64_t)1 << p->n_log2;
 	uint64_t maxmem = 128ULL * (uint64_t)p->r * (n + (uint64_t)p->p + 2) + (1u << 20);
 
 	return EVP_PBE_scrypt(password, len, salt, saltlen, n, (uint64_t)p->r, (uint64_t)p->p,
-			      maxmem, key, keylen) == 1
-		   ? 0
-		   : -1;
+	                      maxmem, key, keylen) == 1
+	           ? 0
+	           : -1;
 }
 
 int
-auth_hash_password(const char *password, size_t len, const struct scrypt_params *params,
-		   char *out, size_t outlen)
+auth_hash_password(const char *password, size_t len, const struct scrypt_params *params, char *out,
+                   size_t outlen)
 {
 	unsigned char salt[AUTH_SALT_LEN], key[AUTH_KEY_LEN];
 	char salt64[4 * ((AUTH_SALT_LEN + 2) / 3) + 1], key64[4 * ((AUTH_KEY_LEN + 2) / 3) + 1];
@@ -43,7 +43,7 @@ auth_hash_password(const char *password, size_t len, const struct scrypt_params 
 	EVP_EncodeBlock((unsigned char *)key64, key, sizeof key);
 	OPENSSL_cleanse(key, sizeof key);
 	n = snprintf(out, outlen, "$scrypt$ln=%d,r=%d,p=%d$%s$%s", params->n_log2, params->r,
-		     params->p, salt64, key64);
+	             params->p, salt64, key64);
 	return n > 0 && (size_t)n < outlen ? 0 : -1;
 }
 
@@ -72,13 +72,13 @@ auth_b64_decode(const char *in, size_t inlen, unsigned char *out, size_t outmax,
 /* Split an encoded hash into parameters, salt and key. */
 static int
 auth_parse(const char *encoded, struct scrypt_params *p, unsigned char *salt, size_t *saltlen,
-	   unsigned char *key, size_t *keylen)
+           unsigned char *key, size_t *keylen)
 {
 	int consumed = 0;
 	const char *s, *d;
 
-	if (sscanf(encoded, "$scrypt$ln=%d,r=%d,p=%d$%n", &p->n_log2, &p->r, &p->p,
-		   &consumed) != 3 ||
+	if (sscanf(encoded, "$scrypt$ln=%d,r=%d,p=%d$%n", &p->n_log2, &p->r, &p->p, &consumed) !=
+	        3 ||
 	    consumed == 0)
 		return -1;
 	/* bounds: refuse hashes that would make a worker allocate gigabytes */

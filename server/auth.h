@@ -18,7 +18,7 @@ struct scrypt_params {
 /* Hash password into out as "$scrypt$ln=L,r=R,p=P$<salt b64>$<hash b64>"
  * with a fresh random salt. 0 on success, -1 on failure. */
 int auth_hash_password(const char *password, size_t len, const struct scrypt_params *params,
-		       char *out, size_t outlen);
+                       char *out, size_t outlen);
 /* Check password against an encoded hash: 1 match, 0 mismatch, -1 when the
  * encoded hash is malformed or its cost is beyond the allowed bounds. */
 int auth_verify_password(const char *password, size_t len, const char *encoded);

@@ -27,13 +27,19 @@ struct config_key {
 };
 
 #define KI(sec, key, field, d, lo, hi)                                                             \
-	{sec, key, CONFIG_INT, offsetof(struct config, field), 0, d, lo, hi}
+	{                                                                                          \
+		sec, key, CONFIG_INT, offsetof(struct config, field), 0, d, lo, hi                 \
+	}
 #define KS(sec, key, field, d)                                                                     \
-	{sec, key, CONFIG_STR, offsetof(struct config, field),                                     \
-	 sizeof(((struct config *)0)->field), d, 0, 0}
+	{                                                                                          \
+		sec, key, CONFIG_STR, offsetof(struct config, field),                              \
+		    sizeof(((struct config *)0)->field), d, 0, 0                                   \
+	}
 #define KP(sec, key, field, d)                                                                     \
-	{sec, key, CONFIG_PATH, offsetof(struct config, field),                                    \
-	 sizeof(((struct config *)0)->field), d, 0, 0}
+	{                                                                                          \
+		sec, key, CONFIG_PATH, offsetof(struct config, field),                             \
+		    sizeof(((struct config *)0)->field), d, 0, 0                                   \
+	}
 
 static const struct config_key config_keys[] = {
     KS("server", "listen", listen, "0.0.0.0:7443"),
@@ -80,7 +86,7 @@ config_find(const char *section, const char *name)
 /* Store value into the field k describes; -1 with err when invalid. */
 static int
 config_store(struct config *cfg, const struct config_key *k, const char *value, char *err,
-	     size_t errlen)
+             size_t errlen)
 {
 	char *field = (char *)cfg + k->offset;
 
@@ -90,12 +96,12 @@ config_store(struct config *cfg, const struct config_key *k, const char *value, 
 		long v = strtol(value, &end, 10);
 		if (errno != 0 || end == value || *end != '\0') {
 			snprintf(err, errlen, "%s.%s: \"%s\" is not an integer", k->section,
-				 k->name, value);
+			         k->name, value);
 			return -1;
 		}
 		if (v < k->min || v > k->max) {
 			snprintf(err, errlen, "%s.%s: %ld is out of range %ld..%ld", k->section,
-				 k->name, v, k->min, k->max);
+			         k->name, v, k->min, k->max);
 			return -1;
 		}
 		*(int *)(void *)field = (int)v;
@@ -103,7 +109,7 @@ config_store(struct config *cfg, const struct config_key *k, const char *value, 
 	}
 	if (strlen(value) >= k->size) {
 		snprintf(err, errlen, "%s.%s: value longer than %zu bytes", k->section, k->name,
-			 k->size - 1);
+		         k->size - 1);
 		return -1;
 	}
 	memcpy(field, value, strlen(value) + 1);
@@ -190,8 +196,7 @@ config_set(struct config *cfg, const char *assignment, char *err, size_t errlen)
 	const struct config_key *k;
 
 	if (dot == NULL || eq == NULL || dot > eq || dot == assignment || eq == dot + 1 ||
-	    (size_t)(dot - assignment) >= sizeof section ||
-	    (size_t)(eq - dot - 1) >= sizeof name) {
+	    (size_t)(dot - assignment) >= sizeof section || (size_t)(eq - dot - 1) >= sizeof name) {
 		snprintf(err, errlen, "override \"%s\" is not section.key=value", assignment);
 		return -1;
 	}
@@ -283,7 +288,7 @@ config_finish(struct config *cfg, char *err, size_t errlen)
 	}
 	if (log_level_parse(cfg->log_level) < 0) {
 		snprintf(err, errlen, "log.level: \"%s\" is not debug, info, warn or error",
-			 cfg->log_level);
+		         cfg->log_level);
 		return -1;
 	}
 	if (config_split_addr(cfg->listen, host, sizeof host, &port) != 0) {
@@ -293,14 +298,14 @@ config_finish(struct config *cfg, char *err, size_t errlen)
 	if (cfg->admin_listen[0] != '\0') {
 		if (config_split_addr(cfg->admin_listen, host, sizeof host, &port) != 0) {
 			snprintf(err, errlen, "server.admin_listen: \"%s\" is not host:port",
-				 cfg->admin_listen);
+			         cfg->admin_listen);
 			return -1;
 		}
 		if (!config_is_loopback(host)) {
 			snprintf(err, errlen,
-				 "server.admin_listen: %s is not a loopback address; the admin "
-				 "port is plain HTTP and must stay on this host",
-				 host);
+			         "server.admin_listen: %s is not a loopback address; the admin "
+			         "port is plain HTTP and must stay on this host",
+			         host);
 			return -1;
 		}
 	}
@@ -316,15 +321,15 @@ config_finish(struct config *cfg, char *err, size_t errlen)
 	}
 	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
 		snprintf(err, errlen,
-			 "tls.key %s: mode %04o lets group or others read it; chmod 600 it",
-			 cfg->tls_key, (unsigned)(st.st_mode & 07777));
+		         "tls.key %s: mode %04o lets group or others read it; chmod 600 it",
+		         cfg->tls_key, (unsigned)(st.st_mode & 07777));
 		return -1;
 	}
 	if (cfg->db_password_file[0] != '\0') {
 		FILE *f = fopen(cfg->db_password_file, "r");
 		if (f == NULL) {
 			snprintf(err, errlen, "database.password_file %s: %s",
-				 cfg->db_password_file, strerror(errno));
+			         cfg->db_password_file, strerror(errno));
 			return -1;
 		}
 		if (fgets(cfg->db_password, sizeof cfg->db_password, f) == NULL)

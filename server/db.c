@@ -21,7 +21,7 @@
 #include "log.h"
 
 const double db_latency_bounds[DB_LATENCY_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-						      0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
+                                                      0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
 
 struct db_job {
 	db_work_fn work;
@@ -106,12 +106,13 @@ db_connect(const struct db_params *p, char *err, size_t errlen)
 	mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &rw_timeout);
 	mysql_options(m, MYSQL_OPT_RECONNECT, &off);
 	mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-	mysql_options(m, MYSQL_INIT_COMMAND,
-		      "SET SESSION time_zone='+00:00', SESSION sql_mode='STRICT_ALL_TABLES,"
-		      "NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'");
+	mysql_options(
+	    m, MYSQL_INIT_COMMAND,
+	    "SET SESSION time_zone='+00:00', SESSION sql_mode='STRICT_ALL_TABLES,"
+	    "NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'");
 	if (mysql_real_connect(m, sock ? NULL : p->host, p->user, p->password, p->name,
-			       sock ? 0 : (unsigned int)p->port, sock,
-			       CLIENT_MULTI_STATEMENTS) == NULL) {
+	                       sock ? 0 : (unsigned int)p->port, sock,
+	                       CLIENT_MULTI_STATEMENTS) == NULL) {
 		snprintf(err, errlen, "%s", mysql_error(m));
 		mysql_close(m);
 		return NULL;
@@ -129,14 +130,14 @@ db_conn_get(struct db_conn *c, char *err, size_t errlen)
 		return c->mysql;
 	if (c->retry_at != 0 && db_now() < c->retry_at) {
 		snprintf(err, errlen, "database unreachable; next attempt in %lds",
-			 (long)(c->retry_at - db_now()));
+		         (long)(c->retry_at - db_now()));
 		return NULL;
 	}
 	if ((m = db_connect(&pool->params, err, errlen)) == NULL) {
 		c->backoff = c->backoff == 0 ? 1 : (c->backoff * 2 > 30 ? 30 : c->backoff * 2);
 		c->retry_at = db_now() + c->backoff;
-		log_warn("db", "msg=\"connect failed\" pool=%s error=\"%s\" retry_in=%d", pool->name,
-			 err, c->backoff);
+		log_warn("db", "msg=\"connect failed\" pool=%s error=\"%s\" retry_in=%d",
+		         pool->name, err, c->backoff);
 		return NULL;
 	}
 	if (c->backoff != 0)
@@ -160,7 +161,7 @@ db_conn_failed(struct db_conn *c, unsigned int mysql_err)
 	case CR_CONN_HOST_ERROR:
 	case CR_SERVER_LOST_EXTENDED:
 		log_warn("db", "msg=\"connection lost\" pool=%s errno=%u", c->pool->name,
-			 mysql_err);
+		         mysql_err);
 		db_conn_close(c);
 		return 1;
 	default:
@@ -271,8 +272,8 @@ db_strdup(const char *s)
 }
 
 struct db_pool *
-db_pool_new(struct event_base *base, const char *name, int nthreads,
-	    const struct db_params *params, size_t max_queue)
+db_pool_new(struct event_base *base, const char *name, int nthreads, const struct db_params *params,
+            size_t max_queue)
 {
 	struct db_pool *pool = calloc(1, sizeof *pool);
 
@@ -302,9 +303,9 @@ db_pool_new(struct event_base *base, const char *name, int nthreads,
 		pool->workers[i].pool = pool;
 		pool->workers[i].conn.pool = pool;
 		if (pthread_create(&pool->workers[i].thread, NULL, db_worker_main,
-				   &pool->workers[i]) != 0) {
+		                   &pool->workers[i]) != 0) {
 			log_error("db", "msg=\"cannot start worker\" pool=%s error=\"%s\"", name,
-				  strerror(errno));
+			          strerror(errno));
 			abort();
 		}
 	}

@@ -34,7 +34,7 @@ struct db_pool;
 /* Start nthreads workers. params NULL: a pool without connections.
  * max_queue bounds the jobs waiting (submit fails beyond it). */
 struct db_pool *db_pool_new(struct event_base *base, const char *name, int nthreads,
-			    const struct db_params *params, size_t max_queue);
+                            const struct db_params *params, size_t max_queue);
 /* Queue a job. -1 when the queue is full or the pool is stopping. */
 int db_pool_submit(struct db_pool *pool, db_work_fn work, db_done_fn done, void *arg);
 /* Jobs waiting, and jobs waiting or running. */

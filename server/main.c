@@ -23,13 +23,13 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: callcentred [-f FILE] [-o section.key=value ...]\n"
-		   "                   [--check-config | --migrate | --hash-password]\n"
-		   "  -f, --config FILE     config file (default " DEFAULT_CONFIG ")\n"
-		   "  -o, --set S.K=V       override one config key (repeatable)\n"
-		   "      --check-config    validate the config, certificate and key; exit\n"
-		   "      --migrate         apply pending schema migrations; exit\n"
-		   "      --hash-password   read a password on stdin, print its scrypt hash\n"
-		   "  -V, --version         print the version\n");
+	           "                   [--check-config | --migrate | --hash-password]\n"
+	           "  -f, --config FILE     config file (default " DEFAULT_CONFIG ")\n"
+	           "  -o, --set S.K=V       override one config key (repeatable)\n"
+	           "      --check-config    validate the config, certificate and key; exit\n"
+	           "      --migrate         apply pending schema migrations; exit\n"
+	           "      --hash-password   read a password on stdin, print its scrypt hash\n"
+	           "  -V, --version         print the version\n");
 }
 
 /* Read one line from stdin without echo when it is a terminal. */
@@ -94,9 +94,9 @@ raise_fd_limit(const struct config *cfg)
 	}
 	if (rl.rlim_cur < need)
 		log_warn("server",
-			 "msg=\"descriptor limit below max_connections\" limit=%llu need=%llu "
-			 "hint=\"raise LimitNOFILE or ulimit -n\"",
-			 (unsigned long long)rl.rlim_cur, (unsigned long long)need);
+		         "msg=\"descriptor limit below max_connections\" limit=%llu need=%llu "
+		         "hint=\"raise LimitNOFILE or ulimit -n\"",
+		         (unsigned long long)rl.rlim_cur, (unsigned long long)need);
 }
 
 /* The database parameters from the config. */
@@ -134,8 +134,7 @@ run_migrations(const struct config *cfg)
 		log_error("migrate", "msg=\"migration failed\" error=\"%s\"", err);
 		return -1;
 	}
-	log_info("migrate", "msg=\"schema up to date\" applied=%d known=%zu", n,
-		 migrations_count);
+	log_info("migrate", "msg=\"schema up to date\" applied=%d known=%zu", n, migrations_count);
 	return 0;
 }
 
@@ -143,14 +142,10 @@ int
 main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"config", required_argument, NULL, 'f'},
-	    {"set", required_argument, NULL, 'o'},
-	    {"check-config", no_argument, NULL, 'C'},
-	    {"migrate", no_argument, NULL, 'M'},
-	    {"hash-password", no_argument, NULL, 'H'},
-	    {"version", no_argument, NULL, 'V'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'f'},  {"set", required_argument, NULL, 'o'},
+	    {"check-config", no_argument, NULL, 'C'},  {"migrate", no_argument, NULL, 'M'},
+	    {"hash-password", no_argument, NULL, 'H'}, {"version", no_argument, NULL, 'V'},
+	    {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
 	};
 	static struct server srv;
 	const char *config_path = NULL;
@@ -193,7 +188,7 @@ main(int argc, char **argv)
 
 	config_defaults(&srv.cfg);
 	if (config_load_file(&srv.cfg, config_path ? config_path : DEFAULT_CONFIG, err,
-			     sizeof err) != 0) {
+	                     sizeof err) != 0) {
 		fprintf(stderr, "callcentred: %s\n", err);
 		return 1;
 	}
@@ -203,8 +198,8 @@ main(int argc, char **argv)
 			return 1;
 		}
 	free(overrides);
-	srv.scrypt = (struct scrypt_params){srv.cfg.scrypt_n_log2, srv.cfg.scrypt_r,
-					    srv.cfg.scrypt_p};
+	srv.scrypt =
+	    (struct scrypt_params){srv.cfg.scrypt_n_log2, srv.cfg.scrypt_r, srv.cfg.scrypt_p};
 	if (hash)
 		return hash_password(&srv.scrypt);
 	if (config_finish(&srv.cfg, err, sizeof err) != 0) {

@@ -9,7 +9,7 @@ metric(struct evbuffer *out, const char *name, const char *type, const char *hel
        unsigned long long v)
 {
 	evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, type,
-			    name, v);
+	                    name, v);
 }
 
 void
@@ -28,23 +28,23 @@ metrics_write(struct server *srv, struct evbuffer *out)
 	metric(out, "cc_requests_total", "counter", "Request lines received.", m->requests_total);
 
 	evbuffer_add_printf(out, "# HELP cc_logins_total Login attempts by result.\n"
-				 "# TYPE cc_logins_total counter\n");
+	                         "# TYPE cc_logins_total counter\n");
 	evbuffer_add_printf(out, "cc_logins_total{result=\"ok\"} %llu\n", m->logins_ok);
 	evbuffer_add_printf(out, "cc_logins_total{result=\"failed\"} %llu\n", m->logins_failed);
 	evbuffer_add_printf(out, "cc_logins_total{result=\"throttled\"} %llu\n",
-			    m->logins_throttled);
+	                    m->logins_throttled);
 
 	evbuffer_add_printf(out, "# HELP cc_errors_total Error replies by code.\n"
-				 "# TYPE cc_errors_total counter\n");
+	                         "# TYPE cc_errors_total counter\n");
 	for (int i = 1; i < CC_ERR__COUNT; i++)
 		evbuffer_add_printf(out, "cc_errors_total{code=\"%s\"} %llu\n",
-				    cc_err_slug((enum cc_err)i), m->errors[i]);
+		                    cc_err_slug((enum cc_err)i), m->errors[i]);
 
 	evbuffer_add_printf(out, "# HELP cc_closes_total Connections closed by reason.\n"
-				 "# TYPE cc_closes_total counter\n");
+	                         "# TYPE cc_closes_total counter\n");
 	for (int i = 0; i < CLOSE__COUNT; i++)
 		evbuffer_add_printf(out, "cc_closes_total{reason=\"%s\"} %llu\n",
-				    close_reason_name((enum close_reason)i), m->closes[i]);
+		                    close_reason_name((enum close_reason)i), m->closes[i]);
 
 	metric(out, "cc_db_queue_depth", "gauge", "Database jobs waiting for a worker.",
 	       db_pool_queued(srv->db));
@@ -54,14 +54,14 @@ metrics_write(struct server *srv, struct evbuffer *out)
 	       db_pool_queued(srv->cpu));
 	metric(out, "cc_db_jobs_total", "counter", "Database jobs completed.", lat->count);
 	evbuffer_add_printf(out,
-			    "# HELP cc_db_job_seconds Time from queueing a database job to its "
-			    "completion.\n# TYPE cc_db_job_seconds histogram\n");
+	                    "# HELP cc_db_job_seconds Time from queueing a database job to its "
+	                    "completion.\n# TYPE cc_db_job_seconds histogram\n");
 	for (int i = 0; i < DB_LATENCY_BUCKETS; i++)
 		evbuffer_add_printf(out, "cc_db_job_seconds_bucket{le=\"%g\"} %llu\n",
-				    db_latency_bounds[i], lat->bucket[i]);
+		                    db_latency_bounds[i], lat->bucket[i]);
 	evbuffer_add_printf(out, "cc_db_job_seconds_bucket{le=\"+Inf\"} %llu\n", lat->count);
 	evbuffer_add_printf(out, "cc_db_job_seconds_sum %.6f\ncc_db_job_seconds_count %llu\n",
-			    lat->sum, lat->count);
+	                    lat->sum, lat->count);
 	metric(out, "cc_database_up", "gauge", "1 when the last database check succeeded.",
 	       srv->health.ok == 1);
 	metric(out, "cc_draining", "gauge", "1 while shutting down.", (unsigned)srv->draining);

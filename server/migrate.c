@@ -125,9 +125,9 @@ migrate_record(MYSQL *m, const char *name, const char *sum)
 	p[1].buffer_length = slen;
 	p[1].length = &slen;
 	rc = mysql_stmt_prepare(st, sql, strlen(sql)) == 0 && mysql_stmt_bind_param(st, p) == 0 &&
-		     mysql_stmt_execute(st) == 0
-		 ? 0
-		 : -1;
+	             mysql_stmt_execute(st) == 0
+	         ? 0
+	         : -1;
 	mysql_stmt_close(st);
 	return rc;
 }
@@ -139,21 +139,21 @@ migrate_apply(MYSQL *m, char *err, size_t errlen)
 	int applied = 0;
 
 	if (migrate_simple(m,
-			   "CREATE TABLE IF NOT EXISTS schema_migrations ("
-			   " name VARCHAR(128) NOT NULL PRIMARY KEY,"
-			   " checksum CHAR(64) NOT NULL,"
-			   " applied_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)"
-			   ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
-			   NULL, 0) != 0) {
+	                   "CREATE TABLE IF NOT EXISTS schema_migrations ("
+	                   " name VARCHAR(128) NOT NULL PRIMARY KEY,"
+	                   " checksum CHAR(64) NOT NULL,"
+	                   " applied_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)"
+	                   ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+	                   NULL, 0) != 0) {
 		snprintf(err, errlen, "cannot create schema_migrations: %s", mysql_error(m));
 		return -1;
 	}
 	char lock_sql[96];
 	snprintf(lock_sql, sizeof lock_sql, "SELECT GET_LOCK('callcentre.migrate', %d)",
-		 MIGRATE_LOCK_TIMEOUT);
+	         MIGRATE_LOCK_TIMEOUT);
 	if (migrate_simple(m, lock_sql, got, sizeof got) != 0 || strcmp(got, "1") != 0) {
 		snprintf(err, errlen, "cannot take the migration lock within %ds: %s",
-			 MIGRATE_LOCK_TIMEOUT, mysql_errno(m) ? mysql_error(m) : "held elsewhere");
+		         MIGRATE_LOCK_TIMEOUT, mysql_errno(m) ? mysql_error(m) : "held elsewhere");
 		return -1;
 	}
 	for (size_t i = 0; i < migrations_count; i++) {
@@ -169,10 +169,10 @@ migrate_apply(MYSQL *m, char *err, size_t errlen)
 		if (rc == 1) {
 			if (strcmp(have, sum) != 0) {
 				snprintf(err, errlen,
-					 "migration %s was applied with checksum %.12s but the "
-					 "file now has %.12s: never edit an applied migration, "
-					 "add a new one",
-					 mg->name, have, sum);
+				         "migration %s was applied with checksum %.12s but the "
+				         "file now has %.12s: never edit an applied migration, "
+				         "add a new one",
+				         mg->name, have, sum);
 				goto fail;
 			}
 			continue;
@@ -180,12 +180,12 @@ migrate_apply(MYSQL *m, char *err, size_t errlen)
 		log_info("migrate", "msg=\"applying\" file=%s", mg->name);
 		if (migrate_script(m, mg) != 0) {
 			snprintf(err, errlen, "migration %s failed: %s (mysql error %u)", mg->name,
-				 mysql_error(m), mysql_errno(m));
+			         mysql_error(m), mysql_errno(m));
 			goto fail;
 		}
 		if (migrate_record(m, mg->name, sum) != 0) {
 			snprintf(err, errlen, "recording migration %s: %s", mg->name,
-				 mysql_error(m));
+			         mysql_error(m));
 			goto fail;
 		}
 		applied++;

@@ -66,16 +66,15 @@ op_ping(struct session *s, json_int_t id, json_t *req)
 	(void)req;
 	gettimeofday(&tv, NULL);
 	json_object_set_new(r, "time",
-			    json_integer((json_int_t)tv.tv_sec * 1000 + tv.tv_usec / 1000));
+	                    json_integer((json_int_t)tv.tv_sec * 1000 + tv.tv_usec / 1000));
 	session_send(s, r);
 }
 
 json_t *
 agent_info_json(const struct agent_info *a)
 {
-	return json_pack("{s:I,s:s,s:s,s:s,s:s?}", "id", (json_int_t)a->id, "user", a->user,
-			 "name", a->name, "role", a->role_name, "site",
-			 a->site[0] ? a->site : NULL);
+	return json_pack("{s:I,s:s,s:s,s:s,s:s?}", "id", (json_int_t)a->id, "user", a->user, "name",
+	                 a->name, "role", a->role_name, "site", a->site[0] ? a->site : NULL);
 }
 
 /* Free a login job, wiping the password. */
@@ -115,7 +114,7 @@ login_fail(struct login_job *j, enum cc_err code, const char *msg, const char *w
 		srv->metrics.logins_failed++;
 	}
 	log_warn("auth", "msg=\"login failed\" user=%s peer=%s reason=\"%s\"",
-		 j->by_token ? "(token)" : j->user, s->peer, why);
+	         j->by_token ? "(token)" : j->user, s->peer, why);
 	session_reply_error(s, j->id, code, msg);
 	login_release(j);
 }
@@ -144,7 +143,7 @@ login_succeed(struct login_job *j)
 	srv->nlogged_in++;
 	srv->metrics.logins_ok++;
 	log_info("auth", "msg=\"login\" user=%s role=%s peer=%s via=%s", a->user, a->role_name,
-		 s->peer, j->by_token ? "token" : "password");
+	         s->peer, j->by_token ? "token" : "password");
 	r = proto_reply_ok(j->id);
 	json_object_set_new(r, "agent", agent_info_json(a));
 	if (!j->by_token) {
@@ -187,8 +186,8 @@ login_store_work(struct db_conn *c, void *arg)
 		j->db_down = 1;
 		return;
 	}
-	j->stored = store_session_insert(m, j->digest, j->row.id, j->ttl, j->peer, j->err,
-					 sizeof j->err);
+	j->stored =
+	    store_session_insert(m, j->digest, j->row.id, j->ttl, j->peer, j->err, sizeof j->err);
 	if (j->stored < 0)
 		j->db_down = db_conn_failed(c, store_errno());
 }
@@ -209,11 +208,11 @@ static void
 login_db_error(struct login_job *j)
 {
 	log_error("auth", "msg=\"database error during login\" peer=%s error=\"%s\"", j->s->peer,
-		  j->err);
+	          j->err);
 	login_fail(j, j->db_down ? CC_ERR_UNAVAILABLE : CC_ERR_INTERNAL,
-		   j->db_down ? "the database is unreachable; try again shortly"
-			      : "login failed on a database error",
-		   "database error");
+	           j->db_down ? "the database is unreachable; try again shortly"
+	                      : "login failed on a database error",
+	           "database error");
 }
 
 /* Submit a step or answer "unavailable" when the pool is saturated. */
@@ -222,7 +221,7 @@ login_submit(struct login_job *j, struct db_pool *pool, db_work_fn work, db_done
 {
 	if (db_pool_submit(pool, work, done, j) != 0)
 		login_fail(j, CC_ERR_UNAVAILABLE, "the server is overloaded; try again shortly",
-			   "worker queue full");
+		           "worker queue full");
 }
 
 static void login_verify_done(void *arg);
@@ -246,7 +245,7 @@ login_fetch_done(void *arg)
 	if (j->by_token) {
 		if (j->found == 0 || !j->row.active)
 			login_fail(j, CC_ERR_UNAUTHORIZED, "resume token expired or revoked",
-				   "bad token");
+			           "bad token");
 		else
 			login_succeed(j);
 		return;
@@ -269,12 +268,12 @@ login_verify_done(void *arg)
 	if (j->verified < 0 && j->found) {
 		log_error("auth", "msg=\"malformed password hash\" user=%s", j->user);
 		login_fail(j, CC_ERR_INTERNAL, "this account's password hash is damaged",
-			   "bad hash");
+		           "bad hash");
 		return;
 	}
 	if (!j->found || j->verified != 1) {
 		login_fail(j, CC_ERR_UNAUTHORIZED, "wrong user name or password",
-			   j->found ? "wrong password" : "unknown user");
+		           j->found ? "wrong password" : "unknown user");
 		return;
 	}
 	if (!j->row.active) {
@@ -341,7 +340,7 @@ op_login(struct session *s, json_int_t id, json_t *req)
 			return;
 		if (!login_user_valid(user)) {
 			session_reply_error(s, id, CC_ERR_BAD_REQUEST,
-					    "user names have only letters, digits and . _ @ -");
+			                    "user names have only letters, digits and . _ @ -");
 			return;
 		}
 	}
@@ -370,11 +369,11 @@ op_login(struct session *s, json_int_t id, json_t *req)
 		int wait = wait_user > wait_ip ? wait_user : wait_ip;
 		json_t *r;
 		snprintf(msg, sizeof msg, "too many failed logins for this %s; retry in %d s",
-			 wait_user > 0 ? "user" : "address", wait);
+		         wait_user > 0 ? "user" : "address", wait);
 		srv->metrics.logins_throttled++;
 		srv->metrics.errors[CC_ERR_RATE_LIMITED]++;
 		log_warn("auth", "msg=\"login throttled\" user=%s peer=%s retry_after=%d",
-			 j->by_token ? "(token)" : j->user, s->peer, wait);
+		         j->by_token ? "(token)" : j->user, s->peer, wait);
 		r = proto_reply_error(id, CC_ERR_RATE_LIMITED, msg);
 		json_object_set_new(json_object_get(r, "error"), "retry_after", json_integer(wait));
 		json_object_set_new(r, "retry_after", json_integer(wait));
@@ -421,10 +420,10 @@ logout_done(void *arg)
 	if (s->state == SESSION_OPEN) {
 		if (j->rc != 0) {
 			log_error("auth", "msg=\"logout failed\" user=%s error=\"%s\"",
-				  s->agent.user, j->err);
+			          s->agent.user, j->err);
 			session_reply_error(s, j->id,
-					    j->db_down ? CC_ERR_UNAVAILABLE : CC_ERR_INTERNAL,
-					    "could not revoke the session; try again");
+			                    j->db_down ? CC_ERR_UNAVAILABLE : CC_ERR_INTERNAL,
+			                    "could not revoke the session; try again");
 		} else {
 			log_info("auth", "msg=\"logout\" user=%s peer=%s", s->agent.user, s->peer);
 			s->logged_in = 0;
@@ -452,7 +451,7 @@ op_logout(struct session *s, json_int_t id, json_t *req)
 	session_hold(s);
 	if (db_pool_submit(s->srv->db, logout_work, logout_done, j) != 0) {
 		session_reply_error(s, id, CC_ERR_UNAVAILABLE,
-				    "the server is overloaded; try again shortly");
+		                    "the server is overloaded; try again shortly");
 		session_release(s);
 		free(j);
 	}
@@ -467,8 +466,8 @@ op_whoami(struct session *s, json_int_t id, json_t *req)
 	(void)req;
 	json_object_set_new(r, "agent", agent_info_json(&s->agent));
 	json_object_set_new(r, "session",
-			    json_pack("{s:I,s:s,s:s,s:s}", "since", (json_int_t)s->since, "peer",
-				      s->peer, "tls", SSL_get_version(ssl), "cipher",
-				      SSL_get_cipher_name(ssl)));
+	                    json_pack("{s:I,s:s,s:s,s:s}", "since", (json_int_t)s->since, "peer",
+	                              s->peer, "tls", SSL_get_version(ssl), "cipher",
+	                              SSL_get_cipher_name(ssl)));
 	session_send(s, r);
 }

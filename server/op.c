@@ -21,9 +21,9 @@ role_parse(const char *name)
 		const char *name;
 		unsigned bit;
 	} roles[] = {{"agent", ROLE_AGENT},
-		     {"supervisor", ROLE_SUPERVISOR},
-		     {"admin", ROLE_ADMIN},
-		     {"service", ROLE_SERVICE}};
+	             {"supervisor", ROLE_SUPERVISOR},
+	             {"admin", ROLE_ADMIN},
+	             {"service", ROLE_SERVICE}};
 
 	for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++)
 		if (strcmp(name, roles[i].name) == 0)
@@ -66,7 +66,7 @@ op_dispatch(struct session *s, json_int_t id, const char *name, json_t *req)
 		}
 		if (!op_allowed(s, op)) {
 			snprintf(msg, sizeof msg, "role %s may not call %s", s->agent.role_name,
-				 name);
+			         name);
 			session_reply_error(s, id, CC_ERR_FORBIDDEN, msg);
 			return;
 		}
@@ -91,10 +91,10 @@ op_arg_string(struct session *s, json_int_t id, json_t *req, const char *key, si
 	if (json_string_length(v) == 0 || json_string_length(v) > max ||
 	    strlen(json_string_value(v)) != json_string_length(v)) {
 		snprintf(msg, sizeof msg, "argument \"%s\" must be 1 to %zu bytes without NUL", key,
-			 max);
-		session_reply_error(s, id, json_string_length(v) > max ? CC_ERR_TOO_LARGE
-								       : CC_ERR_BAD_REQUEST,
-				    msg);
+		         max);
+		session_reply_error(
+		    s, id, json_string_length(v) > max ? CC_ERR_TOO_LARGE : CC_ERR_BAD_REQUEST,
+		    msg);
 		return NULL;
 	}
 	return json_string_value(v);

@@ -80,7 +80,7 @@ server_admit(struct server *srv, const char *ip)
 		refuse = "too many connections from your address";
 	if (refuse != NULL)
 		log_warn("server", "msg=\"connection over limit\" ip=%s from_ip=%u total=%u", ip, n,
-			 srv->nsessions);
+		         srv->nsessions);
 	return refuse;
 }
 
@@ -89,7 +89,7 @@ server_admit(struct server *srv, const char *ip)
  * once: a handshake is the most expensive thing a stranger can ask for. */
 static void
 server_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
-		 void *arg)
+                 void *arg)
 {
 	struct server *srv = arg;
 
@@ -125,7 +125,7 @@ server_accept_error_cb(struct evconnlistener *l, void *arg)
 	struct timeval pause = {1, 0};
 
 	log_error("server", "msg=\"accept failed; pausing 1 s\" error=\"%s\" sessions=%u",
-		  evutil_socket_error_to_string(err), srv->nsessions);
+	          evutil_socket_error_to_string(err), srv->nsessions);
 	evconnlistener_disable(l);
 	evtimer_add(srv->accept_resume, &pause);
 }
@@ -143,7 +143,7 @@ server_shutdown(struct server *srv, const char *signame)
 	}
 	srv->draining = 1;
 	log_info("server", "msg=\"shutting down\" signal=%s sessions=%u db_pending=%zu", signame,
-		 srv->nsessions, db_pool_pending(srv->db));
+	         srv->nsessions, db_pool_pending(srv->db));
 	evconnlistener_disable(srv->listener);
 	for (s = TAILQ_FIRST(&srv->sessions); s != NULL; s = next) {
 		next = TAILQ_NEXT(s, entry);
@@ -174,7 +174,7 @@ server_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	log_warn("server", "msg=\"shutdown timeout: closing remaining sessions\" sessions=%u",
-		 srv->nsessions);
+	         srv->nsessions);
 	event_base_loopexit(srv->base, NULL);
 }
 
@@ -204,7 +204,8 @@ health_work(struct db_conn *c, void *arg)
 		return;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	j->latency = (double)(t1.tv_sec - j->t0.tv_sec) + (double)(t1.tv_nsec - j->t0.tv_nsec) / 1e9;
+	j->latency =
+	    (double)(t1.tv_sec - j->t0.tv_sec) + (double)(t1.tv_nsec - j->t0.tv_nsec) / 1e9;
 	j->ok = 1;
 	if (j->purge)
 		j->purged = store_session_purge(m, j->err, sizeof j->err);
@@ -219,8 +220,8 @@ health_done(void *arg)
 
 	if (srv->health.ok != j->ok)
 		log_msg(j->ok ? LOGL_INFO : LOGL_ERROR, "db", "msg=\"database %s\"%s%s%s",
-			j->ok ? "up" : "down", j->ok ? "" : " error=\"", j->ok ? "" : j->err,
-			j->ok ? "" : "\"");
+		        j->ok ? "up" : "down", j->ok ? "" : " error=\"", j->ok ? "" : j->err,
+		        j->ok ? "" : "\"");
 	srv->health.ok = j->ok;
 	srv->health.latency = j->latency;
 	srv->health.checked = time(NULL);
@@ -280,13 +281,12 @@ server_listen(struct server *srv, char *err, size_t errlen)
 		snprintf(err, errlen, "server.listen: cannot parse \"%s\"", srv->cfg.listen);
 		return -1;
 	}
-	srv->listener = evconnlistener_new_bind(
-	    srv->base, server_accept_cb, srv,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 1024,
-	    (struct sockaddr *)&ss, sslen);
+	srv->listener = evconnlistener_new_bind(srv->base, server_accept_cb, srv,
+	                                        LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
+	                                            LEV_OPT_CLOSE_ON_EXEC,
+	                                        1024, (struct sockaddr *)&ss, sslen);
 	if (srv->listener == NULL) {
-		snprintf(err, errlen, "cannot listen on %s: %s", srv->cfg.listen,
-			 strerror(errno));
+		snprintf(err, errlen, "cannot listen on %s: %s", srv->cfg.listen, strerror(errno));
 		return -1;
 	}
 	evconnlistener_set_error_cb(srv->listener, server_accept_error_cb);
@@ -304,9 +304,9 @@ server_start(struct server *srv, char *err, size_t errlen)
 	srv->last_purge = 0;
 	srv->health.ok = -1;
 	srv->fail_user = throttle_new(srv->cfg.max_failures_per_user, srv->cfg.failure_window,
-				      srv->cfg.lockout, THROTTLE_MAX_KEYS);
+	                              srv->cfg.lockout, THROTTLE_MAX_KEYS);
 	srv->fail_ip = throttle_new(srv->cfg.max_failures_per_ip, srv->cfg.failure_window,
-				    srv->cfg.lockout, THROTTLE_MAX_KEYS);
+	                            srv->cfg.lockout, THROTTLE_MAX_KEYS);
 	if (server_listen(srv, err, errlen) != 0)
 		return -1;
 	if (admin_start(srv, err, errlen) != 0)
@@ -320,7 +320,7 @@ server_start(struct server *srv, char *err, size_t errlen)
 	evtimer_add(srv->housekeeping, &hk);
 	server_check_health(srv);
 	log_info("server", "msg=\"listening\" addr=%s admin=%s version=%s", srv->cfg.listen,
-		 srv->cfg.admin_listen[0] ? srv->cfg.admin_listen : "off", CC_VERSION);
+	         srv->cfg.admin_listen[0] ? srv->cfg.admin_listen : "off", CC_VERSION);
 	return 0;
 }
 

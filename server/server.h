@@ -78,7 +78,7 @@ struct session {
 	int close_pending;         /* close once the request in flight is answered */
 	enum close_reason pending; /* why we are closing */
 	char pending_text[96];
-	const char *refuse;        /* over a limit: told after the handshake */
+	const char *refuse; /* over a limit: told after the handshake */
 };
 TAILQ_HEAD(session_list, session);
 
@@ -92,7 +92,7 @@ struct metrics {
 };
 
 struct db_health {
-	int ok;         /* -1: not checked yet */
+	int ok; /* -1: not checked yet */
 	char error[256];
 	double latency; /* seconds */
 	time_t checked;
@@ -171,7 +171,7 @@ void op_dispatch(struct session *s, json_int_t id, const char *op, json_t *req);
 json_t *op_names(const struct session *s);
 /* Read a string argument of 1..max bytes; NULL after replying bad_request. */
 const char *op_arg_string(struct session *s, json_int_t id, json_t *req, const char *key,
-			  size_t max);
+                          size_t max);
 
 /* op-session.c */
 void op_hello(struct session *s, json_int_t id, json_t *req);

@@ -57,7 +57,7 @@ session_set_state(struct session *s, enum session_state next)
 {
 	if (!(state_next[s->state] & (1u << next))) {
 		log_error("session", "msg=\"bad state transition\" peer=%s from=%s to=%s", s->peer,
-			  state_names[s->state], state_names[next]);
+		          state_names[s->state], state_names[next]);
 		abort();
 	}
 	s->state = next;
@@ -92,9 +92,9 @@ session_close(struct session *s, enum close_reason why, const char *detail)
 		srv->metrics.handshake_failures++;
 	srv->metrics.closes[why]++;
 	log_msg(why == CLOSE_CLIENT || why == CLOSE_SHUTDOWN ? LOGL_DEBUG : LOGL_INFO, "session",
-		"msg=\"closed\" peer=%s user=%s reason=%s%s%s%s", s->peer,
-		s->logged_in ? s->agent.user : "-", close_reason_name(why),
-		detail ? " detail=\"" : "", detail ? detail : "", detail ? "\"" : "");
+	        "msg=\"closed\" peer=%s user=%s reason=%s%s%s%s", s->peer,
+	        s->logged_in ? s->agent.user : "-", close_reason_name(why),
+	        detail ? " detail=\"" : "", detail ? detail : "", detail ? "\"" : "");
 	session_set_state(s, SESSION_DEAD);
 	if (s->handshake_timer) {
 		event_free(s->handshake_timer);
@@ -147,7 +147,7 @@ session_close_gracefully(struct session *s, enum close_reason why, const char *t
 	bufferevent_set_timeouts(s->bev, NULL, &tv);
 	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
 		bufferevent_trigger(s->bev, EV_WRITE,
-				    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+		                    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
 }
 
 void
@@ -172,7 +172,7 @@ session_send(struct session *s, json_t *msg)
 		free(buf);
 		char detail[96];
 		snprintf(detail, sizeof detail, "slow consumer: %zu bytes unsent, cap %d",
-			 evbuffer_get_length(out), s->srv->cfg.output_queue_max);
+		         evbuffer_get_length(out), s->srv->cfg.output_queue_max);
 		session_close(s, CLOSE_SLOW_CONSUMER, detail);
 		return;
 	}
@@ -248,7 +248,7 @@ session_read_cb(struct bufferevent *bev, void *arg)
 
 		if (handled == SESSION_REQS_PER_EVENT) {
 			bufferevent_trigger(bev, EV_READ,
-					    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+			                    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
 			return;
 		}
 		switch (line_next(in, PROTO_MAX_LINE, &line, &len)) {
@@ -336,8 +336,9 @@ session_event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & BEV_EVENT_EOF) {
-		session_close(s, s->state == SESSION_HANDSHAKE ? CLOSE_HANDSHAKE_FAILED : CLOSE_CLIENT,
-			      s->state == SESSION_HANDSHAKE ? "EOF during TLS handshake" : NULL);
+		session_close(s,
+		              s->state == SESSION_HANDSHAKE ? CLOSE_HANDSHAKE_FAILED : CLOSE_CLIENT,
+		              s->state == SESSION_HANDSHAKE ? "EOF during TLS handshake" : NULL);
 		return;
 	}
 	session_tls_error(bev, why, sizeof why);
@@ -377,7 +378,7 @@ session_accept(struct server *srv, evutil_socket_t fd, const struct sockaddr *sa
 	s->since = time(NULL);
 	session_peer_name(s, sa);
 	s->bev = bufferevent_openssl_socket_new(srv->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
-						BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	                                        BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 	if (s->bev == NULL) {
 		log_error("session", "msg=\"cannot create bufferevent\" peer=%s", s->peer);
 		SSL_free(ssl);

@@ -102,7 +102,7 @@ bind_out_str(MYSQL_BIND *b, char *buf, size_t n, unsigned long *len, my_bool *is
 }
 
 #define AGENT_COLUMNS                                                                              \
-	"a.id, a.username, a.display_name, a.role, COALESCE(s.code, ''), a.password_hash, "       \
+	"a.id, a.username, a.display_name, a.role, COALESCE(s.code, ''), a.password_hash, "        \
 	"a.active"
 
 /* Run a prepared agent query and fetch at most one row into out. */
@@ -138,7 +138,7 @@ store_fetch_agent(MYSQL *m, MYSQL_STMT *st, struct agent_row *out, char *err, si
 
 int
 store_agent_by_username(MYSQL *m, const char *username, struct agent_row *out, char *err,
-			size_t errlen)
+                        size_t errlen)
 {
 	MYSQL_BIND p[1];
 	unsigned long ulen;
@@ -146,17 +146,17 @@ store_agent_by_username(MYSQL *m, const char *username, struct agent_row *out, c
 
 	bind_str(&p[0], username, &ulen);
 	st = store_prepare(m,
-			   "SELECT " AGENT_COLUMNS " FROM agents a LEFT JOIN sites s ON "
-			   "s.id = a.site_id WHERE a.username = ?",
-			   p, err, errlen);
+	                   "SELECT " AGENT_COLUMNS " FROM agents a LEFT JOIN sites s ON "
+	                   "s.id = a.site_id WHERE a.username = ?",
+	                   p, err, errlen);
 	if (st == NULL)
 		return -1;
 	return store_fetch_agent(m, st, out, err, errlen);
 }
 
 int
-store_session_lookup(MYSQL *m, const unsigned char digest[AUTH_TOKEN_HASH],
-		     struct agent_row *out, char *err, size_t errlen)
+store_session_lookup(MYSQL *m, const unsigned char digest[AUTH_TOKEN_HASH], struct agent_row *out,
+                     char *err, size_t errlen)
 {
 	MYSQL_BIND p[1];
 	unsigned long dlen;
@@ -164,10 +164,10 @@ store_session_lookup(MYSQL *m, const unsigned char digest[AUTH_TOKEN_HASH],
 
 	bind_blob(&p[0], digest, &dlen, AUTH_TOKEN_HASH);
 	st = store_prepare(m,
-			   "SELECT " AGENT_COLUMNS " FROM agent_sessions t JOIN agents a ON "
-			   "a.id = t.agent_id LEFT JOIN sites s ON s.id = a.site_id "
-			   "WHERE t.token_hash = ? AND t.expires_at > UTC_TIMESTAMP(3)",
-			   p, err, errlen);
+	                   "SELECT " AGENT_COLUMNS " FROM agent_sessions t JOIN agents a ON "
+	                   "a.id = t.agent_id LEFT JOIN sites s ON s.id = a.site_id "
+	                   "WHERE t.token_hash = ? AND t.expires_at > UTC_TIMESTAMP(3)",
+	                   p, err, errlen);
 	if (st == NULL)
 		return -1;
 	return store_fetch_agent(m, st, out, err, errlen);
@@ -176,7 +176,7 @@ store_session_lookup(MYSQL *m, const unsigned char digest[AUTH_TOKEN_HASH],
 /* Execute a prepared write; -1 on failure. */
 static int
 store_exec(MYSQL *m, const char *sql, MYSQL_BIND *p, char *err, size_t errlen,
-	   unsigned long long *affected)
+           unsigned long long *affected)
 {
 	MYSQL_STMT *st = store_prepare(m, sql, p, err, errlen);
 
@@ -196,8 +196,8 @@ store_exec(MYSQL *m, const char *sql, MYSQL_BIND *p, char *err, size_t errlen,
  * deadlocking. */
 static int
 store_session_insert_once(MYSQL *m, const unsigned char digest[AUTH_TOKEN_HASH],
-			  unsigned int agent_id, int ttl, const char *peer, char *err,
-			  size_t errlen)
+                          unsigned int agent_id, int ttl, const char *peer, char *err,
+                          size_t errlen)
 {
 	MYSQL_BIND p[4];
 	unsigned long dlen, plen;
@@ -205,17 +205,17 @@ store_session_insert_once(MYSQL *m, const unsigned char digest[AUTH_TOKEN_HASH],
 	if (mysql_autocommit(m, 0) != 0)
 		return store_fail(m, NULL, err, errlen);
 	bind_uint(&p[0], &agent_id);
-	if (store_exec(m, "UPDATE agents SET last_login_at = UTC_TIMESTAMP(3) WHERE id = ?", p,
-		       err, errlen, NULL) != 0)
+	if (store_exec(m, "UPDATE agents SET last_login_at = UTC_TIMESTAMP(3) WHERE id = ?", p, err,
+	               errlen, NULL) != 0)
 		goto fail;
 	bind_blob(&p[0], digest, &dlen, AUTH_TOKEN_HASH);
 	bind_uint(&p[1], &agent_id);
 	bind_int(&p[2], &ttl);
 	bind_str(&p[3], peer, &plen);
 	if (store_exec(m,
-		       "INSERT INTO agent_sessions (token_hash, agent_id, expires_at, peer) "
-		       "VALUES (?, ?, UTC_TIMESTAMP(3) + INTERVAL ? SECOND, ?)",
-		       p, err, errlen, NULL) != 0)
+	               "INSERT INTO agent_sessions (token_hash, agent_id, expires_at, peer) "
+	               "VALUES (?, ?, UTC_TIMESTAMP(3) + INTERVAL ? SECOND, ?)",
+	               p, err, errlen, NULL) != 0)
 		goto fail;
 	if (mysql_commit(m) != 0) {
 		store_fail(m, NULL, err, errlen);
@@ -230,8 +230,8 @@ fail:
 }
 
 int
-store_session_insert(MYSQL *m, const unsigned char digest[AUTH_TOKEN_HASH],
-		     unsigned int agent_id, int ttl, const char *peer, char *err, size_t errlen)
+store_session_insert(MYSQL *m, const unsigned char digest[AUTH_TOKEN_HASH], unsigned int agent_id,
+                     int ttl, const char *peer, char *err, size_t errlen)
 {
 	for (int attempt = 0;; attempt++) {
 		if (store_session_insert_once(m, digest, agent_id, ttl, peer, err, errlen) == 0)
@@ -243,14 +243,14 @@ store_session_insert(MYSQL *m, const unsigned char digest[AUTH_TOKEN_HASH],
 
 int
 store_session_delete(MYSQL *m, const unsigned char digest[AUTH_TOKEN_HASH], char *err,
-		     size_t errlen)
+                     size_t errlen)
 {
 	MYSQL_BIND p[1];
 	unsigned long dlen;
 
 	bind_blob(&p[0], digest, &dlen, AUTH_TOKEN_HASH);
 	return store_exec(m, "DELETE FROM agent_sessions WHERE token_hash = ?", p, err, errlen,
-			  NULL);
+	                  NULL);
 }
 
 long
@@ -259,9 +259,9 @@ store_session_purge(MYSQL *m, char *err, size_t errlen)
 	unsigned long long n = 0;
 
 	if (store_exec(m,
-		       "DELETE FROM agent_sessions WHERE expires_at <= UTC_TIMESTAMP(3) "
-		       "LIMIT 10000",
-		       NULL, err, errlen, &n) != 0)
+	               "DELETE FROM agent_sessions WHERE expires_at <= UTC_TIMESTAMP(3) "
+	               "LIMIT 10000",
+	               NULL, err, errlen, &n) != 0)
 		return -1;
 	return (long)n;
 }

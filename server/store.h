@@ -22,16 +22,16 @@ struct agent_row {
 };
 
 int store_agent_by_username(MYSQL *m, const char *username, struct agent_row *out, char *err,
-			    size_t errlen);
+                            size_t errlen);
 /* The agent of a live resume token (by digest), or 0 when expired/revoked. */
 int store_session_lookup(MYSQL *m, const unsigned char digest[AUTH_TOKEN_HASH],
-			 struct agent_row *out, char *err, size_t errlen);
+                         struct agent_row *out, char *err, size_t errlen);
 /* Record a new resume token and the login time, in one transaction. */
 int store_session_insert(MYSQL *m, const unsigned char digest[AUTH_TOKEN_HASH],
-			 unsigned int agent_id, int ttl, const char *peer, char *err,
-			 size_t errlen);
+                         unsigned int agent_id, int ttl, const char *peer, char *err,
+                         size_t errlen);
 int store_session_delete(MYSQL *m, const unsigned char digest[AUTH_TOKEN_HASH], char *err,
-			 size_t errlen);
+                         size_t errlen);
 /* Delete expired resume tokens; the number deleted or -1. */
 long store_session_purge(MYSQL *m, char *err, size_t errlen);
 /* A round trip to the database. */

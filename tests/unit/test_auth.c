@@ -151,11 +151,10 @@ static void
 test_wellformed_foreign(void **state)
 {
 	(void)state;
-	assert_int_equal(
-	    auth_verify_password(
-		"pw", 2,
-		"$scrypt$ln=10,r=8,p=1$c2FsdHNhbHRzYWx0$a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2U="),
-	    0);
+	assert_int_equal(auth_verify_password("pw", 2,
+	                                      "$scrypt$ln=10,r=8,p=1$c2FsdHNhbHRzYWx0$"
+	                                      "a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2U="),
+	                 0);
 }
 
 /* An output buffer too small for the hash is an error, not a cut hash. */

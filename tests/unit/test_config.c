@@ -139,42 +139,42 @@ test_file_all_sections(void **state)
 	struct config *c = &f->cfg;
 
 	assert_int_equal(load(f, "all.conf",
-			      "; comment\n"
-			      "[server]\n"
-			      "listen = [::]:8443\n"
-			      "admin_listen = [::1]:8480\n"
-			      "max_connections = 30000\n"
-			      "max_connections_per_ip = 500\n"
-			      "handshake_timeout = 5\n"
-			      "idle_timeout = 120\n"
-			      "output_queue_max = 65536\n"
-			      "shutdown_timeout = 3\n"
-			      "\n"
-			      "[tls]\n"
-			      "cert = /etc/cc/cert.pem\n"
-			      "key = /etc/cc/key.pem\n"
-			      "[database]\n"
-			      "host = db.example\n"
-			      "port = 3307\n"
-			      "socket = /run/mysqld/mysqld.sock\n"
-			      "user = cc\n"
-			      "password = hunter2\n"
-			      "name = cc_prod\n"
-			      "workers = 8\n"
-			      "connect_timeout = 2\n"
-			      "[auth]\n"
-			      "scrypt_n_log2 = 15\n"
-			      "scrypt_r = 8\n"
-			      "scrypt_p = 2\n"
-			      "hash_workers = 3\n"
-			      "max_failures_per_user = 6\n"
-			      "max_failures_per_ip = 40\n"
-			      "failure_window = 600\n"
-			      "lockout = 60\n"
-			      "session_ttl = 3600\n"
-			      "[log]\n"
-			      "level = debug\n"),
-			 0);
+	                      "; comment\n"
+	                      "[server]\n"
+	                      "listen = [::]:8443\n"
+	                      "admin_listen = [::1]:8480\n"
+	                      "max_connections = 30000\n"
+	                      "max_connections_per_ip = 500\n"
+	                      "handshake_timeout = 5\n"
+	                      "idle_timeout = 120\n"
+	                      "output_queue_max = 65536\n"
+	                      "shutdown_timeout = 3\n"
+	                      "\n"
+	                      "[tls]\n"
+	                      "cert = /etc/cc/cert.pem\n"
+	                      "key = /etc/cc/key.pem\n"
+	                      "[database]\n"
+	                      "host = db.example\n"
+	                      "port = 3307\n"
+	                      "socket = /run/mysqld/mysqld.sock\n"
+	                      "user = cc\n"
+	                      "password = hunter2\n"
+	                      "name = cc_prod\n"
+	                      "workers = 8\n"
+	                      "connect_timeout = 2\n"
+	                      "[auth]\n"
+	                      "scrypt_n_log2 = 15\n"
+	                      "scrypt_r = 8\n"
+	                      "scrypt_p = 2\n"
+	                      "hash_workers = 3\n"
+	                      "max_failures_per_user = 6\n"
+	                      "max_failures_per_ip = 40\n"
+	                      "failure_window = 600\n"
+	                      "lockout = 60\n"
+	                      "session_ttl = 3600\n"
+	                      "[log]\n"
+	                      "level = debug\n"),
+	                 0);
 	assert_string_equal(c->listen, "[::]:8443");
 	assert_string_equal(c->admin_listen, "[::1]:8480");
 	assert_int_equal(c->max_connections, 30000);
@@ -212,9 +212,10 @@ test_file_unknown_key(void **state)
 {
 	struct fixture *f = *state;
 
-	assert_int_equal(load(f, "bad.conf", "[server]\nlisten = 127.0.0.1:7443\n\n"
-					     "[database]\nhost = x\npasword = oops\n"),
-			 -1);
+	assert_int_equal(load(f, "bad.conf",
+	                      "[server]\nlisten = 127.0.0.1:7443\n\n"
+	                      "[database]\nhost = x\npasword = oops\n"),
+	                 -1);
 	expect_err(f->err, "bad.conf:6:", "database.pasword", "unknown key", NULL);
 	/* a known key in the wrong section is unknown there */
 	assert_int_equal(load(f, "bad2.conf", "[tls]\nlisten = 127.0.0.1:1\n"), -1);
@@ -231,14 +232,13 @@ test_file_out_of_range(void **state)
 	struct fixture *f = *state;
 
 	assert_int_equal(load(f, "r.conf", "[server]\nidle_timeout = 0\n"), -1);
-	expect_err(f->err, "r.conf:2:", "server.idle_timeout", "0 is out of range 1..86400",
-		   NULL);
+	expect_err(f->err, "r.conf:2:", "server.idle_timeout", "0 is out of range 1..86400", NULL);
 	assert_int_equal(load(f, "r2.conf", "[database]\n\nport = 65536\n"), -1);
 	expect_err(f->err, "r2.conf:3:", "database.port", "65536", "out of range", NULL);
 	assert_int_equal(load(f, "r3.conf", "[auth]\nscrypt_n_log2 = 30\n"), -1);
 	expect_err(f->err, "auth.scrypt_n_log2", "out of range", NULL);
 	assert_int_equal(load(f, "r4.conf", "[server]\nmax_connections = 99999999999999999999\n"),
-			 -1);
+	                 -1);
 	expect_err(f->err, "server.max_connections", NULL);
 }
 
@@ -250,7 +250,7 @@ test_file_not_integer(void **state)
 
 	assert_int_equal(load(f, "n.conf", "[server]\nmax_connections = lots\n"), -1);
 	expect_err(f->err, "n.conf:2:", "server.max_connections", "\"lots\" is not an integer",
-		   NULL);
+	           NULL);
 	assert_int_equal(load(f, "n2.conf", "[server]\nidle_timeout = 10s\n"), -1);
 	expect_err(f->err, "server.idle_timeout", "not an integer", NULL);
 	assert_int_equal(load(f, "n3.conf", "[server]\nidle_timeout =\n"), -1);
@@ -292,7 +292,7 @@ test_set(void **state)
 	struct fixture *f = *state;
 	struct config *c = &f->cfg;
 	static const char *malformed[] = {
-	    "noequals", "nodot=1", ".idle_timeout=1", "server.=1", "=1", "server.idle_timeout",
+	    "noequals",      "nodot=1", ".idle_timeout=1", "server.=1", "=1", "server.idle_timeout",
 	    "server=idle.1",
 	};
 
@@ -330,7 +330,7 @@ test_set_after_file(void **state)
 	struct fixture *f = *state;
 
 	assert_int_equal(load(f, "o.conf", "[server]\nidle_timeout = 100\nhandshake_timeout = 7\n"),
-			 0);
+	                 0);
 	assert_int_equal(config_set(&f->cfg, "server.idle_timeout=200", f->err, sizeof f->err), 0);
 	assert_int_equal(f->cfg.idle_timeout, 200);
 	assert_int_equal(f->cfg.handshake_timeout, 7);
@@ -362,9 +362,9 @@ test_finish_relative_paths(void **state)
 	write_file(f, "key.pem", "k\n", 0600);
 	write_file(f, "dbpass", "pw\n", 0600);
 	assert_int_equal(load(f, "cc.conf",
-			      "[tls]\ncert = certs/server.pem\nkey = key.pem\n"
-			      "[database]\npassword_file = dbpass\nsocket = /run/mysqld/m.sock\n"),
-			 0);
+	                      "[tls]\ncert = certs/server.pem\nkey = key.pem\n"
+	                      "[database]\npassword_file = dbpass\nsocket = /run/mysqld/m.sock\n"),
+	                 0);
 	assert_int_equal(config_finish(&f->cfg, f->err, sizeof f->err), 0);
 	snprintf(want, sizeof want, "%s/certs/server.pem", f->dir);
 	assert_string_equal(f->cfg.tls_cert, want);
@@ -381,9 +381,9 @@ test_finish_admin_loopback(void **state)
 {
 	struct fixture *f = *state;
 	static const char *refused[] = {"0.0.0.0:7480", "10.1.2.3:7480", "[::]:7480",
-					"192.168.0.1:80", "example.com:7480"};
+	                                "192.168.0.1:80", "example.com:7480"};
 	static const char *allowed[] = {"127.0.0.1:7480", "127.9.9.9:1", "[::1]:7480",
-					"localhost:7480", ""};
+	                                "localhost:7480", ""};
 	char set[128];
 
 	make_tls(f);
@@ -451,9 +451,9 @@ test_finish_tls_required(void **state)
 	expect_err(f->err, "tls.cert", "tls.key", "required", NULL);
 
 	assert_int_equal(config_set(&f->cfg, "tls.cert=/nonexistent/c.pem", f->err, sizeof f->err),
-			 0);
+	                 0);
 	assert_int_equal(config_set(&f->cfg, "tls.key=/nonexistent/k.pem", f->err, sizeof f->err),
-			 0);
+	                 0);
 	assert_int_equal(config_finish(&f->cfg, f->err, sizeof f->err), -1);
 	expect_err(f->err, "tls.key", "/nonexistent/k.pem", "No such file", NULL);
 }
@@ -468,7 +468,7 @@ test_finish_password_file(void **state)
 	make_tls(f);
 	write_file(f, "pw", "s3cret pass\nsecond line\n", 0600);
 	assert_int_equal(config_set(&f->cfg, "database.password=ignored", f->err, sizeof f->err),
-			 0);
+	                 0);
 	snprintf(set, sizeof set, "database.password_file=%s/pw", f->dir);
 	assert_int_equal(config_set(&f->cfg, set, f->err, sizeof f->err), 0);
 	assert_int_equal(config_finish(&f->cfg, f->err, sizeof f->err), 0);
@@ -495,7 +495,7 @@ test_finish_per_ip_clamped(void **state)
 
 	make_tls(f);
 	assert_int_equal(config_set(&f->cfg, "server.max_connections=10", f->err, sizeof f->err),
-			 0);
+	                 0);
 	assert_int_equal(config_finish(&f->cfg, f->err, sizeof f->err), 0);
 	assert_int_equal(f->cfg.max_connections_per_ip, 10);
 }
@@ -507,8 +507,8 @@ test_finish_password_file_missing(void **state)
 	struct fixture *f = *state;
 
 	make_tls(f);
-	assert_int_equal(
-	    config_set(&f->cfg, "database.password_file=nope", f->err, sizeof f->err), 0);
+	assert_int_equal(config_set(&f->cfg, "database.password_file=nope", f->err, sizeof f->err),
+	                 0);
 	assert_int_equal(config_finish(&f->cfg, f->err, sizeof f->err), -1);
 	expect_err(f->err, "database.password_file", "nope", "No such file", NULL);
 }
@@ -529,10 +529,9 @@ test_finish_log_level(void **state)
 static void
 test_split_addr(void **state)
 {
-	static const char *bad[] = {"",          "7443",        "host",       ":7443",
-				    "host:",     "host:x",      "host:70000", "host:-1",
-				    "[::1]",     "[::1]7443",   "[]:7443",    "[::1:7443",
-				    "host:74x3", "host:7443 "};
+	static const char *bad[] = {
+	    "",        "7443",  "host",      ":7443",   "host:",     "host:x",    "host:70000",
+	    "host:-1", "[::1]", "[::1]7443", "[]:7443", "[::1:7443", "host:74x3", "host:7443 "};
 	char host[64];
 	int port = -1;
 

@@ -51,7 +51,7 @@ test_slugs_unique(void **state)
 	for (int a = 0; a < CC_ERR__COUNT; a++)
 		for (int b = a + 1; b < CC_ERR__COUNT; b++)
 			assert_string_not_equal(cc_err_slug((enum cc_err)a),
-						cc_err_slug((enum cc_err)b));
+			                        cc_err_slug((enum cc_err)b));
 }
 
 /* Unknown slugs, near misses and NULL are refused. */
@@ -74,8 +74,8 @@ test_slug_out_of_range(void **state)
 	(void)state;
 	assert_string_equal(cc_err_slug(CC_ERR__COUNT), "internal");
 	assert_string_equal(cc_err_slug((enum cc_err)(CC_ERR__COUNT + 100)), "internal");
-	assert_string_equal(cc_err_slug((enum cc_err)-1), "internal");
-	assert_string_equal(cc_err_message((enum cc_err)-1), cc_err_message(CC_ERR_INTERNAL));
+	assert_string_equal(cc_err_slug((enum cc_err) - 1), "internal");
+	assert_string_equal(cc_err_message((enum cc_err) - 1), cc_err_message(CC_ERR_INTERNAL));
 	assert_string_equal(cc_err_message(CC_ERR__COUNT), cc_err_message(CC_ERR_INTERNAL));
 }
 
@@ -96,8 +96,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_slugs_documented), cmocka_unit_test(test_slugs_round_trip),
-	    cmocka_unit_test(test_slugs_unique),     cmocka_unit_test(test_slug_unknown),
+	    cmocka_unit_test(test_slugs_documented),  cmocka_unit_test(test_slugs_round_trip),
+	    cmocka_unit_test(test_slugs_unique),      cmocka_unit_test(test_slug_unknown),
 	    cmocka_unit_test(test_slug_out_of_range), cmocka_unit_test(test_messages),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -297,7 +297,7 @@ test_line_small_limit(void **state)
 /* Parse line and expect failure with code, fatality and message prefix. */
 static void
 expect_reject(const char *line, size_t len, json_int_t id, enum cc_err code, int fatal,
-	      const char *prefix)
+              const char *prefix)
 {
 	struct proto_request req;
 	struct proto_error err;
@@ -312,10 +312,10 @@ expect_reject(const char *line, size_t len, json_int_t id, enum cc_err code, int
 	if (strncmp(err.message, prefix, strlen(prefix)) != 0)
 		fail_msg("message \"%s\" does not start with \"%s\"", err.message, prefix);
 }
-#define REJECT(lit, code, fatal, prefix)                                                    \
+#define REJECT(lit, code, fatal, prefix)                                                           \
 	expect_reject(lit, sizeof(lit) - 1, -1, code, fatal, prefix)
 /* A request whose id is readable keeps it, so the error reply can carry it. */
-#define REJECT_ID(lit, id, code, fatal, prefix)                                            \
+#define REJECT_ID(lit, id, code, fatal, prefix)                                                    \
 	expect_reject(lit, sizeof(lit) - 1, id, code, fatal, prefix)
 
 /* Parse line and expect success with id and op. */
@@ -340,7 +340,8 @@ test_parse_valid(void **state)
 {
 	struct proto_request req;
 	struct proto_error err;
-	const char *line = "{\"id\":7,\"op\":\"login\",\"user\":\"li.wei\",\"password\":\"s3cr\xc3\xa9t\"}";
+	const char *line =
+	    "{\"id\":7,\"op\":\"login\",\"user\":\"li.wei\",\"password\":\"s3cr\xc3\xa9t\"}";
 
 	(void)state;
 	assert_int_equal(proto_parse_request(line, strlen(line), &req, &err), 0);
@@ -348,13 +349,13 @@ test_parse_valid(void **state)
 	assert_string_equal(req.op, "login");
 	assert_string_equal(json_string_value(json_object_get(req.root, "user")), "li.wei");
 	assert_string_equal(json_string_value(json_object_get(req.root, "password")),
-			    "s3cr\xc3\xa9t");
+	                    "s3cr\xc3\xa9t");
 	proto_request_free(&req);
 
 	expect_accept("{\"id\":0,\"op\":\"ping\"}", 0, "ping");
 	expect_accept("  {\"op\":\"ticket.show\", \"id\": 42}  ", 42, "ticket.show");
 	expect_accept("{\"id\":9007199254740993,\"op\":\"a.b_c.d9\"}", 9007199254740993LL,
-		      "a.b_c.d9");
+	              "a.b_c.d9");
 	expect_accept("{\"id\":1,\"op\":\"x\",\"note\":\"\\u00e9\\ud83d\\ude00\"}", 1, "x");
 }
 
@@ -396,10 +397,10 @@ test_parse_bad_op(void **state)
 
 	/* 64 bytes is the longest name; 65 is refused */
 	snprintf(line, sizeof line, "{\"id\":1,\"op\":\"%.64s\"}",
-		 "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklm");
+	         "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklm");
 	expect_accept(line, 1, "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijkl");
 	snprintf(line, sizeof line, "{\"id\":1,\"op\":\"%.65s\"}",
-		 "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklm");
+	         "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklm");
 	expect_reject(line, strlen(line), 1, CC_ERR_BAD_REQUEST, 0, msg);
 }
 
@@ -555,7 +556,7 @@ test_parse_max_size(void **state)
 	assert_int_equal(proto_parse_request(line, len, &req, &err), 0);
 	assert_int_equal(req.id, 5);
 	assert_int_equal(strlen(json_string_value(json_object_get(req.root, "text"))),
-			 len - strlen(head) - 2);
+	                 len - strlen(head) - 2);
 	proto_request_free(&req);
 	free(line);
 }
@@ -566,10 +567,10 @@ test_parse_max_size(void **state)
 static void
 test_name_valid(void **state)
 {
-	static const char *good[] = {"a", "ping", "ticket.show", "queue.stats", "agent.ready",
-				     "a1", "a_", "a_b.c_d.e9", "x.y.z"};
-	static const char *bad[] = {"",   "A",  "Ping", "1a",  "_a",   ".a",    "a.",  "a..b",
-				    "a-b", "a b", "a.1", "a._", "é",    "a/b",   "a.B", "a\t"};
+	static const char *good[] = {"a",  "ping", "ticket.show", "queue.stats", "agent.ready",
+	                             "a1", "a_",   "a_b.c_d.e9",  "x.y.z"};
+	static const char *bad[] = {"",    "A",   "Ping", "1a",  "_a", ".a",  "a.",  "a..b",
+	                            "a-b", "a b", "a.1",  "a._", "é",  "a/b", "a.B", "a\t"};
 	char name[80];
 
 	(void)state;
@@ -628,18 +629,18 @@ test_reply_error(void **state)
 
 	(void)state;
 	expect_encoded(proto_reply_error(7, CC_ERR_UNAUTHORIZED, "log in first"),
-		       "{\"id\":7,\"ok\":false,\"error\":{\"code\":\"unauthorized\","
-		       "\"message\":\"log in first\"}}\n");
+	               "{\"id\":7,\"ok\":false,\"error\":{\"code\":\"unauthorized\","
+	               "\"message\":\"log in first\"}}\n");
 	expect_encoded(proto_reply_error(-1, CC_ERR_TOO_LARGE, "line exceeds 65536 bytes"),
-		       "{\"id\":null,\"ok\":false,\"error\":{\"code\":\"too_large\","
-		       "\"message\":\"line exceeds 65536 bytes\"}}\n");
+	               "{\"id\":null,\"ok\":false,\"error\":{\"code\":\"too_large\","
+	               "\"message\":\"line exceeds 65536 bytes\"}}\n");
 	expect_encoded(proto_reply_error(3, CC_ERR_NOT_FOUND, NULL),
-		       "{\"id\":3,\"ok\":false,\"error\":{\"code\":\"not_found\","
-		       "\"message\":\"no such object\"}}\n");
+	               "{\"id\":3,\"ok\":false,\"error\":{\"code\":\"not_found\","
+	               "\"message\":\"no such object\"}}\n");
 	m = proto_reply_error(4, CC_ERR_RATE_LIMITED, "too many failed logins");
 	json_object_set_new(m, "retry_after", json_integer(300));
 	expect_encoded(m, "{\"id\":4,\"ok\":false,\"error\":{\"code\":\"rate_limited\","
-			  "\"message\":\"too many failed logins\"},\"retry_after\":300}\n");
+	                  "\"message\":\"too many failed logins\"},\"retry_after\":300}\n");
 }
 
 /* Events have no id. */
@@ -667,7 +668,7 @@ test_encode_one_line(void **state)
 	out = proto_encode(m, &len);
 	assert_non_null(out);
 	assert_string_equal(out, "{\"id\":1,\"ok\":true,\"text\":"
-				 "\"a\\nb\\r\\u001B[2J\\t\xe5\xae\xa2\xf0\x9f\x98\x80\"}\n");
+	                         "\"a\\nb\\r\\u001B[2J\\t\xe5\xae\xa2\xf0\x9f\x98\x80\"}\n");
 	assert_ptr_equal(strchr(out, '\n'), out + len - 1);
 	free(out);
 	json_decref(m);

@@ -59,10 +59,16 @@ static void
 test_c1_controls(void **state)
 {
 	(void)state;
-	CHECK("a\xc2\x9b" "31mb", 0, "a31mb"); /* CSI */
-	CHECK("a\xc2\x9d" "0;x\xc2\x9c", 0, "a0;x"); /* OSC ... ST */
+	CHECK("a\xc2\x9b"
+	      "31mb",
+	      0, "a31mb"); /* CSI */
+	CHECK("a\xc2\x9d"
+	      "0;x\xc2\x9c",
+	      0, "a0;x"); /* OSC ... ST */
 	CHECK("\xc2\x80\xc2\x85\xc2\x9f", 0, "");
-	CHECK("a\x9b" "31m", 0, "a" FFFD "31m");
+	CHECK("a\x9b"
+	      "31m",
+	      0, "a" FFFD "31m");
 	/* U+00A0 is the first character after C1 and stays */
 	CHECK("\xc2\xa0", 0, "\xc2\xa0");
 }
@@ -72,8 +78,14 @@ static void
 test_c0_controls(void **state)
 {
 	(void)state;
-	CHECK("a\x07" "b\x08" "c\x7f" "d", 0, "abcd");
-	CHECK("a\x00" "b", 0, "ab");
+	CHECK("a\x07"
+	      "b\x08"
+	      "c\x7f"
+	      "d",
+	      0, "abcd");
+	CHECK("a\x00"
+	      "b",
+	      0, "ab");
 	CHECK("\x01\x02\x03\x0b\x0c\x0e\x1f", 1, "");
 }
 
@@ -83,11 +95,17 @@ test_bidi(void **state)
 {
 	(void)state;
 	/* U+202A..U+202E */
-	CHECK("a\xe2\x80\xaa\xe2\x80\xab\xe2\x80\xac\xe2\x80\xad\xe2\x80\xae" "b", 0, "ab");
+	CHECK("a\xe2\x80\xaa\xe2\x80\xab\xe2\x80\xac\xe2\x80\xad\xe2\x80\xae"
+	      "b",
+	      0, "ab");
 	/* U+2066..U+2069 */
-	CHECK("a\xe2\x81\xa6\xe2\x81\xa7\xe2\x81\xa8\xe2\x81\xa9" "b", 0, "ab");
+	CHECK("a\xe2\x81\xa6\xe2\x81\xa7\xe2\x81\xa8\xe2\x81\xa9"
+	      "b",
+	      0, "ab");
 	/* "invoice_[RLO]fdp.exe" must not display reversed */
-	CHECK("invoice_\xe2\x80\xae" "fdp.exe", 0, "invoice_fdp.exe");
+	CHECK("invoice_\xe2\x80\xae"
+	      "fdp.exe",
+	      0, "invoice_fdp.exe");
 	/* neighbours of the ranges are ordinary characters */
 	CHECK("\xe2\x80\xa9\xe2\x80\xaf\xe2\x81\xa5\xe2\x81\xaa", 0,
 	      "\xe2\x80\xa9\xe2\x80\xaf\xe2\x81\xa5\xe2\x81\xaa");
@@ -99,7 +117,9 @@ test_invalid_utf8(void **state)
 {
 	(void)state;
 	CHECK("\xff", 0, FFFD);
-	CHECK("a\xff\xfe" "b", 0, "a" FFFD FFFD "b");
+	CHECK("a\xff\xfe"
+	      "b",
+	      0, "a" FFFD FFFD "b");
 	CHECK("\xc0\xaf", 0, FFFD FFFD);          /* overlong */
 	CHECK("\xed\xa0\x80", 0, FFFD FFFD FFFD); /* surrogate */
 	CHECK("x\xe2\x82", 0, "x" FFFD FFFD);     /* truncated at the end */

@@ -172,10 +172,14 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_lock_after_max), cmocka_unit_test(test_relock),
-	    cmocka_unit_test(test_window),         cmocka_unit_test(test_clear),
-	    cmocka_unit_test(test_expire),         cmocka_unit_test(test_bounded),
-	    cmocka_unit_test(test_bounded_prefers_expired), cmocka_unit_test(test_free_null),
+	    cmocka_unit_test(test_lock_after_max),
+	    cmocka_unit_test(test_relock),
+	    cmocka_unit_test(test_window),
+	    cmocka_unit_test(test_clear),
+	    cmocka_unit_test(test_expire),
+	    cmocka_unit_test(test_bounded),
+	    cmocka_unit_test(test_bounded_prefers_expired),
+	    cmocka_unit_test(test_free_null),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

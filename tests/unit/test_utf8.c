@@ -14,7 +14,10 @@ struct bytes {
 	const char *s;
 	size_t len;
 };
-#define B(lit) {lit, sizeof(lit) - 1}
+#define B(lit)                                                                                     \
+	{                                                                                          \
+		lit, sizeof(lit) - 1                                                               \
+	}
 
 /* Valid single code points with their expected value, at every length
  * boundary. */
@@ -186,12 +189,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_decode_valid),
-	    cmocka_unit_test(test_decode_invalid),
-	    cmocka_unit_test(test_check_offset),
-	    cmocka_unit_test(test_check_valid_text),
-	    cmocka_unit_test(test_decode_short),
-	    cmocka_unit_test(test_exhaustive_boundaries),
+	    cmocka_unit_test(test_decode_valid), cmocka_unit_test(test_decode_invalid),
+	    cmocka_unit_test(test_check_offset), cmocka_unit_test(test_check_valid_text),
+	    cmocka_unit_test(test_decode_short), cmocka_unit_test(test_exhaustive_boundaries),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
