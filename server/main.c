@@ -17,6 +17,7 @@
 #include "tls.h"
 
 #define DEFAULT_CONFIG "/etc/callcentre/callcentred.conf"
+#define MAX_OVERRIDES  64 /* -o options on one command line */
 
 /* Print usage to f. */
 static void
@@ -149,7 +150,7 @@ main(int argc, char **argv)
 	};
 	static struct server srv;
 	const char *config_path = NULL;
-	char **overrides = calloc((size_t)argc, sizeof *overrides);
+	const char *overrides[MAX_OVERRIDES];
 	int noverrides = 0, check = 0, migrate_only = 0, hash = 0, c;
 	char err[512];
 
@@ -159,6 +160,11 @@ main(int argc, char **argv)
 			config_path = optarg;
 			break;
 		case 'o':
+			if (noverrides == MAX_OVERRIDES) {
+				fprintf(stderr, "callcentred: more than %d -o overrides\n",
+				        MAX_OVERRIDES);
+				return 1;
+			}
 			overrides[noverrides++] = optarg;
 			break;
 		case 'C':
@@ -197,7 +203,6 @@ main(int argc, char **argv)
 			fprintf(stderr, "callcentred: -o %s\n", err);
 			return 1;
 		}
-	free(overrides);
 	srv.scrypt =
 	    (struct scrypt_params){srv.cfg.scrypt_n_log2, srv.cfg.scrypt_r, srv.cfg.scrypt_p};
 	if (hash)

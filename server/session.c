@@ -234,7 +234,9 @@ session_handle_line(struct session *s, const char *line, size_t len)
 	proto_request_free(&req);
 }
 
-/* Read callback: frame lines and handle them, a bounded number per event. */
+/* Read callback: frame lines and handle them, a bounded number per event.
+ * Any reply may close the session (a slow consumer), so it is held for the
+ * duration and its state checked before the buffers are touched again. */
 static void
 session_read_cb(struct bufferevent *bev, void *arg)
 {
@@ -242,6 +244,7 @@ session_read_cb(struct bufferevent *bev, void *arg)
 	struct evbuffer *in = bufferevent_get_input(bev);
 	int handled = 0;
 
+	session_ref(s);
 	while (s->state == SESSION_OPEN && !s->busy) {
 		char *line;
 		size_t len;
@@ -249,23 +252,22 @@ session_read_cb(struct bufferevent *bev, void *arg)
 		if (handled == SESSION_REQS_PER_EVENT) {
 			bufferevent_trigger(bev, EV_READ,
 			                    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
-			return;
-		}
-		switch (line_next(in, PROTO_MAX_LINE, &line, &len)) {
-		case LINE_MORE:
-			return;
-		case LINE_TOO_LONG:
-			session_reply_error(s, -1, CC_ERR_TOO_LARGE, "line exceeds 65536 bytes");
-			evbuffer_drain(in, evbuffer_get_length(in));
-			session_close_gracefully(s, CLOSE_TOO_LARGE, "line exceeds 65536 bytes");
-			return;
-		case LINE_OK:
-			session_handle_line(s, line, len);
-			free(line);
-			handled++;
 			break;
 		}
+		enum line_status st = line_next(in, PROTO_MAX_LINE, &line, &len);
+		if (st == LINE_MORE)
+			break;
+		if (st == LINE_TOO_LONG) {
+			evbuffer_drain(in, evbuffer_get_length(in));
+			session_reply_error(s, -1, CC_ERR_TOO_LARGE, "line exceeds 65536 bytes");
+			session_close_gracefully(s, CLOSE_TOO_LARGE, "line exceeds 65536 bytes");
+			break;
+		}
+		session_handle_line(s, line, len);
+		free(line);
+		handled++;
 	}
+	session_unref(s);
 }
 
 /* Write callback: a closing session is gone once its output has drained. */
