@@ -75,7 +75,6 @@ static struct client {
 	/* scripted mode: the commands and how far we got */
 	struct cmd_list script;
 	size_t next;
-	int waiting; /* a scripted request is awaiting its reply */
 
 	struct event_base *base;
 	struct evdns_base *dns;
@@ -119,6 +118,35 @@ client_prompt(int offline)
 	ui_set_prompt(prompt);
 }
 
+/* What client_command did. */
+enum cmd_done {
+	CMD_DONE_LOCAL, /* handled here (help) */
+	CMD_DONE_SENT,  /* a request went out; its reply comes later */
+	CMD_DONE_QUIT,  /* the user asked to leave */
+	CMD_DONE_ERROR, /* could not send; err says why */
+};
+
+/* Run one command: help is answered locally, a request is sent. */
+static enum cmd_done
+client_command(const struct cmd *c, char *err, size_t errlen)
+{
+	char *text;
+
+	switch (c->type) {
+	case CMD_HELP:
+		text = cmd_help(c->topic);
+		ui_print(text);
+		free(text);
+		return CMD_DONE_LOCAL;
+	case CMD_QUIT:
+		return CMD_DONE_QUIT;
+	case CMD_REQUEST:
+		break;
+	}
+	return session_request(c->request, REQ_COMMAND, err, errlen) < 0 ? CMD_DONE_ERROR
+	                                                                 : CMD_DONE_SENT;
+}
+
 /* Run the next scripted command, or finish when there are none left. */
 static void
 client_script_next(void)
@@ -126,25 +154,17 @@ client_script_next(void)
 	char err[256];
 
 	while (cl.next < cl.script.n) {
-		struct cmd *c = &cl.script.v[cl.next++];
-		char *text;
-
-		switch (c->type) {
-		case CMD_HELP:
-			text = cmd_help(c->topic);
-			ui_print(text);
-			free(text);
+		switch (client_command(&cl.script.v[cl.next++], err, sizeof err)) {
+		case CMD_DONE_LOCAL:
 			continue;
-		case CMD_QUIT:
+		case CMD_DONE_SENT:
+			return; /* client_reply carries on */
+		case CMD_DONE_QUIT:
 			session_finish(cl.exit_code);
 			return;
-		case CMD_REQUEST:
-			if (session_request(c->request, REQ_COMMAND, err, sizeof err) < 0) {
-				ui_error("ccagent: %s", err);
-				session_finish(EXIT_CONN);
-				return;
-			}
-			cl.waiting = 1;
+		case CMD_DONE_ERROR:
+			ui_error("ccagent: %s", err);
+			session_finish(EXIT_CONN);
 			return;
 		}
 	}
@@ -168,23 +188,12 @@ client_line(char *line)
 		return;
 	}
 	for (size_t i = 0; i < list.n; i++) {
-		struct cmd *c = &list.v[i];
-		char *text;
-
-		switch (c->type) {
-		case CMD_HELP:
-			text = cmd_help(c->topic);
-			ui_print(text);
-			free(text);
-			break;
-		case CMD_QUIT:
+		enum cmd_done done = client_command(&list.v[i], err, sizeof err);
+		if (done == CMD_DONE_ERROR)
+			ui_error("%s", err);
+		if (done == CMD_DONE_QUIT) {
 			ui_hold();
 			session_finish(EXIT_OK);
-			cmd_list_free(&list);
-			return;
-		case CMD_REQUEST:
-			if (session_request(c->request, REQ_COMMAND, err, sizeof err) < 0)
-				ui_error("%s", err);
 			break;
 		}
 	}
@@ -260,7 +269,6 @@ client_reply(const struct request *req, json_t *msg, const char *line, size_t le
 		}
 		return;
 	}
-	cl.waiting = 0;
 	if (!ok) {
 		cl.exit_code = EXIT_SERVER;
 		session_finish(EXIT_SERVER);

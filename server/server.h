@@ -76,6 +76,7 @@ struct session {
 
 	int busy;                  /* a request is waiting for a worker */
 	int close_pending;         /* close once the request in flight is answered */
+	int lingering;             /* closing: our side is shut, draining the peer's */
 	enum close_reason pending; /* why we are closing */
 	char pending_text[96];
 	const char *refuse; /* over a limit: told after the handshake */

@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
@@ -22,6 +23,10 @@
 #define SESSION_REQS_PER_EVENT 16
 /* Seconds a closing session may take to flush before it is cut off. */
 #define SESSION_FLUSH_TIMEOUT 5
+/* Seconds a closed session keeps reading (and discarding) what the peer had
+ * already sent, so that the kernel does not answer it with a reset that
+ * destroys our last replies before the peer has read them. */
+#define SESSION_LINGER_TIMEOUT 2
 
 static const char *const close_names[CLOSE__COUNT] = {
     [CLOSE_CLIENT] = "client",
@@ -104,7 +109,7 @@ session_close(struct session *s, enum close_reason why, const char *detail)
 		SSL *ssl = bufferevent_openssl_get_ssl(s->bev);
 		bufferevent_setcb(s->bev, NULL, NULL, NULL, NULL);
 		bufferevent_disable(s->bev, EV_READ | EV_WRITE);
-		if (ssl && why != CLOSE_HANDSHAKE_FAILED && why != CLOSE_ERROR &&
+		if (ssl && !s->lingering && why != CLOSE_HANDSHAKE_FAILED && why != CLOSE_ERROR &&
 		    why != CLOSE_HANDSHAKE_TIMEOUT && SSL_is_init_finished(ssl))
 			SSL_shutdown(ssl); /* close_notify, best effort */
 		ERR_clear_error();
@@ -244,6 +249,10 @@ session_read_cb(struct bufferevent *bev, void *arg)
 	struct evbuffer *in = bufferevent_get_input(bev);
 	int handled = 0;
 
+	if (s->state == SESSION_CLOSING) {
+		evbuffer_drain(in, evbuffer_get_length(in)); /* lingering: discard */
+		return;
+	}
 	session_ref(s);
 	while (s->state == SESSION_OPEN && !s->busy) {
 		char *line;
@@ -270,14 +279,34 @@ session_read_cb(struct bufferevent *bev, void *arg)
 	session_unref(s);
 }
 
-/* Write callback: a closing session is gone once its output has drained. */
+/* Everything is written: send close_notify, shut our direction, and read
+ * until the peer closes too (or SESSION_LINGER_TIMEOUT). */
+static void
+session_linger(struct session *s)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(s->bev);
+	struct timeval tv = {SESSION_LINGER_TIMEOUT, 0};
+
+	s->lingering = 1;
+	if (ssl != NULL && SSL_is_init_finished(ssl))
+		SSL_shutdown(ssl);
+	ERR_clear_error();
+	shutdown(bufferevent_getfd(s->bev), SHUT_WR);
+	evbuffer_drain(bufferevent_get_input(s->bev),
+	               evbuffer_get_length(bufferevent_get_input(s->bev)));
+	bufferevent_set_timeouts(s->bev, &tv, NULL);
+	bufferevent_enable(s->bev, EV_READ);
+}
+
+/* Write callback: a closing session lingers once its output has drained. */
 static void
 session_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct session *s = arg;
 
-	if (s->state == SESSION_CLOSING && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-		session_close(s, s->pending, s->pending_text);
+	if (s->state == SESSION_CLOSING && !s->lingering &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		session_linger(s);
 }
 
 /* The handshake took too long. */
@@ -326,6 +355,10 @@ session_event_cb(struct bufferevent *bev, short what, void *arg)
 			return;
 		}
 		bufferevent_enable(bev, EV_READ);
+		return;
+	}
+	if (s->lingering) { /* the peer closed, reset, or took too long: done */
+		session_close(s, s->pending, s->pending_text);
 		return;
 	}
 	if (what & BEV_EVENT_TIMEOUT) {

@@ -34,6 +34,23 @@ def test_too_large(ctx):
     util.check(bystander.is_open(), "another connection was affected")
 
 
+def test_reply_survives_unread_input(ctx):
+    """The too_large reply reaches a client that keeps sending: the server
+    drains what is still in flight instead of resetting the connection."""
+    srv = ctx.server()
+    for attempt in range(5):
+        conn = ctx.connect(srv)
+        flood = _padded(1, 70 * 1024) + b"\n" + b'{"id":2,"op":"ping"}\n' * 20000
+        try:
+            conn.send_raw(flood)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        seen = conn.wait_closed(timeout=10)
+        util.check(seen and isinstance(seen[0], dict),
+                   f"attempt {attempt}: the reply was lost: {seen}")
+        wire.check_error(seen[0], "too_large")
+
+
 def test_no_newline(ctx):
     """70 KiB without any LF is refused as soon as it passes the limit."""
     srv = ctx.server()
