@@ -363,11 +363,13 @@ render_event(const json_t *event)
 }
 
 /* The line as received when it holds no terminal controls; otherwise the
- * same JSON re-encoded with every non-ASCII character escaped. */
+ * same JSON re-encoded with every non-ASCII character escaped, and DEL (the
+ * one control JSON leaves raw) written as \u007f: same value, safe bytes. */
 char *
 render_raw(const char *line, size_t len)
 {
 	char *s = term_sanitize(line, len, 0);
+	struct evbuffer *b;
 	json_t *v;
 	char *j;
 
@@ -379,8 +381,13 @@ render_raw(const char *line, size_t len)
 	if (j == NULL)
 		return s;
 	free(s);
-	/* ASCII now; the pass drops DEL, the one control JSON leaves raw */
-	s = term_sanitize(j, strlen(j), 0);
+	b = render_buffer();
+	for (const char *p = j; *p != '\0'; p++) {
+		if (*p == 0x7f)
+			evbuffer_add(b, "\\u007f", 6);
+		else
+			evbuffer_add(b, p, 1);
+	}
 	free(j);
-	return s;
+	return render_take(b);
 }
