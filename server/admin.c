@@ -38,7 +38,7 @@ admin_healthz(struct evhttp_request *req, void *arg)
 		                 : srv->health.error[0] ? srv->health.error
 		                                        : "no recent check",
 		                 "sessions", (json_int_t)srv->nsessions, "draining", srv->draining);
-	text = json_dumps(body, JSON_COMPACT);
+	text = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(4));
 	evbuffer_add_printf(out, "%s\n", text);
 	free(text);
 	json_decref(body);

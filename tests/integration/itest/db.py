@@ -42,6 +42,19 @@ def _run(argv, stdin=None, timeout=60):
     return proc.stdout
 
 
+def _program(name):
+    """A MariaDB program: on PATH, or in the sbin folders a normal user's
+    PATH lacks on Debian."""
+    found = shutil.which(name)
+    if found:
+        return found
+    for folder in ("/usr/sbin", "/usr/local/sbin", "/sbin"):
+        path = os.path.join(folder, name)
+        if os.access(path, os.X_OK):
+            return path
+    raise RuntimeError(f"{name} not found (install mariadb-server)")
+
+
 def _kill_stale(base):
     """Stop a mariadbd that an aborted earlier run left on this folder."""
     pid_path = os.path.join(base, PID_FILE)
@@ -98,8 +111,9 @@ def start(base):
     sock = os.path.join(sockdir, "mysqld.sock")
     user = "root" if os.geteuid() == 0 else None
     install = [
-        "mariadb-install-db",
+        _program("mariadb-install-db"),
         "--no-defaults",
+        "--force",  # the host name need not resolve: accounts are local only
         f"--datadir={datadir}",
         "--auth-root-authentication-method=normal",
         "--skip-test-db",
@@ -113,7 +127,7 @@ def start(base):
     for _attempt in range(3):
         port = util.free_port()
         argv = [
-            "mariadbd",
+            _program("mariadbd"),
             "--no-defaults",
             f"--datadir={datadir}",
             f"--socket={sock}",
