@@ -11,14 +11,14 @@
 static _Thread_local unsigned int store_last_errno;
 
 /* Deadlock or lock wait timeout: the transaction may simply be run again. */
-static int
+int
 store_retryable(unsigned int e)
 {
 	return e == 1213 || e == 1205; /* ER_LOCK_DEADLOCK, ER_LOCK_WAIT_TIMEOUT */
 }
 
 /* Fill err from a statement (or the connection when st is NULL). */
-static int
+int
 store_fail(MYSQL *m, MYSQL_STMT *st, char *err, size_t errlen)
 {
 	store_last_errno = st ? mysql_stmt_errno(st) : mysql_errno(m);
@@ -29,7 +29,7 @@ store_fail(MYSQL *m, MYSQL_STMT *st, char *err, size_t errlen)
 }
 
 /* Prepare sql and bind params (may be NULL). */
-static MYSQL_STMT *
+MYSQL_STMT *
 store_prepare(MYSQL *m, const char *sql, MYSQL_BIND *params, char *err, size_t errlen)
 {
 	MYSQL_STMT *st = mysql_stmt_init(m);
@@ -47,7 +47,7 @@ store_prepare(MYSQL *m, const char *sql, MYSQL_BIND *params, char *err, size_t e
 }
 
 /* Bind a string parameter. */
-static void
+void
 bind_str(MYSQL_BIND *b, const char *s, unsigned long *len)
 {
 	memset(b, 0, sizeof *b);
@@ -59,7 +59,7 @@ bind_str(MYSQL_BIND *b, const char *s, unsigned long *len)
 }
 
 /* Bind a binary parameter of n bytes. */
-static void
+void
 bind_blob(MYSQL_BIND *b, const unsigned char *p, unsigned long *len, size_t n)
 {
 	memset(b, 0, sizeof *b);
@@ -71,7 +71,7 @@ bind_blob(MYSQL_BIND *b, const unsigned char *p, unsigned long *len, size_t n)
 }
 
 /* Bind an unsigned int parameter or result. */
-static void
+void
 bind_uint(MYSQL_BIND *b, unsigned int *v)
 {
 	memset(b, 0, sizeof *b);
@@ -81,7 +81,7 @@ bind_uint(MYSQL_BIND *b, unsigned int *v)
 }
 
 /* Bind a signed int parameter or result. */
-static void
+void
 bind_int(MYSQL_BIND *b, int *v)
 {
 	memset(b, 0, sizeof *b);
@@ -90,7 +90,7 @@ bind_int(MYSQL_BIND *b, int *v)
 }
 
 /* Bind a string result into buf (size n); is_null/len report the value. */
-static void
+void
 bind_out_str(MYSQL_BIND *b, char *buf, size_t n, unsigned long *len, my_bool *is_null)
 {
 	memset(b, 0, sizeof *b);
@@ -174,7 +174,7 @@ store_session_lookup(MYSQL *m, const unsigned char digest[AUTH_TOKEN_HASH], stru
 }
 
 /* Execute a prepared write; -1 on failure. */
-static int
+int
 store_exec(MYSQL *m, const char *sql, MYSQL_BIND *p, char *err, size_t errlen,
            unsigned long long *affected)
 {

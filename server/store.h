@@ -39,4 +39,24 @@ int store_ping(MYSQL *m, char *err, size_t errlen);
 /* The mysql errno of this thread's last failure (for db_conn_failed). */
 unsigned int store_errno(void);
 
+/* Building blocks for the store-*.c files. */
+/* Deadlock or lock wait timeout: the transaction may simply be run again. */
+int store_retryable(unsigned int mysql_errno);
+/* Fill err (and the thread's errno) from st, or m when st is NULL; closes
+ * st. Always -1. */
+int store_fail(MYSQL *m, MYSQL_STMT *st, char *err, size_t errlen);
+/* Prepare sql and bind params (may be NULL); NULL with err on failure. */
+MYSQL_STMT *store_prepare(MYSQL *m, const char *sql, MYSQL_BIND *params, char *err, size_t errlen);
+/* Prepare, bind and execute a write; affected rows into *affected (may be
+ * NULL). 0 or -1. */
+int store_exec(MYSQL *m, const char *sql, MYSQL_BIND *p, char *err, size_t errlen,
+               unsigned long long *affected);
+/* Parameter and result bindings; the pointed-to values must outlive the
+ * statement's execution. */
+void bind_str(MYSQL_BIND *b, const char *s, unsigned long *len);
+void bind_blob(MYSQL_BIND *b, const unsigned char *p, unsigned long *len, size_t n);
+void bind_uint(MYSQL_BIND *b, unsigned int *v);
+void bind_int(MYSQL_BIND *b, int *v);
+void bind_out_str(MYSQL_BIND *b, char *buf, size_t n, unsigned long *len, my_bool *is_null);
+
 #endif
