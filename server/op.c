@@ -12,6 +12,11 @@ static const struct op op_table[] = {
     {"login", 1, ROLE_ANY, op_login, "log in with user and password, or a resume token"},
     {"logout", 0, ROLE_ANY, op_logout, "revoke the session's resume token"},
     {"whoami", 0, ROLE_ANY, op_whoami, "the logged-in agent and the connection"},
+    /* customers: op-customer.c */
+    {"customer.search", 0, ROLE_ANY, op_customer_search,
+     "find customers by phone, e-mail, name, member id or order id"},
+    {"customer.show", 0, ROLE_ANY, op_customer_show,
+     "the customer's full history: profile, value, tickets, compensations"},
 };
 
 unsigned

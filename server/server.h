@@ -180,6 +180,9 @@ void op_ping(struct session *s, json_int_t id, json_t *req);
 void op_login(struct session *s, json_int_t id, json_t *req);
 void op_logout(struct session *s, json_int_t id, json_t *req);
 void op_whoami(struct session *s, json_int_t id, json_t *req);
+/* op-customer.c */
+void op_customer_search(struct session *s, json_int_t id, json_t *req);
+void op_customer_show(struct session *s, json_int_t id, json_t *req);
 json_t *agent_info_json(const struct agent_info *a);
 
 /* admin.c */
