@@ -17,6 +17,7 @@
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
+#include <locale.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -685,6 +686,9 @@ main(int argc, char **argv)
 	char err[512];
 
 	signal(SIGPIPE, SIG_IGN);
+	/* the user's character set for line editing; UTF-8 when theirs is not */
+	if (setlocale(LC_CTYPE, "") == NULL || MB_CUR_MAX == 1)
+		setlocale(LC_CTYPE, "C.UTF-8");
 	if (client_options(argc, argv, &command) != 0)
 		return EXIT_USAGE;
 	cl.interactive = command == NULL && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);

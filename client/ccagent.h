@@ -153,6 +153,12 @@ struct evbuffer;
 /* The buffer's contents as a string; frees the buffer. */
 char *render_take(struct evbuffer *b);
 
+/* view.c: layouts of records read at a glance, sized to the terminal. */
+/* Terminal cells taken by a (sanitised) UTF-8 string. */
+size_t view_width(const char *s);
+/* The customer 360 view of a customer.show reply or customer.pop event. */
+char *view_customer(const json_t *reply);
+
 /* ui.c: terminal output and the interactive line editor. */
 void ui_init(struct event_base *base, int interactive, int quiet);
 /* Start the editor: prompt shown, lines go to line_cb (NULL at EOF). */

@@ -272,6 +272,8 @@ render_reply(const char *op, const json_t *reply, double rtt_ms)
 		return render_whoami(reply);
 	if (strcmp(op, "hello") == 0)
 		return render_hello(reply);
+	if (strcmp(op, "customer.show") == 0)
+		return view_customer(reply);
 	b = render_buffer();
 	if (strcmp(op, "ping") == 0) {
 		evbuffer_add_printf(b, "pong in %.1f ms\n", rtt_ms);
@@ -343,6 +345,13 @@ render_event(const json_t *event)
 		evbuffer_add_printf(b, "server is closing the connection: ");
 		render_add_value(b, json_object_get(event, "reason"));
 		evbuffer_add(b, "\n", 1);
+		free(n);
+		return render_take(b);
+	}
+	if (strcmp(name, "customer.pop") == 0) {
+		char *view = view_customer(event);
+		evbuffer_add_printf(b, "-- screen pop --\n%s", view);
+		free(view);
 		free(n);
 		return render_take(b);
 	}

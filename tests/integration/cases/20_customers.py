@@ -2,6 +2,9 @@
 e-mail, Chinese name prefixes, merged customers, and the customer 360 view
 with its numbers worked out by hand from the rows inserted here."""
 
+import os
+import unicodedata
+
 from itest import util, wire
 
 WANG, WANG_MERGED, LI = 1001, 1002, 1003
@@ -240,3 +243,29 @@ def test_needs_login(ctx):
     anon = ctx.connect(srv)
     wire.check_error(anon.request("customer.show", customer_id=WANG), "unauthorized")
     wire.check_error(anon.request("customer.search", phone="13800138000"), "unauthorized")
+
+
+def _cells(line):
+    """Terminal cells a line takes: wide (CJK) characters count two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in line)
+
+
+def test_ccagent_customer_view(ctx):
+    """ccagent lays the 360 view out within the terminal's width, Chinese
+    text included, with the hand-worked figures."""
+    srv, _ = _setup(ctx)
+    agent = ctx.ccagent(srv)
+    for cols in (80, 132):
+        os.environ["COLUMNS"] = str(cols)  # ccagent's output is not a terminal here
+        try:
+            run = agent.run("-c", f"customer.show customer_id={WANG}", user="alice",
+                            password="pw-alice")
+        finally:
+            os.environ.pop("COLUMNS", None)
+        util.check_eq(run.returncode, 0, f"ccagent exit status ({run.stderr!r})")
+        out = run.stdout
+        for text in ("王芳", "RFM 5/3/4 potential", "LTV 5,500.00", "T-5001", "快递破损",
+                     "已联系客户，等待退款", "Compensations  given"):
+            util.check_in(text, out, f"the customer view at {cols} columns")
+        wide = [line for line in out.splitlines() if _cells(line) > cols]
+        util.check(not wide, f"lines wider than {cols} cells: {wide}")

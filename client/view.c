@@ -1,0 +1,373 @@
+/* view.c: screen layouts for the records an agent reads at a glance: the
+ * customer 360 view (customer.show and the customer.pop event). They are
+ * laid out for an 80-column terminal and use wider ones for longer
+ * subjects and notes. Columns are measured in terminal cells, so Chinese
+ * (double-width) names line up with Latin ones; every string from the
+ * server is sanitised first, then cut to its column with an ellipsis. */
+#include "ccagent.h"
+
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+#include <wchar.h>
+
+#include <event2/buffer.h>
+
+#include "sanitize.h"
+
+#define VIEW_MIN_COLS 60
+#define VIEW_MAX_COLS 200
+
+/* The UTF-8 locale used to measure text, whatever the user's locale is. */
+static locale_t
+view_utf8(void)
+{
+	static locale_t loc;
+	static int tried;
+
+	if (!tried) {
+		tried = 1;
+		loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+	}
+	return loc;
+}
+
+/* Terminal cells taken by one character; its byte length in *len. */
+static int
+view_char(const char *s, size_t n, size_t *len)
+{
+	locale_t loc = view_utf8(), old = (locale_t)0;
+	mbstate_t st;
+	wchar_t wc;
+	size_t k;
+	int w;
+
+	memset(&st, 0, sizeof st);
+	if (loc != (locale_t)0)
+		old = uselocale(loc);
+	k = mbrtowc(&wc, s, n, &st);
+	w = k == (size_t)-1 || k == (size_t)-2 || k == 0 ? 1 : wcwidth(wc);
+	if (old != (locale_t)0)
+		uselocale(old);
+	*len = k == (size_t)-1 || k == (size_t)-2 || k == 0 ? 1 : k;
+	return w < 0 ? 0 : w;
+}
+
+size_t
+view_width(const char *s)
+{
+	size_t n = strlen(s), w = 0, k;
+
+	while (n > 0) {
+		w += (size_t)view_char(s, n, &k);
+		s += k;
+		n -= k;
+	}
+	return w;
+}
+
+/* Append s cut to cols cells (with "…" when cut) and, with pad, filled
+ * with spaces to exactly cols cells. */
+static void
+view_cell(struct evbuffer *b, const char *s, size_t cols, int pad)
+{
+	size_t n = strlen(s), used = 0, k;
+
+	if (view_width(s) <= cols) {
+		evbuffer_add(b, s, n);
+		used = view_width(s);
+	} else if (cols > 0) {
+		while (n > 0) {
+			int w = view_char(s, n, &k);
+			if (used + (size_t)w > cols - 1)
+				break;
+			evbuffer_add(b, s, k);
+			used += (size_t)w;
+			s += k;
+			n -= k;
+		}
+		evbuffer_add(b, "\xe2\x80\xa6", 3); /* … */
+		used++;
+	}
+	while (pad && used < cols) {
+		evbuffer_add(b, " ", 1);
+		used++;
+	}
+}
+
+/* A member as sanitised text ("-" when absent), cut and padded. */
+static void
+view_field(struct evbuffer *b, const json_t *obj, const char *key, size_t cols, int pad)
+{
+	char *s = render_value(json_object_get(obj, key));
+
+	view_cell(b, s, cols, pad);
+	free(s);
+}
+
+/* Columns to lay out for: the terminal's, COLUMNS, or 80. */
+static size_t
+view_columns(void)
+{
+	struct winsize ws;
+	const char *env = getenv("COLUMNS");
+	long c = 80;
+
+	if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		c = ws.ws_col;
+	else if (env != NULL && atol(env) > 0)
+		c = atol(env);
+	if (c < VIEW_MIN_COLS)
+		c = VIEW_MIN_COLS;
+	if (c > VIEW_MAX_COLS)
+		c = VIEW_MAX_COLS;
+	return (size_t)c;
+}
+
+/* "2026-11-23 10:00" (local time) for Unix milliseconds; "-" for null. */
+static void
+view_time(char *buf, size_t len, const json_t *ms)
+{
+	time_t t;
+	struct tm tm;
+
+	if (!json_is_integer(ms)) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	t = (time_t)(json_integer_value(ms) / 1000);
+	if (localtime_r(&t, &tm) == NULL || strftime(buf, len, "%Y-%m-%d %H:%M", &tm) == 0)
+		snprintf(buf, len, "-");
+}
+
+/* Minor units as "1,234.56" (two decimals, as CNY and most currencies). */
+static void
+view_money(char *buf, size_t len, const json_t *minor)
+{
+	json_int_t v = json_is_integer(minor) ? json_integer_value(minor) : 0;
+	unsigned long long a = (unsigned long long)(v < 0 ? -v : v), units = a / 100;
+	char digits[32], grouped[48];
+	size_t n, j = 0;
+
+	snprintf(digits, sizeof digits, "%llu", units);
+	n = strlen(digits);
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0 && (n - i) % 3 == 0)
+			grouped[j++] = ',';
+		grouped[j++] = digits[i];
+	}
+	grouped[j] = '\0';
+	snprintf(buf, len, "%s%s.%02llu", v < 0 ? "-" : "", grouped, a % 100);
+}
+
+/* The header: name, id, site, language, tier, flag. */
+static void
+view_customer_head(struct evbuffer *b, const json_t *reply, size_t cols)
+{
+	const json_t *c = json_object_get(reply, "customer");
+	const json_t *from = json_object_get(reply, "resolved_from");
+
+	view_field(b, c, "name", cols / 2, 0);
+	evbuffer_add_printf(b, "  #");
+	view_field(b, c, "id", 12, 0);
+	evbuffer_add_printf(b, "  site ");
+	view_field(b, c, "site", 8, 0);
+	evbuffer_add_printf(b, "  ");
+	view_field(b, c, "language", 8, 0);
+	evbuffer_add(b, "\n", 1);
+	if (json_is_integer(from))
+		evbuffer_add_printf(
+		    b, "  (customer #%" JSON_INTEGER_FORMAT " was merged into this one)\n",
+		    json_integer_value(from));
+	if (json_is_string(json_object_get(c, "flag_reason"))) {
+		evbuffer_add_printf(b, "  FLAGGED: ");
+		view_field(b, c, "flag_reason", cols - 12, 0);
+		evbuffer_add(b, "\n", 1);
+	}
+}
+
+/* Contacts, several to a line as they fit. */
+static void
+view_customer_contacts(struct evbuffer *b, const json_t *reply, size_t cols)
+{
+	const json_t *list = json_object_get(reply, "contacts"), *ct;
+	size_t i, used = 2;
+
+	evbuffer_add(b, "  ", 2);
+	json_array_foreach(list, i, ct)
+	{
+		char *kind = render_value(json_object_get(ct, "kind"));
+		char *value = render_value(json_object_get(ct, "value"));
+		int primary = json_is_true(json_object_get(ct, "primary"));
+		size_t w = view_width(kind) + view_width(value) + 3 + (primary ? 1 : 0);
+		if (used > 2 && used + w > cols) {
+			evbuffer_add(b, "\n  ", 3);
+			used = 2;
+		}
+		evbuffer_add_printf(b, "%s ", kind);
+		view_cell(b, value, cols - used - view_width(kind) - 2, 0);
+		evbuffer_add_printf(b, "%s  ", primary ? "*" : "");
+		used += w;
+		free(kind);
+		free(value);
+	}
+	if (i == 0)
+		evbuffer_add_printf(b, "(no contacts)");
+	evbuffer_add(b, "\n", 1);
+}
+
+/* Value: tier, RFM, orders, lifetime value, returns. */
+static void
+view_customer_value(struct evbuffer *b, const json_t *reply)
+{
+	const json_t *v = json_object_get(reply, "value");
+	const json_t *rfm = json_object_get(v, "rfm");
+	char ltv[48], refunded[48];
+	double rate = json_number_value(json_object_get(v, "return_rate"));
+
+	view_money(ltv, sizeof ltv, json_object_get(v, "lifetime_value_minor"));
+	view_money(refunded, sizeof refunded, json_object_get(v, "refunded_minor"));
+	evbuffer_add_printf(b, "Value   tier ");
+	view_field(b, v, "tier", 10, 0);
+	evbuffer_add_printf(
+	    b, "  RFM %" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT " ",
+	    json_integer_value(json_object_get(rfm, "recency")),
+	    json_integer_value(json_object_get(rfm, "frequency")),
+	    json_integer_value(json_object_get(rfm, "monetary")));
+	view_field(b, rfm, "segment", 12, 0);
+	evbuffer_add_printf(b,
+	                    "\n        orders %" JSON_INTEGER_FORMAT
+	                    " (returned %" JSON_INTEGER_FORMAT ", %.1f%%)  LTV %s  refunded %s ",
+	                    json_integer_value(json_object_get(v, "orders")),
+	                    json_integer_value(json_object_get(v, "returned_orders")), rate * 100.0,
+	                    ltv, refunded);
+	view_field(b, v, "currency", 4, 0);
+	if (json_is_true(json_object_get(v, "mixed_currencies")))
+		evbuffer_add_printf(b, " (mixed currencies)");
+	evbuffer_add(b, "\n", 1);
+}
+
+/* One ticket line: ref, kind, severity, state, date, subject. */
+static void
+view_ticket_line(struct evbuffer *b, const json_t *t, size_t cols)
+{
+	char when[32], sev[8] = "  ";
+	const json_t *s = json_object_get(t, "severity");
+
+	if (json_is_integer(s))
+		snprintf(sev, sizeof sev, "S%" JSON_INTEGER_FORMAT, json_integer_value(s));
+	view_time(when, sizeof when, json_object_get(t, "created_at"));
+	evbuffer_add(b, "  ", 2);
+	view_field(b, t, "ref", 14, 1);
+	evbuffer_add(b, " ", 1);
+	view_field(b, t, "kind", 13, 1);
+	evbuffer_add_printf(b, " %-2s ", sev);
+	view_field(b, t, "state", 16, 1);
+	evbuffer_add_printf(b, " %.10s ", when);
+	view_field(b, t, "subject", cols - 62, 0); /* cols >= VIEW_MIN_COLS */
+	evbuffer_add(b, "\n", 1);
+}
+
+/* Open complaints and the page of tickets, each with its last note. */
+static void
+view_customer_tickets(struct evbuffer *b, const json_t *reply, size_t cols)
+{
+	const json_t *open = json_object_get(reply, "open_complaints");
+	const json_t *tickets = json_object_get(reply, "tickets"), *t;
+	const json_t *next = json_object_get(tickets, "next_before_id");
+	const json_t *c = json_object_get(reply, "customer");
+	size_t i;
+
+	if (json_array_size(open) > 0) {
+		evbuffer_add_printf(b, "Open complaints (%zu)\n", json_array_size(open));
+		json_array_foreach(open, i, t)
+		{
+			char due[32];
+			view_time(due, sizeof due, json_object_get(t, "resolution_due"));
+			evbuffer_add(b, "  ", 2);
+			view_field(b, t, "ref", 14, 1);
+			evbuffer_add_printf(b, " S%" JSON_INTEGER_FORMAT " ",
+			                    json_integer_value(json_object_get(t, "severity")));
+			view_field(b, t, "state", 16, 1);
+			evbuffer_add_printf(b, " due %s ", due);
+			view_field(b, t, "subject", cols - 58, 0); /* 58: the columns before */
+			evbuffer_add(b, "\n", 1);
+		}
+	}
+	evbuffer_add_printf(b, "Tickets (newest first)\n");
+	json_array_foreach(json_object_get(tickets, "items"), i, t)
+	{
+		view_ticket_line(b, t, cols);
+		if (json_is_string(json_object_get(t, "last_note"))) {
+			evbuffer_add_printf(b, "      note: ");
+			view_field(b, t, "last_note", cols - 12, 0);
+			evbuffer_add(b, "\n", 1);
+		}
+	}
+	if (i == 0)
+		evbuffer_add_printf(b, "  (none)\n");
+	if (json_is_integer(next))
+		evbuffer_add_printf(b,
+		                    "  more: customer.show customer_id=%" JSON_INTEGER_FORMAT
+		                    " before_id=%" JSON_INTEGER_FORMAT "\n",
+		                    json_integer_value(json_object_get(c, "id")),
+		                    json_integer_value(next));
+}
+
+/* Compensations, CSAT and follow-ups. */
+static void
+view_customer_care(struct evbuffer *b, const json_t *reply, size_t cols)
+{
+	const json_t *comp = json_object_get(reply, "compensations");
+	const json_t *given = json_object_get(comp, "given"),
+	             *pending = json_object_get(comp, "pending");
+	const json_t *csat = json_object_get(reply, "csat"), *f;
+	char g[48], p[48];
+	size_t i;
+
+	view_money(g, sizeof g, json_object_get(given, "total_minor"));
+	view_money(p, sizeof p, json_object_get(pending, "total_minor"));
+	evbuffer_add_printf(b,
+	                    "Compensations  given %" JSON_INTEGER_FORMAT
+	                    " (%s)  pending %" JSON_INTEGER_FORMAT " (%s)\n",
+	                    json_integer_value(json_object_get(given, "count")), g,
+	                    json_integer_value(json_object_get(pending, "count")), p);
+	evbuffer_add_printf(b, "CSAT    ");
+	json_array_foreach(csat, i, f)
+	{
+		evbuffer_add_printf(b, "%s%" JSON_INTEGER_FORMAT, i ? " " : "",
+		                    json_integer_value(json_object_get(f, "score")));
+	}
+	evbuffer_add_printf(b, "%s\n", i == 0 ? "(no ratings)" : "  (latest first)");
+	if (json_array_size(json_object_get(reply, "followups")) == 0)
+		return;
+	evbuffer_add_printf(b, "Follow-ups\n");
+	json_array_foreach(json_object_get(reply, "followups"), i, f)
+	{
+		char due[32];
+		view_time(due, sizeof due, json_object_get(f, "due_at"));
+		evbuffer_add_printf(b, "  %s  ", due);
+		view_field(b, f, "purpose", cols - 20, 0);
+		evbuffer_add(b, "\n", 1);
+	}
+}
+
+char *
+view_customer(const json_t *reply)
+{
+	struct evbuffer *b = evbuffer_new();
+	size_t cols = view_columns();
+
+	if (b == NULL)
+		abort();
+	view_customer_head(b, reply, cols);
+	view_customer_contacts(b, reply, cols);
+	view_customer_value(b, reply);
+	view_customer_tickets(b, reply, cols);
+	view_customer_care(b, reply, cols);
+	return render_take(b);
+}
