@@ -150,7 +150,8 @@ view_money(char *buf, size_t len, const json_t *minor)
 {
 	json_int_t v = json_is_integer(minor) ? json_integer_value(minor) : 0;
 	unsigned long long a = (unsigned long long)(v < 0 ? -v : v), units = a / 100;
-	char digits[32], grouped[48];
+	unsigned cents = (unsigned)(a % 100);
+	char digits[24], grouped[32]; /* 20 digits and 6 commas at most */
 	size_t n, j = 0;
 
 	snprintf(digits, sizeof digits, "%llu", units);
@@ -161,7 +162,7 @@ view_money(char *buf, size_t len, const json_t *minor)
 		grouped[j++] = digits[i];
 	}
 	grouped[j] = '\0';
-	snprintf(buf, len, "%s%s.%02llu", v < 0 ? "-" : "", grouped, a % 100);
+	snprintf(buf, len, "%s%s.%02u", v < 0 ? "-" : "", grouped, cents);
 }
 
 /* The header: name, id, site, language, tier, flag. */
@@ -226,7 +227,7 @@ view_customer_value(struct evbuffer *b, const json_t *reply)
 {
 	const json_t *v = json_object_get(reply, "value");
 	const json_t *rfm = json_object_get(v, "rfm");
-	char ltv[48], refunded[48];
+	char ltv[64], refunded[64];
 	double rate = json_number_value(json_object_get(v, "return_rate"));
 
 	view_money(ltv, sizeof ltv, json_object_get(v, "lifetime_value_minor"));
@@ -326,7 +327,7 @@ view_customer_care(struct evbuffer *b, const json_t *reply, size_t cols)
 	const json_t *given = json_object_get(comp, "given"),
 	             *pending = json_object_get(comp, "pending");
 	const json_t *csat = json_object_get(reply, "csat"), *f;
-	char g[48], p[48];
+	char g[64], p[64];
 	size_t i;
 
 	view_money(g, sizeof g, json_object_get(given, "total_minor"));

@@ -34,9 +34,15 @@ struct db_job {
 struct db_conn {
 	struct db_pool *pool;
 	MYSQL *mysql;
-	time_t retry_at; /* monotonic seconds; 0: may try now */
-	int backoff;     /* seconds */
+	time_t retry_at;  /* monotonic seconds; 0: may try now */
+	time_t last_used; /* monotonic seconds of the last db_conn_get */
+	int backoff;      /* seconds */
 };
+
+/* A connection idle this long is pinged before use, so that one killed by
+ * the server (wait_timeout, a restart, a failover) is replaced before a
+ * user's request fails on it. */
+#define DB_IDLE_PING_SECONDS 10
 
 struct db_worker {
 	pthread_t thread;
@@ -58,7 +64,9 @@ struct db_pool {
 	struct db_job *done_head, *done_tail;
 	size_t queued, running, max_queue;
 	int connected;
-	int stopping;
+	int stopping;  /* no new jobs */
+	int cancelled; /* jobs not yet started fail fast (shutdown deadline) */
+	int joined;
 
 	int nworkers;
 	struct db_worker *workers;
@@ -120,12 +128,39 @@ db_connect(const struct db_params *p, char *err, size_t errlen)
 	return m;
 }
 
+int
+db_conn_cancelled(struct db_conn *c)
+{
+	int cancelled;
+
+	pthread_mutex_lock(&c->pool->lock);
+	cancelled = c->pool->cancelled;
+	pthread_mutex_unlock(&c->pool->lock);
+	return cancelled;
+}
+
 MYSQL *
 db_conn_get(struct db_conn *c, char *err, size_t errlen)
 {
 	struct db_pool *pool = c->pool;
+	time_t now = db_now(), idle = now - c->last_used;
 	MYSQL *m;
 
+	if (db_conn_cancelled(c)) {
+		snprintf(err, errlen, "the server is shutting down");
+		return NULL;
+	}
+	if (!pool->has_db) {
+		snprintf(err, errlen, "pool %s has no database connection", pool->name);
+		return NULL;
+	}
+	c->last_used = now;
+	if (c->mysql != NULL && idle >= DB_IDLE_PING_SECONDS && mysql_ping(c->mysql) != 0) {
+		log_warn("db", "msg=\"idle connection lost; reconnecting\" pool=%s error=\"%s\"",
+		         pool->name, mysql_error(c->mysql));
+		db_conn_close(c);
+		c->retry_at = 0; /* try at once: this is not a failed attempt */
+	}
 	if (c->mysql != NULL)
 		return c->mysql;
 	if (c->retry_at != 0 && db_now() < c->retry_at) {
@@ -198,7 +233,7 @@ db_worker_main(void *p)
 		pool->running++;
 		pthread_mutex_unlock(&pool->lock);
 
-		job->work(pool->has_db ? &w->conn : NULL, job->arg);
+		job->work(&w->conn, job->arg);
 
 		pthread_mutex_lock(&pool->lock);
 		job->next = NULL;
@@ -381,17 +416,55 @@ db_pool_latency(struct db_pool *pool)
 }
 
 void
-db_pool_free(struct db_pool *pool)
+db_pool_stop(struct db_pool *pool, int cancel)
 {
 	if (pool == NULL)
 		return;
 	pthread_mutex_lock(&pool->lock);
 	pool->stopping = 1;
+	if (cancel)
+		pool->cancelled = 1;
 	pthread_cond_broadcast(&pool->cond);
 	pthread_mutex_unlock(&pool->lock);
+}
+
+void
+db_pool_join(struct db_pool *pool)
+{
+	if (pool == NULL || pool->joined)
+		return;
+	db_pool_stop(pool, 0);
 	for (int i = 0; i < pool->nworkers; i++)
 		pthread_join(pool->workers[i].thread, NULL);
-	db_pool_deliver(-1, 0, pool);
+	pool->joined = 1;
+}
+
+size_t
+db_pool_deliver_all(struct db_pool *pool)
+{
+	size_t n = 0;
+
+	if (pool == NULL)
+		return 0;
+	for (;;) {
+		struct db_job *j;
+		pthread_mutex_lock(&pool->lock);
+		j = pool->done_head;
+		pthread_mutex_unlock(&pool->lock);
+		if (j == NULL)
+			return n;
+		n++;
+		db_pool_deliver(-1, 0, pool);
+	}
+}
+
+void
+db_pool_free(struct db_pool *pool)
+{
+	if (pool == NULL)
+		return;
+	db_pool_join(pool);
+	db_pool_deliver_all(pool);
 	event_free(pool->done_ev);
 	pthread_mutex_destroy(&pool->lock);
 	pthread_cond_destroy(&pool->cond);

@@ -24,7 +24,8 @@ struct db_params {
 /* A worker's connection, reconnected with backoff when it is lost. */
 struct db_conn;
 
-/* Runs on a worker. conn is NULL in a pool without connections. */
+/* Runs on a worker. In a pool without connections db_conn_get fails, but
+ * db_conn_cancelled still tells a long job to give up. */
 typedef void (*db_work_fn)(struct db_conn *conn, void *arg);
 /* Runs on the event loop after work, with the same arg. */
 typedef void (*db_done_fn)(void *arg);
@@ -42,8 +43,17 @@ size_t db_pool_queued(struct db_pool *pool);
 size_t db_pool_pending(struct db_pool *pool);
 /* Workers holding a live connection. */
 int db_pool_connected(struct db_pool *pool);
-/* Finish every queued job, join the workers, free the pool. Completions not
- * yet delivered to the loop are delivered before it returns. */
+/* Shutting down, in steps so that two pools whose completions submit to
+ * each other can be stopped without either being used after it is freed:
+ * stop both (submit fails from now on; with cancel, jobs not yet started
+ * run with db_conn_get failing at once and db_conn_cancelled true), join
+ * both, deliver both until neither has completions, then free both. */
+void db_pool_stop(struct db_pool *pool, int cancel);
+/* Wait for the workers to finish every queued job and exit. */
+void db_pool_join(struct db_pool *pool);
+/* Run the done functions of finished jobs; how many rounds ran (0: none). */
+size_t db_pool_deliver_all(struct db_pool *pool);
+/* Stop, join, deliver and free (for a pool that stands alone). */
 void db_pool_free(struct db_pool *pool);
 
 /* Latency of each job from submit to completion, for metrics: buckets in
@@ -68,5 +78,7 @@ MYSQL *db_conn_get(struct db_conn *conn, char *err, size_t errlen);
  * the next db_conn_get reconnects. Returns 1 when the error was a lost or
  * refused connection (the job should answer "unavailable"). */
 int db_conn_failed(struct db_conn *conn, unsigned int mysql_err);
+/* Whether the pool was stopped with cancel: long work should give up. */
+int db_conn_cancelled(struct db_conn *conn);
 
 #endif

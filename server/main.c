@@ -14,6 +14,7 @@
 #include "log.h"
 #include "migrate.h"
 #include "server.h"
+#include "store-ticket.h"
 #include "tls.h"
 
 #define DEFAULT_CONFIG "/etc/callcentre/callcentred.conf"
@@ -24,12 +25,15 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: callcentred [-f FILE] [-o section.key=value ...]\n"
-	           "                   [--check-config | --migrate | --hash-password]\n"
+	           "                   [--check-config | --migrate | --hash-password |\n"
+	           "                    --verify-ticket REF]\n"
 	           "  -f, --config FILE     config file (default " DEFAULT_CONFIG ")\n"
 	           "  -o, --set S.K=V       override one config key (repeatable)\n"
 	           "      --check-config    validate the config, certificate and key; exit\n"
 	           "      --migrate         apply pending schema migrations; exit\n"
 	           "      --hash-password   read a password on stdin, print its scrypt hash\n"
+	           "      --verify-ticket REF  check the ticket's event hash chain; exit 0 when\n"
+	           "                        intact, 1 at the first broken link\n"
 	           "  -V, --version         print the version\n");
 }
 
@@ -116,6 +120,31 @@ db_params_from(const struct config *c)
 	return p;
 }
 
+/* --verify-ticket: check one ticket's event chain and print the verdict. */
+static int
+verify_ticket(const struct config *cfg, const char *ref)
+{
+	struct db_params p = db_params_from(cfg);
+	char err[512], msg[512];
+	MYSQL *m;
+	int rc;
+
+	if (mysql_library_init(0, NULL, NULL) != 0 ||
+	    (m = db_connect(&p, err, sizeof err)) == NULL) {
+		fprintf(stderr, "callcentred: cannot connect to the database\n");
+		return 1;
+	}
+	rc = store_ticket_verify(m, ref, msg, sizeof msg, err, sizeof err);
+	mysql_close(m);
+	mysql_library_end();
+	if (rc < 0) {
+		fprintf(stderr, "callcentred: %s\n", err);
+		return 1;
+	}
+	printf("%s\n", msg);
+	return rc == 0 ? 0 : 1;
+}
+
 /* Connect once and apply pending migrations. */
 static int
 run_migrations(const struct config *cfg)
@@ -143,13 +172,18 @@ int
 main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"config", required_argument, NULL, 'f'},  {"set", required_argument, NULL, 'o'},
-	    {"check-config", no_argument, NULL, 'C'},  {"migrate", no_argument, NULL, 'M'},
-	    {"hash-password", no_argument, NULL, 'H'}, {"version", no_argument, NULL, 'V'},
-	    {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'f'},
+	    {"set", required_argument, NULL, 'o'},
+	    {"check-config", no_argument, NULL, 'C'},
+	    {"migrate", no_argument, NULL, 'M'},
+	    {"hash-password", no_argument, NULL, 'H'},
+	    {"version", no_argument, NULL, 'V'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"verify-ticket", required_argument, NULL, 'T'},
+	    {NULL, 0, NULL, 0},
 	};
 	static struct server srv;
-	const char *config_path = NULL;
+	const char *config_path = NULL, *verify_ref = NULL;
 	const char *overrides[MAX_OVERRIDES];
 	int noverrides = 0, check = 0, migrate_only = 0, hash = 0, c;
 	char err[512];
@@ -175,6 +209,9 @@ main(int argc, char **argv)
 			break;
 		case 'H':
 			hash = 1;
+			break;
+		case 'T':
+			verify_ref = optarg;
 			break;
 		case 'V':
 			printf("callcentred %s\n", CC_VERSION);
@@ -212,6 +249,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	log_set_level((enum log_level)log_level_parse(srv.cfg.log_level));
+	if (verify_ref)
+		return verify_ticket(&srv.cfg, verify_ref);
 	if ((srv.ssl_ctx = tls_server_ctx(srv.cfg.tls_cert, srv.cfg.tls_key, err, sizeof err)) ==
 	    NULL) {
 		fprintf(stderr, "callcentred: %s\n", err);

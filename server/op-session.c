@@ -35,6 +35,9 @@ struct login_job {
 	int ttl;
 	const char *hash; /* what the cpu step verifies against */
 
+	int begun_user; /* throttle_begin was called for user_key */
+	int begun_ip;   /* ... and for ip_key */
+
 	int found;    /* 1, 0, or -1 on a database error */
 	int verified; /* 1 match, 0 mismatch, -1 bad hash */
 	int stored;   /* 0 ok, -1 error */
@@ -93,7 +96,14 @@ login_job_free(struct login_job *j)
 static int
 login_release(struct login_job *j)
 {
-	int alive = session_release(j->s);
+	struct server *srv = j->s->srv;
+	int alive;
+
+	if (j->begun_user)
+		throttle_end(srv->fail_user, j->user_key);
+	if (j->begun_ip)
+		throttle_end(srv->fail_ip, j->ip_key);
+	alive = session_release(j->s);
 
 	login_job_free(j);
 	return alive;
@@ -198,8 +208,10 @@ login_verify_work(struct db_conn *c, void *arg)
 {
 	struct login_job *j = arg;
 
-	(void)c;
-	j->verified = auth_verify_password(j->password, j->pwlen, j->hash);
+	if (db_conn_cancelled(c))
+		j->verified = -2; /* shutting down: nobody will read the answer */
+	else
+		j->verified = auth_verify_password(j->password, j->pwlen, j->hash);
 	OPENSSL_cleanse(j->password, j->pwlen);
 }
 
@@ -219,7 +231,7 @@ login_db_error(struct login_job *j)
 static void
 login_submit(struct login_job *j, struct db_pool *pool, db_work_fn work, db_done_fn done)
 {
-	if (db_pool_submit(pool, work, done, j) != 0)
+	if (pool == NULL || db_pool_submit(pool, work, done, j) != 0)
 		login_fail(j, CC_ERR_UNAVAILABLE, "the server is overloaded; try again shortly",
 		           "worker queue full");
 }
@@ -263,6 +275,10 @@ login_verify_done(void *arg)
 
 	if (j->s->state != SESSION_OPEN) {
 		login_release(j);
+		return;
+	}
+	if (j->verified == -2) {
+		login_fail(j, CC_ERR_UNAVAILABLE, "the server is shutting down", "shutdown");
 		return;
 	}
 	if (j->verified < 0 && j->found) {
@@ -326,7 +342,7 @@ op_login(struct session *s, json_int_t id, json_t *req)
 	int wait_user = 0, wait_ip;
 
 	if (s->logged_in) {
-		char msg[128];
+		char msg[320];
 		snprintf(msg, sizeof msg, "already logged in as %s; log out first", s->agent.user);
 		session_reply_error(s, id, CC_ERR_CONFLICT, msg);
 		return;
@@ -378,6 +394,18 @@ op_login(struct session *s, json_int_t id, json_t *req)
 		json_object_set_new(json_object_get(r, "error"), "retry_after", json_integer(wait));
 		json_object_set_new(r, "retry_after", json_integer(wait));
 		session_send(s, r);
+		login_job_free(j);
+		return;
+	}
+	/* the attempt counts against the user and the address while it is being
+	 * checked, so that parallel guesses cannot outrun the limit */
+	j->begun_user = !token && throttle_begin(srv->fail_user, j->user_key, now) == 0;
+	j->begun_ip = (token || j->begun_user) && throttle_begin(srv->fail_ip, j->ip_key, now) == 0;
+	if (!j->begun_ip) {
+		if (j->begun_user)
+			throttle_end(srv->fail_user, j->user_key);
+		session_reply_error(s, id, CC_ERR_RATE_LIMITED,
+		                    "too many logins in progress; try again shortly");
 		login_job_free(j);
 		return;
 	}

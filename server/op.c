@@ -12,6 +12,13 @@ static const struct op op_table[] = {
     {"login", 1, ROLE_ANY, op_login, "log in with user and password, or a resume token"},
     {"logout", 0, ROLE_ANY, op_logout, "revoke the session's resume token"},
     {"whoami", 0, ROLE_ANY, op_whoami, "the logged-in agent and the connection"},
+    /* tickets: op-ticket.c */
+    {"ticket.create", 0, ROLE_ANY, op_ticket_create, "log a call, complaint or inquiry"},
+    {"ticket.show", 0, ROLE_ANY, op_ticket_show, "a ticket with its notes and history"},
+    {"ticket.list", 0, ROLE_ANY, op_ticket_list, "tickets by owner, queue or state, by page"},
+    {"ticket.note", 0, ROLE_ANY, op_ticket_note, "add an internal or customer-visible note"},
+    {"ticket.transition", 0, ROLE_ANY, op_ticket_transition,
+     "move a ticket through its states (see the state table)"},
     /* customers: op-customer.c */
     {"customer.search", 0, ROLE_ANY, op_customer_search,
      "find customers by phone, e-mail, name, member id or order id"},

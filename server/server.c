@@ -1,6 +1,7 @@
 /* server.c: the listener, connection limits, signals, housekeeping and the
  * orderly shutdown. */
 #include <errno.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #define PURGE_SECONDS        600
 #define THROTTLE_MAX_KEYS    100000
 #define SERVER_REFUSE_SLACK  64 /* refused connections told why before a hard drop */
+#define SERVER_IP_SLACK      4  /* the same, from one address over its cap */
 
 struct ip_count {
 	char ip[48];
@@ -39,6 +41,16 @@ server_ip_add(struct server *srv, const char *ip)
 		HASH_ADD_STR(srv->ip_counts, ip, c);
 	}
 	return ++c->n;
+}
+
+/* Connections open from ip. */
+static unsigned
+server_ip_count(struct server *srv, const char *ip)
+{
+	struct ip_count *c;
+
+	HASH_FIND_STR(srv->ip_counts, ip, c);
+	return c != NULL ? c->n : 0;
 }
 
 /* Forget one connection from ip. */
@@ -92,10 +104,15 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *
                  void *arg)
 {
 	struct server *srv = arg;
+	char ip[INET6_ADDRSTRLEN];
 
 	(void)l;
 	(void)salen;
-	if (srv->nsessions >= (unsigned)srv->cfg.max_connections + SERVER_REFUSE_SLACK) {
+	peer_name(sa, ip, sizeof ip, NULL, 0);
+	/* one address over its own cap may not hold the global one hostage */
+	if (server_ip_count(srv, ip) >=
+	        (unsigned)srv->cfg.max_connections_per_ip + SERVER_IP_SLACK ||
+	    srv->nsessions >= (unsigned)srv->cfg.max_connections + SERVER_REFUSE_SLACK) {
 		srv->metrics.closes[CLOSE_LIMIT]++;
 		evutil_closesocket(fd);
 		return;
@@ -175,6 +192,7 @@ server_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	log_warn("server", "msg=\"shutdown timeout: closing remaining sessions\" sessions=%u",
 	         srv->nsessions);
+	srv->shutdown_expired = 1;
 	event_base_loopexit(srv->base, NULL);
 }
 
@@ -257,6 +275,21 @@ server_check_health(struct server *srv)
 }
 
 /* Every few seconds: database health, throttle table expiry. */
+/* Close sessions that sent no whole line for idle_timeout. A byte now and
+ * then does not count: a line that never ends is idle too. */
+static void
+server_check_idle(struct server *srv, time_t now)
+{
+	struct session *s, *next;
+
+	for (s = TAILQ_FIRST(&srv->sessions); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, entry);
+		if (s->state == SESSION_OPEN && !s->busy &&
+		    now - s->last_active >= srv->cfg.idle_timeout)
+			session_close_gracefully(s, CLOSE_IDLE, "idle timeout");
+	}
+}
+
 static void
 server_housekeeping_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -268,6 +301,7 @@ server_housekeeping_cb(evutil_socket_t fd, short what, void *arg)
 	server_check_health(srv);
 	throttle_expire(srv->fail_user, now);
 	throttle_expire(srv->fail_ip, now);
+	server_check_idle(srv, now);
 }
 
 /* Bind the TLS listener. */
@@ -336,7 +370,17 @@ server_free(struct server *srv)
 	struct session *s;
 	struct ip_count *c, *tmp;
 
-	/* finish every queued job (commits in flight) before the sessions go */
+	/* Finish the jobs in flight (commits) before the sessions go. Past the
+	 * deadline, jobs not yet started are cancelled so that the exit stays
+	 * bounded. Completions may submit to the other pool: both stop first
+	 * (submits fail), both are joined, and both are drained until quiet
+	 * before either is freed. */
+	db_pool_stop(srv->db, srv->shutdown_expired);
+	db_pool_stop(srv->cpu, srv->shutdown_expired);
+	db_pool_join(srv->db);
+	db_pool_join(srv->cpu);
+	while (db_pool_deliver_all(srv->db) + db_pool_deliver_all(srv->cpu) > 0)
+		continue;
 	db_pool_free(srv->db);
 	db_pool_free(srv->cpu);
 	srv->db = srv->cpu = NULL;

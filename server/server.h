@@ -5,6 +5,7 @@
 #define CC_SERVER_H
 
 #include <sys/queue.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include <event2/bufferevent.h>
@@ -50,11 +51,11 @@ enum session_state {
 
 struct agent_info {
 	unsigned int id;
-	char user[65];
+	char user[257];
 	char name[513];
 	unsigned role;
 	char role_name[16];
-	char site[17];
+	char site[65];
 };
 
 struct session {
@@ -76,6 +77,7 @@ struct session {
 
 	int busy;                  /* a request is waiting for a worker */
 	int close_pending;         /* close once the request in flight is answered */
+	time_t last_active;        /* when the last whole line arrived */
 	int lingering;             /* closing: our side is shut, draining the peer's */
 	enum close_reason pending; /* why we are closing */
 	char pending_text[96];
@@ -123,6 +125,7 @@ struct server {
 
 	struct event *sig_term, *sig_int, *housekeeping, *shutdown_deadline, *accept_resume;
 	int draining;
+	int shutdown_expired; /* the shutdown deadline passed: cancel queued jobs */
 	time_t started;
 	time_t last_purge;
 	struct db_health health;
@@ -158,6 +161,9 @@ int session_release(struct session *s);
 void session_ref(struct session *s);
 void session_unref(struct session *s);
 
+/* session.c: "ip" and "ip:port" (peer may be NULL) of a peer address. */
+void peer_name(const struct sockaddr *sa, char *ip, size_t iplen, char *peer, size_t peerlen);
+
 /* op.c */
 struct op {
 	const char *name;
@@ -180,6 +186,12 @@ void op_ping(struct session *s, json_int_t id, json_t *req);
 void op_login(struct session *s, json_int_t id, json_t *req);
 void op_logout(struct session *s, json_int_t id, json_t *req);
 void op_whoami(struct session *s, json_int_t id, json_t *req);
+/* op-ticket.c */
+void op_ticket_create(struct session *s, json_int_t id, json_t *req);
+void op_ticket_show(struct session *s, json_int_t id, json_t *req);
+void op_ticket_list(struct session *s, json_int_t id, json_t *req);
+void op_ticket_note(struct session *s, json_int_t id, json_t *req);
+void op_ticket_transition(struct session *s, json_int_t id, json_t *req);
 /* op-customer.c */
 void op_customer_search(struct session *s, json_int_t id, json_t *req);
 void op_customer_show(struct session *s, json_int_t id, json_t *req);

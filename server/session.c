@@ -227,6 +227,7 @@ session_handle_line(struct session *s, const char *line, size_t len)
 	struct proto_error perr;
 
 	s->srv->metrics.requests_total++;
+	s->last_active = time(NULL); /* whole lines only: a trickle is idle */
 	if (len == 0)
 		return; /* blank lines are keep-alives */
 	if (proto_parse_request(line, len, &req, &perr) != 0) {
@@ -348,8 +349,11 @@ session_event_cb(struct bufferevent *bev, short what, void *arg)
 		event_free(s->handshake_timer);
 		s->handshake_timer = NULL;
 		session_set_state(s, SESSION_OPEN);
+		/* reading idleness is judged by whole lines (server_check_idle);
+		 * a write that makes no progress for idle_timeout is a dead peer */
 		struct timeval idle = {srv->cfg.idle_timeout, 0};
-		bufferevent_set_timeouts(bev, &idle, &idle);
+		s->last_active = time(NULL);
+		bufferevent_set_timeouts(bev, NULL, &idle);
 		if (s->refuse != NULL) {
 			session_close_gracefully(s, CLOSE_LIMIT, s->refuse);
 			return;
@@ -380,18 +384,19 @@ session_event_cb(struct bufferevent *bev, short what, void *arg)
 	session_close(s, s->state == SESSION_HANDSHAKE ? CLOSE_HANDSHAKE_FAILED : CLOSE_ERROR, why);
 }
 
-/* "ip" and "ip:port" of a peer address. */
-static void
-session_peer_name(struct session *s, const struct sockaddr *sa)
+void
+peer_name(const struct sockaddr *sa, char *ip, size_t iplen, char *peer, size_t peerlen)
 {
 	if (sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)(const void *)sa;
-		inet_ntop(AF_INET6, &a->sin6_addr, s->ip, sizeof s->ip);
-		snprintf(s->peer, sizeof s->peer, "[%s]:%u", s->ip, ntohs(a->sin6_port));
+		inet_ntop(AF_INET6, &a->sin6_addr, ip, (socklen_t)iplen);
+		if (peer != NULL)
+			snprintf(peer, peerlen, "[%s]:%u", ip, ntohs(a->sin6_port));
 	} else {
 		const struct sockaddr_in *a = (const struct sockaddr_in *)(const void *)sa;
-		inet_ntop(AF_INET, &a->sin_addr, s->ip, sizeof s->ip);
-		snprintf(s->peer, sizeof s->peer, "%s:%u", s->ip, ntohs(a->sin_port));
+		inet_ntop(AF_INET, &a->sin_addr, ip, (socklen_t)iplen);
+		if (peer != NULL)
+			snprintf(peer, peerlen, "%s:%u", ip, ntohs(a->sin_port));
 	}
 }
 
@@ -411,7 +416,7 @@ session_accept(struct server *srv, evutil_socket_t fd, const struct sockaddr *sa
 	s->refs = 1;
 	s->serial = ++srv->next_serial;
 	s->since = time(NULL);
-	session_peer_name(s, sa);
+	peer_name(sa, s->ip, sizeof s->ip, s->peer, sizeof s->peer);
 	s->bev = bufferevent_openssl_socket_new(srv->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
 	                                        BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 	if (s->bev == NULL) {

@@ -129,7 +129,14 @@ store_fetch_agent(MYSQL *m, MYSQL_STMT *st, struct agent_row *out, char *err, si
 	mysql_stmt_close(st);
 	if (rc == MYSQL_NO_DATA)
 		return 0;
-	if (rc != 0 && rc != MYSQL_DATA_TRUNCATED) {
+	if (rc == MYSQL_DATA_TRUNCATED) {
+		/* a truncated buffer is not terminated: never use it */
+		store_last_errno = 0;
+		snprintf(err, errlen, "an agents row holds a value longer than its column allows");
+		return -1;
+	}
+	if (rc != 0) {
+		store_last_errno = 0;
 		snprintf(err, errlen, "fetch failed");
 		return -1;
 	}

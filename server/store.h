@@ -13,10 +13,10 @@
 
 struct agent_row {
 	unsigned int id;
-	char username[65];
+	char username[257]; /* VARCHAR(64): up to 4 bytes a character */
 	char display_name[513];
 	char role[16];
-	char site[17]; /* site code; "" when none */
+	char site[65]; /* site code, VARCHAR(16); "" when none */
 	char password_hash[256];
 	int active;
 };

@@ -1,6 +1,7 @@
 /* throttle.c: a fixed window of failures per key, then a lockout. The table
  * is capped so that a flood of made-up user names cannot grow it without
- * bound; uthash keeps insertion order, so eviction takes the oldest key. */
+ * bound; uthash keeps insertion order, so eviction takes the oldest key
+ * that is neither locked nor busy. */
 #include "throttle.h"
 
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 struct throttle_entry {
 	char *key;
 	int failures;
+	int pending; /* attempts begun and not yet ended */
 	time_t window_start;
 	time_t locked_until;
 	UT_hash_handle hh;
@@ -65,9 +67,76 @@ throttle_wait(struct throttle *t, const char *key, time_t now)
 	struct throttle_entry *e;
 
 	HASH_FIND_STR(t->table, key, e);
-	if (e == NULL || e->locked_until <= now)
+	if (e == NULL)
 		return 0;
-	return (int)(e->locked_until - now);
+	if (e->locked_until > now)
+		return (int)(e->locked_until - now);
+	/* attempts still being checked count, so that parallel guesses
+	 * cannot all slip in before the first failure is recorded */
+	if (e->failures + e->pending >= t->max_failures)
+		return 1;
+	return 0;
+}
+
+/* Make room for one more key: expired ones first, then the oldest that
+ * is neither locked nor has attempts in flight. 0, or -1 when full. */
+static int
+throttle_make_room(struct throttle *t, time_t now)
+{
+	struct throttle_entry *e, *tmp;
+
+	if (HASH_COUNT(t->table) < t->max_keys)
+		return 0;
+	throttle_expire(t, now);
+	if (HASH_COUNT(t->table) < t->max_keys)
+		return 0;
+	HASH_ITER(hh, t->table, e, tmp)
+	{
+		if (e->locked_until <= now && e->pending == 0) {
+			throttle_remove(t, e);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* The entry for key, created when absent; NULL when the table is full. */
+static struct throttle_entry *
+throttle_entry(struct throttle *t, const char *key, time_t now)
+{
+	struct throttle_entry *e;
+
+	HASH_FIND_STR(t->table, key, e);
+	if (e != NULL)
+		return e;
+	if (throttle_make_room(t, now) != 0)
+		return NULL;
+	if ((e = calloc(1, sizeof *e)) == NULL || (e->key = strdup(key)) == NULL)
+		abort();
+	e->window_start = now;
+	HASH_ADD_KEYPTR(hh, t->table, e->key, strlen(e->key), e);
+	return e;
+}
+
+int
+throttle_begin(struct throttle *t, const char *key, time_t now)
+{
+	struct throttle_entry *e = throttle_entry(t, key, now);
+
+	if (e == NULL)
+		return -1;
+	e->pending++;
+	return 0;
+}
+
+void
+throttle_end(struct throttle *t, const char *key)
+{
+	struct throttle_entry *e;
+
+	HASH_FIND_STR(t->table, key, e);
+	if (e != NULL && e->pending > 0)
+		e->pending--;
 }
 
 void
@@ -75,17 +144,8 @@ throttle_fail(struct throttle *t, const char *key, time_t now)
 {
 	struct throttle_entry *e;
 
-	HASH_FIND_STR(t->table, key, e);
-	if (e == NULL) {
-		if (HASH_COUNT(t->table) >= t->max_keys)
-			throttle_expire(t, now);
-		if (HASH_COUNT(t->table) >= t->max_keys)
-			throttle_remove(t, t->table); /* the oldest */
-		if ((e = calloc(1, sizeof *e)) == NULL || (e->key = strdup(key)) == NULL)
-			abort();
-		e->window_start = now;
-		HASH_ADD_KEYPTR(hh, t->table, e->key, strlen(e->key), e);
-	}
+	if ((e = throttle_entry(t, key, now)) == NULL)
+		return; /* full of locked keys: those stay locked */
 	if (now - e->window_start >= t->window) {
 		e->failures = 0;
 		e->window_start = now;
@@ -114,7 +174,7 @@ throttle_expire(struct throttle *t, time_t now)
 
 	HASH_ITER(hh, t->table, e, tmp)
 	{
-		if (e->locked_until <= now && now - e->window_start >= t->window)
+		if (e->locked_until <= now && now - e->window_start >= t->window && e->pending == 0)
 			throttle_remove(t, e);
 	}
 }

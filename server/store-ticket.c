@@ -1,0 +1,1258 @@
+/* store-ticket.c: ticket transactions and reads over prepared statements.
+ *
+ * Every write locks the ticket row first (SELECT ... FOR UPDATE): that
+ * serialises writers of one ticket, so the version each checks and the
+ * chain head each extends are the current ones, and the second of two
+ * concurrent writers waits and then finds the version moved (conflict).
+ * The UPDATE still says WHERE version = ?, so a missed lock cannot turn
+ * into a lost update. Lookups of queues, agents and sites come before the
+ * lock and take none, so writers of different tickets never deadlock on
+ * each other's order; should InnoDB still report a deadlock, the whole
+ * transaction runs again. */
+#include "store-ticket.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/rand.h>
+
+#include "audit.h"
+#include "server.h"
+#include "store.h"
+
+#define ER_DUP_ENTRY 1062
+
+/* Times are read as Unix ms: TIMESTAMPDIFF from the epoch, as every
+ * DATETIME(3) holds UTC. The ticket object of the replies
+ * (docs/PROTOCOL.md): */
+#define TICKET_COLUMNS                                                                             \
+	"t.id, t.ref, t.kind, t.channel, t.severity, t.priority, t.state, t.subject, "             \
+	"t.customer_id, s.code AS site, q.code AS queue, a.username AS owner, "                    \
+	"o.code AS owning_site, t.version, t.escalation_level, t.reopen_count, "                   \
+	"t.resolution_code, t.resolution_summary, "                                                \
+	"TIMESTAMPDIFF(MICROSECOND, '1970-01-01', t.enqueued_at) DIV 1000 AS enqueued_at, "        \
+	"TIMESTAMPDIFF(MICROSECOND, '1970-01-01', t.resolved_at) DIV 1000 AS resolved_at, "        \
+	"TIMESTAMPDIFF(MICROSECOND, '1970-01-01', t.closed_at) DIV 1000 AS closed_at, "            \
+	"TIMESTAMPDIFF(MICROSECOND, '1970-01-01', t.created_at) DIV 1000 AS created_at, "          \
+	"TIMESTAMPDIFF(MICROSECOND, '1970-01-01', t.updated_at) DIV 1000 AS updated_at"
+#define TICKET_FROM                                                                                \
+	" FROM tickets t LEFT JOIN sites s ON s.id = t.site_id LEFT JOIN queues q ON "             \
+	"q.id = t.queue_id LEFT JOIN agents a ON a.id = t.owner_agent_id JOIN sites o ON "         \
+	"o.id = t.owning_site_id"
+
+/* The locked row a write starts from. */
+#define LOCK_COLUMNS                                                                               \
+	"SELECT id, ref, state, version, owner_agent_id, queue_id, owning_site_id, "               \
+	"last_event_seq, HEX(last_event_hash) AS head, "                                           \
+	"TIMESTAMPDIFF(MICROSECOND, '1970-01-01', resolved_at) DIV 1000 AS resolved_ms, "          \
+	"TIMESTAMPDIFF(MICROSECOND, '1970-01-01', closed_at) DIV 1000 AS closed_ms, "              \
+	"kind, channel, severity, priority, subject, customer_id, site_id FROM tickets "
+
+static void
+bind_u64(MYSQL_BIND *b, uint64_t *v)
+{
+	memset(b, 0, sizeof *b);
+	b->buffer_type = MYSQL_TYPE_LONGLONG;
+	b->buffer = v;
+	b->is_unsigned = 1;
+}
+
+/* A string parameter, or NULL when s is NULL. */
+static void
+bind_nstr(MYSQL_BIND *b, const char *s, unsigned long *len, my_bool *is_null)
+{
+	*is_null = s == NULL;
+	bind_str(b, s ? s : "", len);
+	b->is_null = is_null;
+}
+
+/* Refuse with a code and message; 1, the transaction callbacks' "refused". */
+static int refuse(struct ticket_result *res, enum cc_err code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int
+refuse(struct ticket_result *res, enum cc_err code, const char *fmt, ...)
+{
+	va_list ap;
+
+	res->code = code;
+	va_start(ap, fmt);
+	vsnprintf(res->msg, sizeof res->msg, fmt, ap);
+	va_end(ap);
+	return 1;
+}
+
+/* One column value as JSON: integers as numbers, the rest as strings. */
+static json_t *
+column_json(const MYSQL_FIELD *f, const char *buf, unsigned long len)
+{
+	switch (f->type) {
+	case MYSQL_TYPE_TINY:
+	case MYSQL_TYPE_SHORT:
+	case MYSQL_TYPE_INT24:
+	case MYSQL_TYPE_LONG:
+	case MYSQL_TYPE_LONGLONG:
+		if (f->flags & UNSIGNED_FLAG)
+			return json_integer((json_int_t)strtoull(buf, NULL, 10));
+		return json_integer((json_int_t)strtoll(buf, NULL, 10));
+	default: {
+		json_t *v = json_stringn(buf, len);
+		return v ? v : json_null();
+	}
+	}
+}
+
+/* Fetch column i of the current row (len bytes) into a new object member. */
+static int
+row_column(MYSQL_STMT *st, const MYSQL_FIELD *f, unsigned i, unsigned long len, json_t *obj)
+{
+	MYSQL_BIND b;
+	unsigned long got = 0;
+	char *buf = malloc(len + 1);
+
+	if (buf == NULL)
+		abort();
+	memset(&b, 0, sizeof b);
+	b.buffer_type = MYSQL_TYPE_STRING;
+	b.buffer = buf;
+	b.buffer_length = len + 1;
+	b.length = &got;
+	if (len > 0 && mysql_stmt_fetch_column(st, &b, i, 0) != 0) {
+		free(buf);
+		return -1;
+	}
+	buf[len] = '\0';
+	json_object_set_new(obj, f->name, column_json(f, buf, len));
+	free(buf);
+	return 0;
+}
+
+/* Execute st and append each row to arr as an object keyed by column
+ * name (NULL as null). Closes st. 0 or -1. */
+static int
+rows_json(MYSQL *m, MYSQL_STMT *st, json_t *arr, char *err, size_t errlen)
+{
+	MYSQL_RES *meta;
+	MYSQL_FIELD *fields;
+	MYSQL_BIND *r;
+	unsigned long *len;
+	my_bool *nul;
+	unsigned n;
+	int rc, out = 0;
+
+	if (mysql_stmt_execute(st) != 0 || (meta = mysql_stmt_result_metadata(st)) == NULL)
+		return store_fail(m, st, err, errlen);
+	n = mysql_num_fields(meta);
+	fields = mysql_fetch_fields(meta);
+	r = calloc(n, sizeof *r);
+	len = calloc(n, sizeof *len);
+	nul = calloc(n, sizeof *nul);
+	if (r == NULL || len == NULL || nul == NULL)
+		abort();
+	/* no buffers: each fetch reports lengths, then columns are read to size */
+	for (unsigned i = 0; i < n; i++) {
+		r[i].buffer_type = MYSQL_TYPE_STRING;
+		r[i].length = &len[i];
+		r[i].is_null = &nul[i];
+	}
+	if (mysql_stmt_bind_result(st, r) != 0 || mysql_stmt_store_result(st) != 0) {
+		out = -1;
+		goto done;
+	}
+	while ((rc = mysql_stmt_fetch(st)) == 0 || rc == MYSQL_DATA_TRUNCATED) {
+		json_t *obj = json_object();
+		for (unsigned i = 0; i < n && out == 0; i++) {
+			if (nul[i])
+				json_object_set_new(obj, fields[i].name, json_null());
+			else if (row_column(st, &fields[i], i, len[i], obj) != 0)
+				out = -1;
+		}
+		json_array_append_new(arr, obj);
+		if (out != 0)
+			break;
+	}
+	if (out == 0 && rc != MYSQL_NO_DATA)
+		out = -1;
+done:
+	free(r);
+	free(len);
+	free(nul);
+	mysql_free_result(meta);
+	if (out != 0)
+		return store_fail(m, st, err, errlen);
+	mysql_stmt_close(st);
+	return 0;
+}
+
+/* Run a query and append its rows to arr. */
+static int
+query_json(MYSQL *m, const char *sql, MYSQL_BIND *p, json_t *arr, char *err, size_t errlen)
+{
+	MYSQL_STMT *st = store_prepare(m, sql, p, err, errlen);
+
+	if (st == NULL)
+		return -1;
+	return rows_json(m, st, arr, err, errlen);
+}
+
+/* The first row of a query: 1 and *row (a new reference), 0 none, -1. */
+static int
+query_one(MYSQL *m, const char *sql, MYSQL_BIND *p, json_t **row, char *err, size_t errlen)
+{
+	json_t *arr = json_array();
+	int rc = query_json(m, sql, p, arr, err, errlen);
+
+	*row = NULL;
+	if (rc == 0 && json_array_size(arr) > 0) {
+		*row = json_incref(json_array_get(arr, 0));
+		rc = 1;
+	}
+	json_decref(arr);
+	return rc;
+}
+
+static uint64_t
+jint(const json_t *row, const char *key)
+{
+	return (uint64_t)json_integer_value(json_object_get(row, key));
+}
+
+/* A string member, or NULL for null. */
+static const char *
+jstr(const json_t *row, const char *key)
+{
+	return json_string_value(json_object_get(row, key));
+}
+
+/* Look up the id of a row by a string key: 1 and *id, 0 none, -1. */
+static int
+lookup_id(MYSQL *m, const char *sql, const char *value, uint64_t *id, char *err, size_t errlen)
+{
+	MYSQL_BIND p[1];
+	unsigned long len;
+	json_t *row;
+	int rc;
+
+	bind_str(&p[0], value, &len);
+	if ((rc = query_one(m, sql, p, &row, err, errlen)) == 1) {
+		*id = jint(row, "id");
+		json_decref(row);
+	}
+	return rc;
+}
+
+/* "2024-05-01 08:00:00.123" (UTC) for a DATETIME(3) column. */
+static void
+format_time(int64_t ms, char buf[48])
+{
+	time_t sec = (time_t)(ms / 1000);
+	struct tm tm;
+	size_t n;
+
+	gmtime_r(&sec, &tm);
+	n = strftime(buf, 48, "%Y-%m-%d %H:%M:%S", &tm);
+	snprintf(buf + n, 48 - n, ".%03d", (int)(ms % 1000));
+}
+
+static int
+hex_decode(const char *hex, unsigned char *out, size_t n)
+{
+	if (hex == NULL || strlen(hex) != n * 2)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		unsigned v;
+		if (sscanf(hex + 2 * i, "%2x", &v) != 1)
+			return -1;
+		out[i] = (unsigned char)v;
+	}
+	return 0;
+}
+
+/* The head of a ticket's event chain. */
+struct chain {
+	uint32_t seq;
+	unsigned char hash[AUDIT_HASH_LEN];
+};
+
+/* Append an event after c (updated to it) and move the head on the ticket
+ * row. detail (may be NULL) is stored as compact JSON, exactly as hashed. */
+static int
+event_append(MYSQL *m, uint64_t ticket_id, struct chain *c, const struct ticket_actor *a,
+             const char *op, const char *old_value, const char *new_value, json_t *detail,
+             int64_t now_ms, char *err, size_t errlen)
+{
+	struct audit_event e = {0};
+	MYSQL_BIND p[11];
+	unsigned long len[11];
+	my_bool nul[11];
+	char when[48], *text = NULL;
+	uint64_t tid = ticket_id;
+	unsigned int seq = c->seq + 1, agent = a->agent_id;
+	int rc;
+
+	if (detail != NULL && (text = json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
+		abort();
+	e.ticket_id = ticket_id;
+	e.seq = seq;
+	e.actor_agent_id = agent;
+	e.actor = audit_text(agent ? a->user : "system");
+	e.op = audit_text(op);
+	e.old_value = audit_text(old_value);
+	e.new_value = audit_text(new_value);
+	e.detail = audit_text(text);
+	e.time_ms = now_ms;
+	if (audit_seal(&e, c->seq > 0 ? c->hash : NULL) != 0) {
+		free(text);
+		snprintf(err, errlen, "cannot hash the event");
+		return -1;
+	}
+	format_time(now_ms, when);
+	bind_u64(&p[0], &tid);
+	bind_uint(&p[1], &seq);
+	bind_uint(&p[2], &agent);
+	nul[2] = agent == 0;
+	p[2].is_null = &nul[2];
+	bind_str(&p[3], e.actor.ptr, &len[3]);
+	bind_str(&p[4], op, &len[4]);
+	bind_nstr(&p[5], old_value, &len[5], &nul[5]);
+	bind_nstr(&p[6], new_value, &len[6], &nul[6]);
+	bind_nstr(&p[7], text, &len[7], &nul[7]);
+	bind_str(&p[8], when, &len[8]);
+	bind_blob(&p[9], e.prev_hash, &len[9], AUDIT_HASH_LEN);
+	bind_blob(&p[10], e.hash, &len[10], AUDIT_HASH_LEN);
+	rc = store_exec(m,
+	                "INSERT INTO ticket_events (ticket_id, seq, actor_agent_id, actor, op, "
+	                "old_value, new_value, detail, created_at, prev_hash, hash) VALUES "
+	                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	                p, err, errlen, NULL);
+	free(text);
+	if (rc != 0)
+		return -1;
+	c->seq = seq;
+	memcpy(c->hash, e.hash, AUDIT_HASH_LEN);
+	bind_uint(&p[0], &seq);
+	bind_blob(&p[1], c->hash, &len[1], AUDIT_HASH_LEN);
+	bind_u64(&p[2], &tid);
+	return store_exec(m,
+	                  "UPDATE tickets SET last_event_seq = ?, last_event_hash = ? WHERE id = ?",
+	                  p, err, errlen, NULL);
+}
+
+/* The ticket as a reply object: 1 and *out, 0 none, -1. */
+static int
+ticket_json(MYSQL *m, uint64_t id, json_t **out, char *err, size_t errlen)
+{
+	MYSQL_BIND p[1];
+
+	bind_u64(&p[0], &id);
+	return query_one(m, "SELECT " TICKET_COLUMNS TICKET_FROM " WHERE t.id = ?", p, out, err,
+	                 errlen);
+}
+
+/* Lock the ticket of k for a write: 1 and *row, 0 none, -1. */
+static int
+ticket_lock(MYSQL *m, const struct ticket_key *k, json_t **row, char *err, size_t errlen)
+{
+	MYSQL_BIND p[1];
+	unsigned long len;
+	uint64_t id = k->id;
+
+	if (id != 0) {
+		bind_u64(&p[0], &id);
+		return query_one(m, LOCK_COLUMNS "WHERE id = ? FOR UPDATE", p, row, err, errlen);
+	}
+	bind_str(&p[0], k->ref, &len);
+	return query_one(m, LOCK_COLUMNS "WHERE ref = ? FOR UPDATE", p, row, err, errlen);
+}
+
+/* The chain head of a locked row. */
+static int
+row_chain(const json_t *row, struct chain *c, char *err, size_t errlen)
+{
+	c->seq = (uint32_t)jint(row, "last_event_seq");
+	memset(c->hash, 0, sizeof c->hash);
+	if (c->seq > 0 && hex_decode(jstr(row, "head"), c->hash, AUDIT_HASH_LEN) != 0) {
+		snprintf(err, errlen, "ticket %" PRIu64 " has a malformed chain head",
+		         jint(row, "id"));
+		return -1;
+	}
+	return 0;
+}
+
+/* "not found" words for a key. */
+static int
+refuse_unknown(struct ticket_result *res, const struct ticket_key *k)
+{
+	if (k->id != 0)
+		return refuse(res, CC_ERR_NOT_FOUND, "no ticket with id %" PRIu64, k->id);
+	return refuse(res, CC_ERR_NOT_FOUND, "no ticket with ref %s", k->ref);
+}
+
+/* A ref such as "T240501-7KQ2MX": the UTC date, then 30 random bits in
+ * Crockford base32 (no I, L, O, U to misread over the phone). */
+static int
+ref_new(int64_t now_ms, char ref[TICKET_REF_MAX + 1])
+{
+	static const char digits[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+	unsigned char rnd[6];
+	time_t sec = (time_t)(now_ms / 1000);
+	struct tm tm;
+	int off;
+
+	if (RAND_bytes(rnd, sizeof rnd) != 1)
+		return -1;
+	gmtime_r(&sec, &tm);
+	off = snprintf(ref, TICKET_REF_MAX + 1, "T%02d%02d%02d-", tm.tm_year % 100, tm.tm_mon + 1,
+	               tm.tm_mday);
+	for (size_t i = 0; i < sizeof rnd; i++)
+		ref[off + i] = digits[rnd[i] & 31];
+	ref[off + sizeof rnd] = '\0';
+	return 0;
+}
+
+/* The columns of a new ticket row. */
+struct ticket_fields {
+	const char *kind, *channel, *subject, *state;
+	uint64_t customer_id;
+	unsigned int severity, priority, site_id, queue_id, owning_site_id;
+	int enqueued;
+};
+
+/* Insert a ticket with a fresh ref (trying another when one is taken): 0
+ * and *id, ref, or -1. */
+static int
+ticket_insert(MYSQL *m, const struct ticket_fields *f, int64_t now_ms, uint64_t *id,
+              char ref[TICKET_REF_MAX + 1], char *err, size_t errlen)
+{
+	MYSQL_BIND p[13];
+	unsigned long len[13];
+	my_bool nul[13];
+	char when[48];
+	uint64_t customer = f->customer_id;
+	unsigned int severity = f->severity, priority = f->priority, site = f->site_id,
+	             queue = f->queue_id, owning = f->owning_site_id;
+	json_t *row;
+
+	format_time(now_ms, when);
+	for (int attempt = 0;; attempt++) {
+		if (ref_new(now_ms, ref) != 0) {
+			snprintf(err, errlen, "RAND_bytes failed");
+			return -1;
+		}
+		bind_str(&p[0], ref, &len[0]);
+		bind_str(&p[1], f->kind, &len[1]);
+		bind_str(&p[2], f->channel, &len[2]);
+		bind_uint(&p[3], &severity);
+		nul[3] = severity == 0;
+		p[3].is_null = &nul[3];
+		bind_uint(&p[4], &priority);
+		bind_str(&p[5], f->state, &len[5]);
+		bind_str(&p[6], f->subject, &len[6]);
+		bind_u64(&p[7], &customer);
+		nul[7] = customer == 0;
+		p[7].is_null = &nul[7];
+		bind_uint(&p[8], &site);
+		bind_uint(&p[9], &queue);
+		nul[9] = queue == 0;
+		p[9].is_null = &nul[9];
+		bind_uint(&p[10], &owning);
+		bind_nstr(&p[11], f->enqueued ? when : NULL, &len[11], &nul[11]);
+		bind_str(&p[12], when, &len[12]);
+		if (store_exec(
+		        m,
+		        "INSERT INTO tickets (ref, kind, channel, severity, priority, state, "
+		        "subject, customer_id, site_id, queue_id, owning_site_id, enqueued_at, "
+		        "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		        p, err, errlen, NULL) == 0)
+			break;
+		if (store_errno() != ER_DUP_ENTRY || attempt + 1 == TICKET_REF_ATTEMPTS)
+			return -1;
+	}
+	if (query_one(m, "SELECT LAST_INSERT_ID() AS id", NULL, &row, err, errlen) != 1)
+		return -1;
+	*id = jint(row, "id");
+	json_decref(row);
+	return 0;
+}
+
+/* A transaction body: 0 to commit, 1 refused (res says why), -1 error. */
+typedef int (*tx_fn)(MYSQL *m, const void *arg, struct ticket_result *res, char *err,
+                     size_t errlen);
+
+/* Run body in a transaction, again on a deadlock; 0 (done or refused) or -1. */
+static int
+tx_run(MYSQL *m, tx_fn body, const void *arg, struct ticket_result *res, char *err, size_t errlen)
+{
+	for (int attempt = 0;; attempt++) {
+		int rc;
+
+		res->code = CC_OK;
+		res->msg[0] = '\0';
+		json_decref(res->reply);
+		res->reply = NULL;
+		if (mysql_autocommit(m, 0) != 0)
+			return store_fail(m, NULL, err, errlen);
+		rc = body(m, arg, res, err, errlen);
+		if (rc == 0 && mysql_commit(m) != 0)
+			rc = store_fail(m, NULL, err, errlen);
+		if (rc != 0)
+			mysql_rollback(m);
+		mysql_autocommit(m, 1);
+		if (rc == 1) {
+			json_decref(res->reply);
+			res->reply = NULL;
+			return 0;
+		}
+		if (rc == 0)
+			return 0;
+		if (attempt + 1 == TICKET_TX_ATTEMPTS || !store_retryable(store_errno()))
+			return -1;
+	}
+}
+
+/* store_ticket_create */
+
+struct create_arg {
+	const struct ticket_actor *a;
+	const struct ticket_new *t;
+	int64_t now_ms;
+};
+
+/* The site, customer and queue of a new ticket: 0, 1 refused, -1. */
+static int
+create_lookups(MYSQL *m, const struct create_arg *c, struct ticket_fields *f,
+               struct ticket_result *res, char *err, size_t errlen)
+{
+	const char *site = c->t->site[0] ? c->t->site : c->a->site;
+	uint64_t id = 0;
+	int rc;
+
+	if (site[0] == '\0')
+		return refuse(res, CC_ERR_BAD_REQUEST,
+		              "you belong to no site: name one in \"site\"");
+	if ((rc = lookup_id(m, "SELECT id FROM sites WHERE code = ?", site, &id, err, errlen)) <= 0)
+		return rc < 0 ? -1 : refuse(res, CC_ERR_NOT_FOUND, "no site with code %s", site);
+	f->site_id = f->owning_site_id = (unsigned int)id;
+	if (c->t->customer_id != 0) {
+		MYSQL_BIND p[1];
+		uint64_t cid = c->t->customer_id;
+		json_t *row;
+
+		bind_u64(&p[0], &cid);
+		if ((rc = query_one(m, "SELECT id FROM customers WHERE id = ?", p, &row, err,
+		                    errlen)) <= 0)
+			return rc < 0 ? -1
+			              : refuse(res, CC_ERR_NOT_FOUND,
+			                       "no customer with id %" PRIu64, cid);
+		json_decref(row);
+	}
+	if (c->t->queue[0] != '\0') {
+		if ((rc = lookup_id(m, "SELECT id FROM queues WHERE code = ?", c->t->queue, &id,
+		                    err, errlen)) <= 0)
+			return rc < 0 ? -1
+			              : refuse(res, CC_ERR_NOT_FOUND, "no queue with code %s",
+			                       c->t->queue);
+		f->queue_id = (unsigned int)id;
+	}
+	return 0;
+}
+
+static int
+create_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_t errlen)
+{
+	const struct create_arg *c = arg;
+	const struct ticket_new *t = c->t;
+	struct ticket_fields f = {.kind = t->kind,
+	                          .channel = t->channel,
+	                          .subject = t->subject,
+	                          .customer_id = t->customer_id,
+	                          .severity = (unsigned int)t->severity,
+	                          .priority = (unsigned int)t->priority,
+	                          .state = ticket_state_name(TS_NEW)};
+	struct chain ch = {0};
+	char ref[TICKET_REF_MAX + 1];
+	uint64_t id;
+	json_t *detail, *ticket;
+	int rc;
+
+	if ((rc = create_lookups(m, c, &f, res, err, errlen)) != 0)
+		return rc;
+	if (f.queue_id != 0) {
+		/* a queue given: the table's enqueue, as if taken right after */
+		struct ticket_attempt at = {
+		    .state = TS_NEW, .action = TA_ENQUEUE, .role = c->a->role};
+		const struct ticket_transition *row;
+		char why[sizeof res->msg];
+		enum ticket_refusal r = ticket_transition_check(&at, &row, why, sizeof why);
+
+		if (r != TICKET_OK)
+			return refuse(res, ticket_refusal_err(r), "%s", why);
+		f.state = ticket_state_name(row->to);
+		f.enqueued = (row->flags & TF_ENQUEUE) != 0;
+	}
+	if (ticket_insert(m, &f, c->now_ms, &id, ref, err, errlen) != 0)
+		return -1;
+	detail = json_pack("{s:s,s:s,s:i}", "kind", t->kind, "channel", t->channel, "priority",
+	                   t->priority);
+	if (t->queue[0])
+		json_object_set_new(detail, "queue", json_string(t->queue));
+	rc =
+	    event_append(m, id, &ch, c->a, "create", NULL, f.state, detail, c->now_ms, err, errlen);
+	json_decref(detail);
+	if (rc != 0 || ticket_json(m, id, &ticket, err, errlen) != 1)
+		return -1;
+	res->reply = json_pack("{s:o}", "ticket", ticket);
+	return 0;
+}
+
+int
+store_ticket_create(MYSQL *m, const struct ticket_actor *a, const struct ticket_new *t,
+                    int64_t now_ms, struct ticket_result *res, char *err, size_t errlen)
+{
+	struct create_arg c = {a, t, now_ms};
+
+	return tx_run(m, create_tx, &c, res, err, errlen);
+}
+
+/* store_ticket_transition */
+
+struct change_arg {
+	const struct ticket_actor *a;
+	const struct ticket_change *c;
+	int64_t now_ms;
+};
+
+/* What a transition writes, worked out from the locked row and the table. */
+struct change_plan {
+	const struct ticket_transition *t;
+	unsigned int owner, queue, owning_site;
+	int queue_site_null; /* the named queue serves every site */
+};
+
+/* Resolve the queue and agent the request names: 0, 1 refused, -1. */
+static int
+change_lookups(MYSQL *m, const struct ticket_change *c, struct change_plan *p,
+               struct ticket_result *res, char *err, size_t errlen)
+{
+	MYSQL_BIND b[1];
+	unsigned long len;
+	json_t *row;
+	int rc;
+
+	if (c->queue[0]) {
+		bind_str(&b[0], c->queue, &len);
+		if ((rc = query_one(m, "SELECT id, site_id FROM queues WHERE code = ?", b, &row,
+		                    err, errlen)) <= 0)
+			return rc < 0 ? -1
+			              : refuse(res, CC_ERR_NOT_FOUND, "no queue with code %s",
+			                       c->queue);
+		p->queue = (unsigned int)jint(row, "id");
+		p->queue_site_null = json_is_null(json_object_get(row, "site_id"));
+		p->owning_site = (unsigned int)jint(row, "site_id");
+		json_decref(row);
+	}
+	if (c->agent[0]) {
+		bind_str(&b[0], c->agent, &len);
+		if ((rc = query_one(m, "SELECT id FROM agents WHERE username = ? AND active = 1", b,
+		                    &row, err, errlen)) <= 0)
+			return rc < 0 ? -1
+			              : refuse(res, CC_ERR_NOT_FOUND, "no active agent named %s",
+			                       c->agent);
+		p->owner = (unsigned int)jint(row, "id");
+		json_decref(row);
+	}
+	return 0;
+}
+
+/* Check the attempt against the table and the request's arguments against
+ * the row's flags; fills the plan. 0 or 1 refused. */
+static int
+change_check(const struct change_arg *x, const json_t *row, struct change_plan *p,
+             struct ticket_result *res)
+{
+	const struct ticket_change *c = x->c;
+	const char *act = ticket_action_name(c->action);
+	int state = ticket_state_parse(jstr(row, "state"));
+	struct ticket_attempt at = {
+	    .state = (enum ticket_state)state,
+	    .action = c->action,
+	    .role = x->a->role,
+	    .is_owner = jint(row, "owner_agent_id") == x->a->agent_id,
+	    .now_ms = x->now_ms,
+	    .ended_ms = (int64_t)jint(row, state == TS_CLOSED ? "closed_ms" : "resolved_ms"),
+	    .reopen_window_ms = (int64_t)TICKET_REOPEN_DAYS * 86400000,
+	};
+	char why[sizeof res->msg];
+	enum ticket_refusal r = ticket_transition_check(&at, &p->t, why, sizeof why);
+	unsigned flags;
+
+	if (r != TICKET_OK)
+		return refuse(res, ticket_refusal_err(r), "%s", why);
+	flags = p->t->flags;
+	/* accepting a ticket that already waits in a queue keeps that queue */
+	if ((flags & TF_QUEUE_TARGET) && !c->queue[0] &&
+	    (c->action != TA_ACCEPT || json_is_null(json_object_get(row, "queue_id"))))
+		return refuse(res, CC_ERR_BAD_REQUEST, "%s needs \"queue\"", act);
+	if ((flags & TF_OWNER_TARGET) && !c->agent[0])
+		return refuse(res, CC_ERR_BAD_REQUEST, "%s needs \"agent\"", act);
+	if ((flags & TF_CODE_REQUIRED) && !c->code[0])
+		return refuse(res, CC_ERR_BAD_REQUEST, "%s needs \"code\" (a resolution code)",
+		              act);
+	if ((flags & TF_SITE_TARGET) && p->queue_site_null)
+		return refuse(res, CC_ERR_BAD_REQUEST,
+		              "queue %s serves every site; %s needs a queue of one site", c->queue,
+		              act);
+	if ((flags & TF_ESCALATE) && jint(row, "escalation_level") >= 255)
+		return refuse(res, CC_ERR_CONFLICT,
+		              "the ticket is at the highest escalation level");
+	return 0;
+}
+
+/* Work out the new owner, queue and site from the row and the flags. */
+static void
+change_plan_fill(const struct change_arg *x, const json_t *row, struct change_plan *p)
+{
+	unsigned flags = p->t->flags;
+	unsigned int target_owner = p->owner, target_queue = p->queue, target_site = p->owning_site;
+
+	p->owner = (unsigned int)jint(row, "owner_agent_id");
+	p->queue = (unsigned int)jint(row, "queue_id");
+	p->owning_site = (unsigned int)jint(row, "owning_site_id");
+	if (flags & TF_OWNER_ACTOR)
+		p->owner = x->a->agent_id;
+	if (flags & TF_OWNER_TARGET)
+		p->owner = target_owner;
+	if (flags & TF_OWNER_CLEAR)
+		p->owner = 0;
+	if ((flags & TF_QUEUE_TARGET) && target_queue != 0)
+		p->queue = target_queue;
+	if (flags & TF_SITE_TARGET)
+		p->owning_site = target_site;
+}
+
+/* The UPDATE for a planned change, under the version check: 0, 1 (the
+ * version moved), -1. */
+static int
+change_update(MYSQL *m, const struct change_arg *x, const json_t *row, const struct change_plan *p,
+              struct ticket_result *res, char *err, size_t errlen)
+{
+	const struct ticket_change *c = x->c;
+	unsigned flags = p->t->flags;
+	MYSQL_BIND b[18];
+	unsigned long len[18];
+	my_bool nul[18];
+	char when[48];
+	uint64_t id = jint(row, "id");
+	unsigned int owner = p->owner, queue = p->queue, site = p->owning_site,
+	             version = c->version;
+	int enqueue = !!(flags & TF_ENQUEUE), closed = !!(flags & TF_STAMP_CLOSED),
+	    resolved = flags & TF_STAMP_RESOLVED ? 1
+	               : flags & TF_REOPEN       ? 2
+	                                         : 0,
+	    code = flags & TF_CODE_REQUIRED ? 1
+	           : flags & TF_REOPEN      ? 2
+	                                    : 0,
+	    escalate = !!(flags & TF_ESCALATE), reopen = !!(flags & TF_REOPEN);
+	unsigned long long n = 0;
+
+	format_time(x->now_ms, when);
+	bind_str(&b[0], ticket_state_name(p->t->to), &len[0]);
+	bind_uint(&b[1], &owner);
+	nul[1] = owner == 0;
+	b[1].is_null = &nul[1];
+	bind_uint(&b[2], &queue);
+	nul[2] = queue == 0;
+	b[2].is_null = &nul[2];
+	bind_uint(&b[3], &site);
+	bind_int(&b[4], &enqueue);
+	bind_str(&b[5], when, &len[5]);
+	bind_int(&b[6], &resolved);
+	bind_str(&b[7], when, &len[7]);
+	bind_int(&b[8], &closed);
+	bind_str(&b[9], when, &len[9]);
+	bind_int(&b[10], &code);
+	bind_str(&b[11], c->code, &len[11]);
+	bind_int(&b[12], &code);
+	bind_nstr(&b[13], c->summary[0] ? c->summary : NULL, &len[13], &nul[13]);
+	bind_int(&b[14], &escalate);
+	bind_int(&b[15], &reopen);
+	bind_u64(&b[16], &id);
+	bind_uint(&b[17], &version);
+	if (store_exec(m,
+	               "UPDATE tickets SET state = ?, owner_agent_id = ?, queue_id = ?, "
+	               "owning_site_id = ?, enqueued_at = IF(? = 1, ?, enqueued_at), "
+	               "resolved_at = CASE ? WHEN 1 THEN ? WHEN 2 THEN NULL ELSE resolved_at END, "
+	               "closed_at = IF(? = 1, ?, closed_at), "
+	               "resolution_code = CASE ? WHEN 1 THEN ? WHEN 2 THEN NULL "
+	               "ELSE resolution_code END, "
+	               "resolution_summary = CASE ? WHEN 1 THEN ? WHEN 2 THEN NULL "
+	               "ELSE resolution_summary END, "
+	               "escalation_level = escalation_level + ?, reopen_count = reopen_count + ?, "
+	               "version = version + 1 WHERE id = ? AND version = ?",
+	               b, err, errlen, &n) != 0)
+		return -1;
+	if (n != 1)
+		return refuse(res, CC_ERR_CONFLICT, "ticket changed since version %u", version);
+	return 0;
+}
+
+/* The event detail of a change: the arguments it used. */
+static json_t *
+change_detail(const struct ticket_change *c, const struct change_plan *p)
+{
+	json_t *d = json_object();
+	unsigned flags = p->t->flags;
+
+	if ((flags & TF_QUEUE_TARGET) && c->queue[0])
+		json_object_set_new(d, "queue", json_string(c->queue));
+	if ((flags & TF_OWNER_TARGET) && c->agent[0])
+		json_object_set_new(d, "agent", json_string(c->agent));
+	if ((flags & TF_CODE_REQUIRED) && c->code[0])
+		json_object_set_new(d, "code", json_string(c->code));
+	if ((flags & TF_CODE_REQUIRED) && c->summary[0])
+		json_object_set_new(d, "summary", json_string(c->summary));
+	if (json_object_size(d) == 0) {
+		json_decref(d);
+		return NULL;
+	}
+	return d;
+}
+
+/* Open the follow-up of a closed ticket (row), linked to it: 0 and *out
+ * (its reply object), -1. */
+static int
+followup_open(MYSQL *m, const struct change_arg *x, const json_t *row, uint64_t *new_id,
+              char ref[TICKET_REF_MAX + 1], char *err, size_t errlen)
+{
+	struct ticket_fields f = {
+	    .kind = jstr(row, "kind"),
+	    .channel = jstr(row, "channel"),
+	    .subject = jstr(row, "subject"),
+	    .state = ticket_state_name(TS_NEW),
+	    .customer_id = jint(row, "customer_id"),
+	    .severity = (unsigned int)jint(row, "severity"),
+	    .priority = (unsigned int)jint(row, "priority"),
+	    .site_id = (unsigned int)jint(row, "site_id"),
+	    .owning_site_id = (unsigned int)jint(row, "owning_site_id"),
+	};
+	struct chain ch = {0};
+	MYSQL_BIND b[3];
+	uint64_t from, to = jint(row, "id");
+	unsigned int by = x->a->agent_id;
+	json_t *detail;
+	int rc;
+
+	if (f.site_id == 0)
+		f.site_id = f.owning_site_id;
+	if (ticket_insert(m, &f, x->now_ms, new_id, ref, err, errlen) != 0)
+		return -1;
+	detail = json_pack("{s:s}", "followup_of", jstr(row, "ref"));
+	rc = event_append(m, *new_id, &ch, x->a, "create", NULL, f.state, detail, x->now_ms, err,
+	                  errlen);
+	json_decref(detail);
+	if (rc != 0)
+		return -1;
+	from = *new_id;
+	bind_u64(&b[0], &from);
+	bind_u64(&b[1], &to);
+	bind_uint(&b[2], &by);
+	return store_exec(m,
+	                  "INSERT INTO ticket_links (from_ticket_id, kind, to_ticket_id, "
+	                  "created_by) VALUES (?, 'followup_of', ?, ?)",
+	                  b, err, errlen, NULL);
+}
+
+static int
+change_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_t errlen)
+{
+	const struct change_arg *x = arg;
+	struct change_plan p = {0};
+	struct chain ch;
+	char ref[TICKET_REF_MAX + 1];
+	uint64_t id, followup = 0;
+	json_t *row, *detail, *ticket;
+	int rc;
+
+	if ((rc = change_lookups(m, x->c, &p, res, err, errlen)) != 0)
+		return rc;
+	if ((rc = ticket_lock(m, &x->c->key, &row, err, errlen)) <= 0)
+		return rc < 0 ? -1 : refuse_unknown(res, &x->c->key);
+	id = jint(row, "id");
+	if (jint(row, "version") != x->c->version)
+		rc = refuse(res, CC_ERR_CONFLICT, "ticket changed since version %u (now %u)",
+		            x->c->version, (unsigned int)jint(row, "version"));
+	else if ((rc = change_check(x, row, &p, res)) == 0 &&
+	         (rc = row_chain(row, &ch, err, errlen)) == 0) {
+		change_plan_fill(x, row, &p);
+		rc = change_update(m, x, row, &p, res, err, errlen);
+	}
+	if (rc == 0 && (p.t->flags & TF_FOLLOWUP))
+		rc = followup_open(m, x, row, &followup, ref, err, errlen);
+	if (rc == 0) {
+		detail = change_detail(x->c, &p);
+		if (followup != 0) {
+			if (detail == NULL)
+				detail = json_object();
+			json_object_set_new(detail, "followup", json_string(ref));
+		}
+		rc = event_append(m, id, &ch, x->a, ticket_action_name(x->c->action),
+		                  jstr(row, "state"), ticket_state_name(p.t->to), detail, x->now_ms,
+		                  err, errlen);
+		json_decref(detail);
+	}
+	json_decref(row);
+	if (rc != 0)
+		return rc;
+	if (ticket_json(m, id, &ticket, err, errlen) != 1)
+		return -1;
+	res->reply = json_pack("{s:o}", "ticket", ticket);
+	if (followup != 0) {
+		if (ticket_json(m, followup, &ticket, err, errlen) != 1)
+			return -1;
+		json_object_set_new(res->reply, "followup", ticket);
+	}
+	return 0;
+}
+
+int
+store_ticket_transition(MYSQL *m, const struct ticket_actor *a, const struct ticket_change *c,
+                        int64_t now_ms, struct ticket_result *res, char *err, size_t errlen)
+{
+	struct change_arg x = {a, c, now_ms};
+
+	return tx_run(m, change_tx, &x, res, err, errlen);
+}
+
+/* store_ticket_add_note */
+
+struct note_arg {
+	const struct ticket_actor *a;
+	const struct ticket_note *n;
+	int64_t now_ms;
+};
+
+/* Insert the note row: 0 and *note_id, -1. */
+static int
+note_insert(MYSQL *m, const struct note_arg *x, uint64_t ticket_id, uint64_t *note_id, char *err,
+            size_t errlen)
+{
+	MYSQL_BIND b[5];
+	unsigned long len[5];
+	unsigned int agent = x->a->agent_id;
+	char when[48];
+	json_t *row;
+
+	format_time(x->now_ms, when);
+	bind_u64(&b[0], &ticket_id);
+	bind_uint(&b[1], &agent);
+	bind_str(&b[2], x->n->visibility, &len[2]);
+	bind_str(&b[3], x->n->body, &len[3]);
+	bind_str(&b[4], when, &len[4]);
+	if (store_exec(m,
+	               "INSERT INTO ticket_notes (ticket_id, author_kind, author_agent_id, "
+	               "visibility, body, created_at) VALUES (?, 'agent', ?, ?, ?, ?)",
+	               b, err, errlen, NULL) != 0 ||
+	    query_one(m, "SELECT LAST_INSERT_ID() AS id", NULL, &row, err, errlen) != 1)
+		return -1;
+	*note_id = jint(row, "id");
+	json_decref(row);
+	return 0;
+}
+
+/* A note leaves the ticket's fields and version alone: only the chain
+ * head moves, serialised by the row lock, so a note never makes someone
+ * else's transition stale. A version given is still checked. */
+static int
+note_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_t errlen)
+{
+	const struct note_arg *x = arg;
+	struct chain ch;
+	uint64_t id, note_id;
+	json_t *row, *detail;
+	int rc;
+
+	if ((rc = ticket_lock(m, &x->n->key, &row, err, errlen)) <= 0)
+		return rc < 0 ? -1 : refuse_unknown(res, &x->n->key);
+	id = jint(row, "id");
+	if (x->n->has_version && jint(row, "version") != x->n->version)
+		rc = refuse(res, CC_ERR_CONFLICT, "ticket changed since version %u (now %u)",
+		            x->n->version, (unsigned int)jint(row, "version"));
+	else if ((rc = row_chain(row, &ch, err, errlen)) == 0)
+		rc = note_insert(m, x, id, &note_id, err, errlen);
+	if (rc == 0) {
+		detail = json_pack("{s:I}", "note_id", (json_int_t)note_id);
+		rc = event_append(m, id, &ch, x->a, "note", NULL, x->n->visibility, detail,
+		                  x->now_ms, err, errlen);
+		json_decref(detail);
+	}
+	if (rc == 0)
+		res->reply = json_pack("{s:{s:I,s:s,s:s,s:I},s:{s:I,s:s,s:I}}", "note", "id",
+		                       (json_int_t)note_id, "visibility", x->n->visibility,
+		                       "author", x->a->user, "created_at", (json_int_t)x->now_ms,
+		                       "ticket", "id", (json_int_t)id, "ref", jstr(row, "ref"),
+		                       "version", (json_int_t)jint(row, "version"));
+	json_decref(row);
+	return rc;
+}
+
+int
+store_ticket_add_note(MYSQL *m, const struct ticket_actor *a, const struct ticket_note *n,
+                      int64_t now_ms, struct ticket_result *res, char *err, size_t errlen)
+{
+	struct note_arg x = {a, n, now_ms};
+
+	return tx_run(m, note_tx, &x, res, err, errlen);
+}
+
+/* Reads */
+
+/* Events (newest last) with their detail parsed back into JSON. */
+static int
+show_events(MYSQL *m, uint64_t id, json_t *out, char *err, size_t errlen)
+{
+	MYSQL_BIND p[2];
+	unsigned int limit = TICKET_SHOW_EVENTS;
+	json_t *rows = json_array();
+	size_t n;
+
+	bind_u64(&p[0], &id);
+	bind_uint(&p[1], &limit);
+	if (query_json(m,
+	               "SELECT seq, actor, op, old_value, new_value, detail, "
+	               "TIMESTAMPDIFF(MICROSECOND, '1970-01-01', created_at) DIV 1000"
+	               " AS time FROM ticket_events WHERE ticket_id = ? "
+	               "ORDER BY seq DESC LIMIT ?",
+	               p, rows, err, errlen) != 0) {
+		json_decref(rows);
+		return -1;
+	}
+	for (n = json_array_size(rows); n > 0; n--) {
+		json_t *e = json_array_get(rows, n - 1);
+		const char *d = jstr(e, "detail");
+		json_t *parsed = d ? json_loads(d, 0, NULL) : NULL;
+
+		if (parsed != NULL)
+			json_object_set_new(e, "detail", parsed);
+		json_array_append(out, e);
+	}
+	json_decref(rows);
+	return 0;
+}
+
+int
+store_ticket_show(MYSQL *m, const struct ticket_key *k, struct ticket_result *res, char *err,
+                  size_t errlen)
+{
+	MYSQL_BIND p[2];
+	unsigned long len;
+	unsigned int limit = TICKET_SHOW_NOTES;
+	uint64_t id = k->id;
+	json_t *ticket, *notes, *events, *links;
+	int rc;
+
+	res->code = CC_OK;
+	if (id != 0) {
+		bind_u64(&p[0], &id);
+		rc = query_one(m, "SELECT " TICKET_COLUMNS TICKET_FROM " WHERE t.id = ?", p,
+		               &ticket, err, errlen);
+	} else {
+		bind_str(&p[0], k->ref, &len);
+		rc = query_one(m, "SELECT " TICKET_COLUMNS TICKET_FROM " WHERE t.ref = ?", p,
+		               &ticket, err, errlen);
+	}
+	if (rc <= 0)
+		return rc < 0 ? -1 : (refuse_unknown(res, k), 0);
+	id = jint(ticket, "id");
+	res->reply =
+	    json_pack("{s:o,s:[],s:[],s:[]}", "ticket", ticket, "notes", "events", "links");
+	notes = json_object_get(res->reply, "notes");
+	events = json_object_get(res->reply, "events");
+	links = json_object_get(res->reply, "links");
+	bind_u64(&p[0], &id);
+	bind_uint(&p[1], &limit);
+	if (query_json(m,
+	               "SELECT n.id, n.author_kind, a.username AS author, n.visibility, n.body, "
+	               "TIMESTAMPDIFF(MICROSECOND, '1970-01-01', n.created_at) DIV 1000"
+	               " AS created_at FROM ticket_notes n LEFT JOIN agents a "
+	               "ON a.id = n.author_agent_id WHERE n.ticket_id = ? "
+	               "ORDER BY n.id DESC LIMIT ?",
+	               p, notes, err, errlen) != 0 ||
+	    show_events(m, id, events, err, errlen) != 0)
+		return -1;
+	bind_u64(&p[1], &id);
+	return query_json(
+	    m,
+	    "SELECT l.kind, 'to' AS direction, t.id, t.ref, t.state FROM ticket_links "
+	    "l JOIN tickets t ON t.id = l.to_ticket_id WHERE l.from_ticket_id = ? "
+	    "UNION ALL SELECT l.kind, 'from', t.id, t.ref, t.state FROM ticket_links "
+	    "l JOIN tickets t ON t.id = l.from_ticket_id WHERE l.to_ticket_id = ?",
+	    p, links, err, errlen);
+}
+
+int
+store_ticket_list(MYSQL *m, const struct ticket_filter *f, struct ticket_result *res, char *err,
+                  size_t errlen)
+{
+	char sql[2048];
+	MYSQL_BIND p[5];
+	unsigned long len[5];
+	unsigned int owner = f->owner_id, limit = f->limit;
+	uint64_t after = f->after_id;
+	const char *state = f->state >= 0 ? ticket_state_name((enum ticket_state)f->state) : NULL;
+	int np = 0, off;
+	json_t *rows = json_array(), *last;
+
+	res->code = CC_OK;
+	off = snprintf(sql, sizeof sql, "SELECT " TICKET_COLUMNS TICKET_FROM " WHERE 1 = 1");
+	/* only fixed fragments are appended; every value is a parameter */
+	if (owner != 0) {
+		off += snprintf(sql + off, sizeof sql - off, " AND t.owner_agent_id = ?");
+		bind_uint(&p[np++], &owner);
+	}
+	if (f->queue[0]) {
+		off += snprintf(sql + off, sizeof sql - off, " AND q.code = ?");
+		bind_str(&p[np], f->queue, &len[np]);
+		np++;
+	}
+	if (state != NULL) {
+		off += snprintf(sql + off, sizeof sql - off, " AND t.state = ?");
+		bind_str(&p[np], state, &len[np]);
+		np++;
+	}
+	if (after != 0) {
+		off += snprintf(sql + off, sizeof sql - off, " AND t.id < ?");
+		bind_u64(&p[np++], &after);
+	}
+	snprintf(sql + off, sizeof sql - off, " ORDER BY t.id DESC LIMIT ?");
+	bind_uint(&p[np++], &limit);
+	if (query_json(m, sql, p, rows, err, errlen) != 0) {
+		json_decref(rows);
+		return -1;
+	}
+	last = json_array_size(rows) == limit ? json_array_get(rows, limit - 1) : NULL;
+	res->reply = json_pack("{s:o,s:o}", "tickets", rows, "next_after_id",
+	                       last ? json_integer((json_int_t)jint(last, "id")) : json_null());
+	return 0;
+}
+
+/* Verification */
+
+/* An event row of the JSON from the verifier's query. */
+static struct audit_text
+jtext(const json_t *row, const char *key)
+{
+	const json_t *v = json_object_get(row, key);
+	struct audit_text t = {NULL, 0};
+
+	if (json_is_string(v)) {
+		t.ptr = json_string_value(v);
+		t.len = json_string_length(v);
+	}
+	return t;
+}
+
+/* Fill e from an event row: 0, or -1 when its hashes are malformed. */
+static int
+event_from_row(const json_t *row, struct audit_event *e)
+{
+	memset(e, 0, sizeof *e);
+	e->ticket_id = jint(row, "ticket_id");
+	e->seq = (uint32_t)jint(row, "seq");
+	e->actor_agent_id = (uint32_t)jint(row, "actor_agent_id");
+	e->actor = jtext(row, "actor");
+	e->op = jtext(row, "op");
+	e->old_value = jtext(row, "old_value");
+	e->new_value = jtext(row, "new_value");
+	e->detail = jtext(row, "detail");
+	e->time_ms = (int64_t)json_integer_value(json_object_get(row, "time_ms"));
+	if (hex_decode(jstr(row, "prev_hash"), e->prev_hash, AUDIT_HASH_LEN) != 0 ||
+	    hex_decode(jstr(row, "hash"), e->hash, AUDIT_HASH_LEN) != 0)
+		return -1;
+	return 0;
+}
+
+/* Verify the loaded rows against the head; 0 intact, 1 broken. */
+static int
+verify_rows(const char *ref, uint64_t id, const json_t *rows, const struct audit_anchor *head,
+            char *msg, size_t msglen)
+{
+	size_t n = json_array_size(rows);
+	struct audit_event *ev = calloc(n ? n : 1, sizeof *ev);
+	struct audit_result r;
+	char why[160];
+	int out = 0;
+
+	if (ev == NULL)
+		abort();
+	for (size_t i = 0; i < n; i++)
+		if (event_from_row(json_array_get(rows, i), &ev[i]) != 0) {
+			snprintf(msg, msglen,
+			         "%s: event id %" PRIu64 " (seq %" PRIu64 "): malformed hash", ref,
+			         jint(json_array_get(rows, i), "id"),
+			         jint(json_array_get(rows, i), "seq"));
+			free(ev);
+			return 1;
+		}
+	if (audit_verify(id, ev, n, NULL, head, &r) == AUDIT_OK) {
+		snprintf(msg, msglen, "ok %zu events", n);
+	} else {
+		audit_result_message(&r, why, sizeof why);
+		if (r.index < n)
+			snprintf(msg, msglen, "%s: broken at event id %" PRIu64 " (seq %u): %s",
+			         ref, jint(json_array_get(rows, r.index), "id"), ev[r.index].seq,
+			         why);
+		else
+			snprintf(msg, msglen, "%s: broken after the last event: %s", ref, why);
+		out = 1;
+	}
+	free(ev);
+	return out;
+}
+
+int
+store_ticket_verify(MYSQL *m, const char *ref, char *msg, size_t msglen, char *err, size_t errlen)
+{
+	MYSQL_BIND p[1];
+	unsigned long len;
+	struct audit_anchor head = {0};
+	uint64_t id;
+	json_t *t, *rows;
+	int rc;
+
+	bind_str(&p[0], ref, &len);
+	if ((rc = query_one(m,
+	                    "SELECT id, last_event_seq, HEX(last_event_hash) AS head FROM tickets "
+	                    "WHERE ref = ?",
+	                    p, &t, err, errlen)) <= 0) {
+		snprintf(msg, msglen, "no ticket with ref %s", ref);
+		return rc < 0 ? -1 : 2;
+	}
+	id = jint(t, "id");
+	head.seq = (uint32_t)jint(t, "last_event_seq");
+	if (head.seq > 0 && hex_decode(jstr(t, "head"), head.hash, AUDIT_HASH_LEN) != 0) {
+		json_decref(t);
+		snprintf(msg, msglen, "%s: malformed chain head on the ticket", ref);
+		return 1;
+	}
+	json_decref(t);
+	rows = json_array();
+	bind_u64(&p[0], &id);
+	if (query_json(
+	        m,
+	        "SELECT id, ticket_id, seq, actor_agent_id, actor, op, old_value, new_value, "
+	        "detail, "
+	        "TIMESTAMPDIFF(MICROSECOND, '1970-01-01', created_at) DIV 1000"
+	        " AS time_ms, HEX(prev_hash) AS prev_hash, "
+	        "HEX(hash) AS hash FROM ticket_events WHERE "
+	        "ticket_id = ? ORDER BY seq",
+	        p, rows, err, errlen) != 0) {
+		json_decref(rows);
+		return -1;
+	}
+	rc = verify_rows(ref, id, rows, &head, msg, msglen);
+	json_decref(rows);
+	return rc;
+}

@@ -1,0 +1,115 @@
+/* store-ticket.h: ticket reads and writes. The store_ticket_* functions run
+ * on a db worker. Every write is one transaction that changes the ticket,
+ * appends its hash-chained event (audit.h) and moves the chain head on the
+ * ticket row; it is retried whole on a deadlock. Replies are built as JSON
+ * here, inside the transaction, so the loop only sends them. Times in the
+ * JSON are Unix milliseconds (UTC). */
+#ifndef CC_STORE_TICKET_H
+#define CC_STORE_TICKET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <mysql.h>
+
+#include "errcode.h"
+#include "ticket_state.h"
+
+#define TICKET_REF_MAX      32   /* bytes of a ref (tickets.ref) */
+#define TICKET_SUBJECT_MAX  255  /* characters (tickets.subject) */
+#define TICKET_NOTE_MAX     8192 /* bytes of a note body */
+#define TICKET_CODE_MAX     32   /* bytes of a resolution code */
+#define TICKET_SUMMARY_MAX  2000 /* characters of a resolution summary */
+#define TICKET_NAME_MAX     64   /* bytes of a queue code or agent user name */
+#define TICKET_SITE_MAX     64   /* bytes of a site code (16 characters) */
+#define TICKET_LIST_MAX     100  /* tickets in one page */
+#define TICKET_LIST_DEF     20
+#define TICKET_SHOW_NOTES   50  /* newest notes in ticket.show */
+#define TICKET_SHOW_EVENTS  100 /* newest events in ticket.show */
+#define TICKET_REOPEN_DAYS  7   /* reopen window after resolve or close */
+#define TICKET_TX_ATTEMPTS  3   /* runs of a transaction that deadlocked */
+#define TICKET_REF_ATTEMPTS 5   /* new refs tried when one is taken */
+
+/* Who acts: the logged-in agent. */
+struct ticket_actor {
+	unsigned int agent_id;
+	char user[257];                 /* as agent_info.user */
+	unsigned role;                  /* exactly one ROLE_* bit */
+	char site[TICKET_SITE_MAX + 1]; /* site code; "" when none */
+};
+
+/* A ticket by id, or by ref when id is 0. */
+struct ticket_key {
+	uint64_t id;
+	char ref[TICKET_REF_MAX + 1];
+};
+
+/* A write's outcome when it ran: code CC_OK and reply (members for the
+ * reply object, owned by the caller), or a refusal with its message, in
+ * which case nothing was written. */
+struct ticket_result {
+	enum cc_err code;
+	char msg[256];
+	json_t *reply;
+};
+
+struct ticket_new {
+	char kind[16];
+	char channel[8];
+	char subject[TICKET_SUBJECT_MAX * 4 + 1];
+	uint64_t customer_id; /* 0: none */
+	int severity;         /* 0: not graded */
+	int priority;
+	char queue[TICKET_NAME_MAX + 1]; /* "": none (state new) */
+	char site[TICKET_SITE_MAX + 1];  /* "": the actor's site */
+};
+
+struct ticket_change {
+	struct ticket_key key;
+	unsigned int version;
+	enum ticket_action action;
+	char queue[TICKET_NAME_MAX + 1];
+	char agent[TICKET_NAME_MAX + 1];
+	char code[TICKET_CODE_MAX + 1];
+	char summary[TICKET_SUMMARY_MAX * 4 + 1];
+};
+
+struct ticket_note {
+	struct ticket_key key;
+	int has_version;
+	unsigned int version;
+	char visibility[16];
+	char body[TICKET_NOTE_MAX + 1];
+};
+
+struct ticket_filter {
+	unsigned int owner_id;           /* 0: any */
+	char queue[TICKET_NAME_MAX + 1]; /* "": any */
+	int state;                       /* -1: any */
+	uint64_t after_id;               /* 0: from the newest */
+	unsigned limit;
+};
+
+/* Writes: 0 done or refused (see res), -1 on a database error. now_ms is
+ * the time of the change, as stored and hashed. */
+int store_ticket_create(MYSQL *m, const struct ticket_actor *a, const struct ticket_new *t,
+                        int64_t now_ms, struct ticket_result *res, char *err, size_t errlen);
+int store_ticket_transition(MYSQL *m, const struct ticket_actor *a, const struct ticket_change *c,
+                            int64_t now_ms, struct ticket_result *res, char *err, size_t errlen);
+int store_ticket_add_note(MYSQL *m, const struct ticket_actor *a, const struct ticket_note *n,
+                          int64_t now_ms, struct ticket_result *res, char *err, size_t errlen);
+
+/* Reads, refused like writes (not_found): 0 or -1. */
+int store_ticket_show(MYSQL *m, const struct ticket_key *k, struct ticket_result *res, char *err,
+                      size_t errlen);
+int store_ticket_list(MYSQL *m, const struct ticket_filter *f, struct ticket_result *res, char *err,
+                      size_t errlen);
+
+/* Check the event chain of the ticket ref against its head: 0 intact, 1
+ * broken, 2 no such ticket, -1 on a database error. msg says which (the
+ * first broken event's id and seq). */
+int store_ticket_verify(MYSQL *m, const char *ref, char *msg, size_t msglen, char *err,
+                        size_t errlen);
+
+#endif
