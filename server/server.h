@@ -62,7 +62,7 @@ struct session {
 	TAILQ_ENTRY(session) entry;
 	struct server *srv;
 	struct bufferevent *bev;
-	struct event *handshake_timer;
+	struct event *handshake_timer; /* the handshake's deadline, later the linger's */
 	enum session_state state;
 	int refs;
 	unsigned long long serial;

@@ -283,6 +283,16 @@ session_read_cb(struct bufferevent *bev, void *arg)
 /* Everything is written: send close_notify, shut our direction, and read
  * until the peer closes too (or SESSION_LINGER_TIMEOUT). */
 static void
+session_linger_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+
+	(void)fd;
+	(void)what;
+	session_close(s, s->pending, s->pending_text);
+}
+
+static void
 session_linger(struct session *s)
 {
 	SSL *ssl = bufferevent_openssl_get_ssl(s->bev);
@@ -295,7 +305,13 @@ session_linger(struct session *s)
 	shutdown(bufferevent_getfd(s->bev), SHUT_WR);
 	evbuffer_drain(bufferevent_get_input(s->bev),
 	               evbuffer_get_length(bufferevent_get_input(s->bev)));
-	bufferevent_set_timeouts(s->bev, &tv, NULL);
+	/* an absolute deadline: a peer that keeps sending cannot stretch it */
+	bufferevent_set_timeouts(s->bev, NULL, NULL);
+	s->handshake_timer = evtimer_new(s->srv->base, session_linger_timeout, s);
+	if (s->handshake_timer == NULL || evtimer_add(s->handshake_timer, &tv) != 0) {
+		session_close(s, s->pending, s->pending_text);
+		return;
+	}
 	bufferevent_enable(s->bev, EV_READ);
 }
 

@@ -101,3 +101,19 @@ def test_ccagent_whoami(ctx):
     util.check_in('"carol"', json_run.stdout, "ccagent --json whoami output")
     for run in (env_run, file_run, json_run):
         util.check("pa55 word" not in run.stdout + run.stderr, "ccagent printed the password")
+
+
+def test_multibyte_agent_fields(ctx):
+    """A site code and a name of multi-byte characters at their column's full
+    length come back whole in login and whoami."""
+    site = "广州天河区客服中心一号二号三号楼"  # 16 characters, 48 bytes
+    name = "陈" * 128
+    srv = ctx.server(start=False)
+    srv.add_agent("wide", "pw-wide", name=name, site=site)
+    srv.start()
+    conn = ctx.connect(srv)
+    agent = conn.login("wide", "pw-wide").get("agent")
+    util.check(isinstance(agent, dict), f"login reply without agent: {agent}")
+    util.check_eq(agent.get("site"), site, "agent.site")
+    util.check_eq(agent.get("name"), name, "agent.name")
+    util.check_eq(conn.ok("whoami")["agent"], agent, "whoami.agent")

@@ -60,3 +60,28 @@ def test_failures_below_limit(ctx):
     _fail(conn, "alice", 2)
     util.check_eq(conn.login("alice", "alice-pw")["agent"]["user"], "alice",
                   "login after 2 of 3 allowed failures")
+
+
+def test_parallel_guesses(ctx):
+    """Forty guesses sent at once from forty connections: attempts still
+    being checked count against the limit, so at most max_failures_per_user
+    are checked and the rest are rate limited; the right password sent last
+    does not slip through either."""
+    srv = ctx.server(settings={"auth.max_failures_per_user": 5,
+                               "auth.max_failures_per_ip": 1000},
+                     agents={"alice": "pw-alice"})
+    conns = [ctx.connect(srv) for _ in range(40)]
+    for i, c in enumerate(conns):
+        password = "pw-alice" if i == 39 else f"wrong-{i}"
+        c.send({"id": 1, "op": "login", "user": "alice", "password": password})
+    codes = {}
+    last = None
+    for c in conns:
+        reply = c.reply_for(1, timeout=60)
+        last = "ok" if reply.get("ok") else reply["error"]["code"]
+        codes[last] = codes.get(last, 0) + 1
+    ctx.note(f"replies: {codes}")
+    util.check(codes.get("unauthorized", 0) <= 5,
+               f"{codes.get('unauthorized')} wrong passwords were checked; the limit is 5")
+    util.check(codes.get("rate_limited", 0) >= 34, f"too few refused: {codes}")
+    util.check(last != "ok", "the right password got through during the flood")

@@ -51,3 +51,26 @@ def test_idle_timeout(ctx):
                f"no closing event before the idle close: {seen}")
     util.check_in("idle", seen[0].get("reason", ""), "closing reason")
     util.check(busy.is_open(), "an active connection was closed as idle")
+
+
+def test_trickle_is_idle(ctx):
+    """A byte now and then, never finishing a line, does not keep a
+    connection alive: idleness is judged by whole lines."""
+    srv = ctx.server(settings={"server.idle_timeout": 2})
+    slow = ctx.connect(srv)
+    t0 = time.monotonic()
+    closed = False
+    while time.monotonic() - t0 < util.scaled(8):
+        try:
+            slow.send_raw(b"{")
+        except OSError:
+            closed = True
+            break
+        time.sleep(0.5)
+        if admin.metrics(srv.admin_port)[0].get("cc_connections") == 0:
+            closed = True
+            break
+    took = time.monotonic() - t0
+    ctx.note(f"trickling connection closed after {took:.1f} s (idle_timeout 2)")
+    util.check(closed, "a connection sending one byte every 0.5 s was never closed as idle")
+    util.check(took < util.scaled(6), f"closed only after {took:.1f} s")

@@ -53,3 +53,24 @@ def test_refuses_new_connections(ctx):
         pass
     else:
         raise util.CheckFailed("connected to a server that has exited")
+
+
+def test_deadline_with_logins_in_flight(ctx):
+    """SIGTERM with logins still being checked and no time to wait for them:
+    the server exits 0 promptly and cleanly (the sanitizer build checks that
+    nothing is used after it is freed)."""
+    srv = ctx.server(settings={"server.shutdown_timeout": 0, "auth.scrypt_n_log2": 15,
+                               "auth.hash_workers": 1, "auth.max_failures_per_ip": 1000,
+                               "auth.max_failures_per_user": 1000},
+                     agents={"alice": "pw-alice"})
+    conns = [ctx.connect(srv) for _ in range(12)]
+    for c in conns:
+        c.send({"id": 1, "op": "login", "user": "alice", "password": "pw-alice"})
+    time.sleep(0.05)
+    t0 = time.monotonic()
+    srv.signal(signal.SIGTERM)
+    util.check_eq(srv.wait_exit(util.scaled(20)), 0, "exit status")
+    took = time.monotonic() - t0
+    ctx.note(f"exit {took:.2f} s after SIGTERM with 12 logins queued")
+    # at most the jobs already running finish: one scrypt on the one worker
+    util.check(took < util.scaled(5), f"exit took {took:.1f} s with shutdown_timeout 0")

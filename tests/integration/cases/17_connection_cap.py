@@ -1,5 +1,8 @@
 """server.max_connections_per_ip and server.max_connections."""
 
+import socket
+import time
+
 from itest import admin, util
 
 
@@ -41,3 +44,27 @@ def test_total_cap(ctx):
         c.ok("ping")
     _refused(ctx, srv)
     util.check(all(c.is_open() for c in conns), "a connection under the cap was closed")
+
+
+def test_one_address_cannot_fill_the_server(ctx):
+    """Bare TCP connections from one address far past its own cap are cut
+    at once, so another address still gets in under the global cap."""
+    srv = ctx.server(settings={"server.max_connections": 40,
+                               "server.max_connections_per_ip": 5,
+                               "server.handshake_timeout": 10})
+    hog = []
+    for _ in range(120):
+        s = socket.create_connection(("127.0.0.1", srv.port))
+        hog.append(s)
+    try:
+        time.sleep(0.5)
+        m, _ = admin.metrics(srv.admin_port)
+        ctx.note(f"cc_connections with 120 bare sockets from one address: "
+                 f"{m.get('cc_connections')}")
+        util.check(m.get("cc_connections", 0) <= 5 + 4,
+                   f"one address holds {m.get('cc_connections')} connections")
+        other = ctx.connect(srv, source="127.0.0.2")
+        util.check_eq(other.ok("ping").get("ok"), True, "ping from another address")
+    finally:
+        for s in hog:
+            s.close()

@@ -37,14 +37,17 @@ class Conn:
 
     @classmethod
     def open(cls, port, ca_file, host="127.0.0.1", server_hostname="localhost",
-             timeout=10.0, rcvbuf=None):
-        """Connect and finish the TLS handshake."""
+             timeout=10.0, rcvbuf=None, source=None):
+        """Connect (from the loopback address source, if given) and finish
+        the TLS handshake."""
         timeout = util.scaled(timeout)
         raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if rcvbuf is not None:
             raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         raw.settimeout(timeout)
         try:
+            if source is not None:
+                raw.bind((source, 0))
             raw.connect((host, port))
             tls = client_context(ca_file).wrap_socket(raw, server_hostname=server_hostname)
         except BaseException:
