@@ -82,7 +82,7 @@ auth_parse(const char *encoded, struct scrypt_params *p, unsigned char *salt, si
 	    consumed == 0)
 		return -1;
 	/* bounds: refuse hashes that would make a worker allocate gigabytes */
-	if (p->n_log2 < 1 || p->n_log2 > 22 || p->r < 1 || p->r > 32 || p->p < 1 || p->p > 16)
+	if (!auth_params_ok(p))
 		return -1;
 	s = encoded + consumed;
 	if ((d = strchr(s, '$')) == NULL)
@@ -92,6 +92,15 @@ auth_parse(const char *encoded, struct scrypt_params *p, unsigned char *salt, si
 	    *saltlen < 8 || *keylen < 16)
 		return -1;
 	return 0;
+}
+
+int
+auth_params_ok(const struct scrypt_params *p)
+{
+	if (p->n_log2 < 1 || p->n_log2 > 22 || p->r < 1 || p->r > 32 || p->p < 1 || p->p > 16 ||
+	    p->r * p->p > 64)
+		return 0;
+	return 128ull * (unsigned long long)p->r * (1ull << p->n_log2) <= AUTH_SCRYPT_MAX_MEM;
 }
 
 int

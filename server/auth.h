@@ -15,6 +15,15 @@ struct scrypt_params {
 	int p;
 };
 
+/* The most memory one hash may take (128 * r * N bytes): twice OWASP's
+ * recommendation, so a damaged hash row or config cannot make a worker
+ * allocate gigabytes. */
+#define AUTH_SCRYPT_MAX_MEM (256u << 20)
+
+/* Whether params are within bounds: n_log2 1..22, r 1..32, p 1..16,
+ * r * p <= 64 and memory <= AUTH_SCRYPT_MAX_MEM. */
+int auth_params_ok(const struct scrypt_params *p);
+
 /* Hash password into out as "$scrypt$ln=L,r=R,p=P$<salt b64>$<hash b64>"
  * with a fresh random salt. 0 on success, -1 on failure. */
 int auth_hash_password(const char *password, size_t len, const struct scrypt_params *params,

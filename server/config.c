@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <ini.h>
 
+#include "auth.h"
 #include "log.h"
 
 enum config_type { CONFIG_INT, CONFIG_STR, CONFIG_PATH };
@@ -277,6 +278,15 @@ config_finish(struct config *cfg, char *err, size_t errlen)
 	char host[256];
 	int port;
 	struct stat st;
+	struct scrypt_params sp = {cfg->scrypt_n_log2, cfg->scrypt_r, cfg->scrypt_p};
+
+	if (!auth_params_ok(&sp)) {
+		snprintf(
+		    err, errlen,
+		    "auth: scrypt cost ln=%d r=%d p=%d needs more than %u MiB a hash or r*p > 64",
+		    sp.n_log2, sp.r, sp.p, AUTH_SCRYPT_MAX_MEM >> 20);
+		return -1;
+	}
 
 	for (size_t i = 0; i < sizeof config_keys / sizeof config_keys[0]; i++) {
 		const struct config_key *k = &config_keys[i];

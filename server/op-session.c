@@ -6,6 +6,7 @@
  * of the same cost, so timing does not tell which user names exist, and
  * both failures get the same message. */
 #include <ctype.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/time.h>
 
@@ -378,6 +379,8 @@ op_login(struct session *s, json_int_t id, json_t *req)
 		if ((j->password = malloc(j->pwlen + 1)) == NULL)
 			abort();
 		memcpy(j->password, password, j->pwlen + 1);
+		/* the request's own copy goes back to the allocator wiped */
+		OPENSSL_cleanse((char *)(uintptr_t)password, j->pwlen);
 	}
 	wait_ip = throttle_wait(srv->fail_ip, j->ip_key, now);
 	if (wait_user > 0 || wait_ip > 0) {

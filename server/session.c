@@ -13,6 +13,7 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 
 #include "log.h"
@@ -274,6 +275,7 @@ session_read_cb(struct bufferevent *bev, void *arg)
 			break;
 		}
 		session_handle_line(s, line, len);
+		OPENSSL_cleanse(line, len); /* it may have held a password */
 		free(line);
 		handled++;
 	}

@@ -206,6 +206,30 @@ test_token_digest(void **state)
 	assert_memory_not_equal(d, e, sizeof d);
 }
 
+/* Cost bounds: OWASP's ln=17 r=8 p=1 and twice its memory pass; more
+ * memory, or r * p over 64, is refused. */
+static void
+test_params_bounds(void **state)
+{
+	struct scrypt_params ok1 = {17, 8, 1}, ok2 = {18, 8, 1}, ok3 = {10, 8, 8};
+	struct scrypt_params big1 = {19, 8, 1}, big2 = {22, 32, 1}, big3 = {10, 8, 9},
+	                     zero = {0, 8, 1};
+
+	(void)state;
+	assert_true(auth_params_ok(&ok1));
+	assert_true(auth_params_ok(&ok2));
+	assert_true(auth_params_ok(&ok3));
+	assert_false(auth_params_ok(&big1));
+	assert_false(auth_params_ok(&big2));
+	assert_false(auth_params_ok(&big3));
+	assert_false(auth_params_ok(&zero));
+	/* a stored hash with too high a cost is refused, not computed */
+	assert_int_equal(auth_verify_password("x", 1,
+	                                      "$scrypt$ln=22,r=32,p=1$c2FsdHNhbHRzYWx0c2FsdA==$"
+	                                      "a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2U="),
+	                 -1);
+}
+
 int
 main(void)
 {
@@ -215,6 +239,7 @@ main(void)
 	    cmocka_unit_test(test_rfc7914_vector),     cmocka_unit_test(test_malformed),
 	    cmocka_unit_test(test_wellformed_foreign), cmocka_unit_test(test_hash_buffer_small),
 	    cmocka_unit_test(test_token_new),          cmocka_unit_test(test_token_digest),
+	    cmocka_unit_test(test_params_bounds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

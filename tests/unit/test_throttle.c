@@ -168,6 +168,53 @@ test_free_null(void **state)
 	throttle_free(NULL);
 }
 
+/* Attempts in flight count with the failures: with 3 failures and 2 in
+ * flight a limit of 5 makes the next wait 1 s; ending one lets one more in. */
+static void
+test_pending(void **state)
+{
+	struct throttle *t = throttle_new(5, 900, 300, 100);
+
+	(void)state;
+	for (int i = 0; i < 3; i++)
+		throttle_fail(t, "u", T0);
+	assert_int_equal(throttle_begin(t, "u", T0), 0);
+	assert_int_equal(throttle_wait(t, "u", T0), 0);
+	assert_int_equal(throttle_begin(t, "u", T0), 0);
+	assert_int_equal(throttle_wait(t, "u", T0), 1);
+	throttle_end(t, "u");
+	assert_int_equal(throttle_wait(t, "u", T0), 0);
+	/* the one still in flight fails: now locked for the lockout */
+	throttle_fail(t, "u", T0 + 1);
+	throttle_end(t, "u");
+	assert_int_equal(throttle_wait(t, "u", T0 + 1), 0);
+	throttle_fail(t, "u", T0 + 2);
+	assert_int_equal(throttle_wait(t, "u", T0 + 2), 300);
+	/* an end without a begin is harmless */
+	throttle_end(t, "nobody");
+	throttle_free(t);
+}
+
+/* A full table keeps its locked and busy keys: a new key is refused rather
+ * than one of them forgotten. */
+static void
+test_full_of_locked(void **state)
+{
+	struct throttle *t = throttle_new(1, 900, 300, 2);
+
+	(void)state;
+	throttle_fail(t, "a", T0);                       /* locked */
+	assert_int_equal(throttle_begin(t, "b", T0), 0); /* busy */
+	assert_int_equal(throttle_begin(t, "c", T0), -1);
+	throttle_fail(t, "c", T0); /* dropped, and a stays locked */
+	assert_int_equal(throttle_wait(t, "a", T0 + 1), 299);
+	assert_int_equal(throttle_count(t), 2);
+	throttle_end(t, "b");
+	assert_int_equal(throttle_begin(t, "c", T0 + 1), 0); /* b was idle: evicted */
+	assert_int_equal(throttle_wait(t, "a", T0 + 1), 299);
+	throttle_free(t);
+}
+
 int
 main(void)
 {
@@ -180,6 +227,8 @@ main(void)
 	    cmocka_unit_test(test_bounded),
 	    cmocka_unit_test(test_bounded_prefers_expired),
 	    cmocka_unit_test(test_free_null),
+	    cmocka_unit_test(test_pending),
+	    cmocka_unit_test(test_full_of_locked),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
