@@ -158,6 +158,12 @@ char *render_take(struct evbuffer *b);
 size_t view_width(const char *s);
 /* The customer 360 view of a customer.show reply or customer.pop event. */
 char *view_customer(const json_t *reply);
+/* A ticket with notes, history and links (ticket.show). */
+char *view_ticket(const json_t *reply);
+/* Just the ticket's header (replies to changes: create, note, transition). */
+char *view_ticket_brief(const json_t *reply);
+/* One line a ticket (ticket.list). */
+char *view_ticket_list(const json_t *reply);
 
 /* ui.c: terminal output and the interactive line editor. */
 void ui_init(struct event_base *base, int interactive, int quiet);

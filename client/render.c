@@ -274,6 +274,12 @@ render_reply(const char *op, const json_t *reply, double rtt_ms)
 		return render_hello(reply);
 	if (strcmp(op, "customer.show") == 0)
 		return view_customer(reply);
+	if (strcmp(op, "ticket.show") == 0)
+		return view_ticket(reply);
+	if (strcmp(op, "ticket.list") == 0)
+		return view_ticket_list(reply);
+	if (strncmp(op, "ticket.", 7) == 0 && json_is_object(json_object_get(reply, "ticket")))
+		return view_ticket_brief(reply);
 	b = render_buffer();
 	if (strcmp(op, "ping") == 0) {
 		evbuffer_add_printf(b, "pong in %.1f ms\n", rtt_ms);

@@ -372,3 +372,151 @@ view_customer(const json_t *reply)
 	view_customer_care(b, reply, cols);
 	return render_take(b);
 }
+
+/* A ticket's header: ref, state, kind, severity, priority, version, then
+ * subject, then who and where, then the clock facts that exist. */
+static void
+view_ticket_head(struct evbuffer *b, const json_t *t, size_t cols)
+{
+	const json_t *sev = json_object_get(t, "severity");
+	static const char *const times[][2] = {{"created", "created_at"},
+	                                       {"queued", "enqueued_at"},
+	                                       {"resolved", "resolved_at"},
+	                                       {"closed", "closed_at"}};
+	char when[32];
+
+	view_field(b, t, "ref", 20, 0);
+	evbuffer_add_printf(b, "  ");
+	view_field(b, t, "state", 16, 0);
+	evbuffer_add_printf(b, "  ");
+	view_field(b, t, "kind", 13, 0);
+	evbuffer_add_printf(b, "/");
+	view_field(b, t, "channel", 6, 0);
+	if (json_is_integer(sev))
+		evbuffer_add_printf(b, "  S%" JSON_INTEGER_FORMAT, json_integer_value(sev));
+	evbuffer_add_printf(b, "  P%" JSON_INTEGER_FORMAT "  v%" JSON_INTEGER_FORMAT "\n",
+	                    json_integer_value(json_object_get(t, "priority")),
+	                    json_integer_value(json_object_get(t, "version")));
+	evbuffer_add_printf(b, "  ");
+	view_field(b, t, "subject", cols - 2, 0);
+	evbuffer_add_printf(b, "\n  customer ");
+	view_field(b, t, "customer_id", 12, 0);
+	evbuffer_add_printf(b, "  site ");
+	view_field(b, t, "site", 8, 0);
+	evbuffer_add_printf(b, "  queue ");
+	view_field(b, t, "queue", 16, 0);
+	evbuffer_add_printf(b, "  owner ");
+	view_field(b, t, "owner", 20, 0);
+	evbuffer_add_printf(b, "\n ");
+	for (size_t i = 0; i < sizeof times / sizeof times[0]; i++) {
+		if (!json_is_integer(json_object_get(t, times[i][1])))
+			continue;
+		view_time(when, sizeof when, json_object_get(t, times[i][1]));
+		evbuffer_add_printf(b, " %s %s", times[i][0], when);
+	}
+	evbuffer_add(b, "\n", 1);
+	if (json_is_string(json_object_get(t, "resolution_code"))) {
+		evbuffer_add_printf(b, "  resolved as ");
+		view_field(b, t, "resolution_code", 20, 0);
+		evbuffer_add_printf(b, ": ");
+		view_field(b, t, "resolution_summary", cols > 40 ? cols - 40 : 20, 0);
+		evbuffer_add(b, "\n", 1);
+	}
+}
+
+char *
+view_ticket_brief(const json_t *reply)
+{
+	struct evbuffer *b = evbuffer_new();
+
+	if (b == NULL)
+		abort();
+	view_ticket_head(b, json_object_get(reply, "ticket"), view_columns());
+	return render_take(b);
+}
+
+char *
+view_ticket(const json_t *reply)
+{
+	struct evbuffer *b = evbuffer_new();
+	size_t cols = view_columns(), i;
+	const json_t *e;
+	char when[32];
+
+	if (b == NULL)
+		abort();
+	view_ticket_head(b, json_object_get(reply, "ticket"), cols);
+	if (json_array_size(json_object_get(reply, "links")) > 0) {
+		evbuffer_add_printf(b, "Links\n");
+		json_array_foreach(json_object_get(reply, "links"), i, e)
+		{
+			evbuffer_add_printf(b, "  ");
+			view_field(b, e, "kind", 12, 1);
+			evbuffer_add_printf(
+			    b, " %s ",
+			    json_is_string(json_object_get(e, "direction")) &&
+			            strcmp(json_string_value(json_object_get(e, "direction")),
+			                   "to") == 0
+			        ? "->"
+			        : "<-");
+			view_field(b, e, "ref", 20, 1);
+			evbuffer_add(b, " ", 1);
+			view_field(b, e, "state", 16, 0);
+			evbuffer_add(b, "\n", 1);
+		}
+	}
+	evbuffer_add_printf(b, "Notes (newest first)\n");
+	json_array_foreach(json_object_get(reply, "notes"), i, e)
+	{
+		view_time(when, sizeof when, json_object_get(e, "created_at"));
+		evbuffer_add_printf(b, "  %s ", when);
+		view_field(b, e, "author", 16, 1);
+		evbuffer_add_printf(
+		    b, " %s ",
+		    json_is_string(json_object_get(e, "visibility")) &&
+		            strcmp(json_string_value(json_object_get(e, "visibility")),
+		                   "customer") == 0
+		        ? "[customer]"
+		        : "[internal]");
+		evbuffer_add(b, "\n    ", 5);
+		view_field(b, e, "body", cols - 4, 0);
+		evbuffer_add(b, "\n", 1);
+	}
+	if (i == 0)
+		evbuffer_add_printf(b, "  (none)\n");
+	evbuffer_add_printf(b, "History\n");
+	json_array_foreach(json_object_get(reply, "events"), i, e)
+	{
+		view_time(when, sizeof when, json_object_get(e, "time"));
+		evbuffer_add_printf(b, "  %s ", when);
+		view_field(b, e, "actor", 16, 1);
+		evbuffer_add(b, " ", 1);
+		view_field(b, e, "op", 16, 1);
+		if (json_is_string(json_object_get(e, "new_value"))) {
+			evbuffer_add(b, " ", 1);
+			view_field(b, e, "old_value", 16, 0);
+			evbuffer_add_printf(b, " -> ");
+			view_field(b, e, "new_value", 16, 0);
+		}
+		evbuffer_add(b, "\n", 1);
+	}
+	return render_take(b);
+}
+
+char *
+view_ticket_list(const json_t *reply)
+{
+	struct evbuffer *b = evbuffer_new();
+	size_t cols = view_columns(), i;
+	const json_t *t, *next = json_object_get(reply, "next_after_id");
+
+	if (b == NULL)
+		abort();
+	json_array_foreach(json_object_get(reply, "tickets"), i, t) view_ticket_line(b, t, cols);
+	if (i == 0)
+		evbuffer_add_printf(b, "(no tickets)\n");
+	if (json_is_integer(next))
+		evbuffer_add_printf(b, "more: add after_id=%" JSON_INTEGER_FORMAT "\n",
+		                    json_integer_value(next));
+	return render_take(b);
+}

@@ -4,8 +4,10 @@ one version; the event hash chain checked by callcentred --verify-ticket,
 before and after an event row is tampered with; reopen after close opens a
 linked follow-up ticket."""
 
+import os
 import re
 import threading
+import unicodedata
 
 from itest import util, wire
 
@@ -307,3 +309,35 @@ def test_verify_tamper(ctx):
     rc, out = _verify(srv, "T000000-AAAAAA")
     util.check_eq(rc, 1, "--verify-ticket on an unknown ref")
     util.check_in("no ticket with ref T000000-AAAAAA", out, "unknown ref message")
+
+
+def _cells(line):
+    """Terminal cells a line takes: wide (CJK) characters count two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in line)
+
+
+def test_ccagent_ticket_views(ctx):
+    """ccagent shows a ticket (header, notes, history) and a ticket list
+    within the terminal's width, Chinese text aligned."""
+    srv, conn = _setup(ctx)
+    ticket = conn.ok("ticket.create", kind="complaint", channel="phone", severity=2,
+                     customer_id=7001, subject="快递破损，客户要求退款 " * 6)["ticket"]
+    conn.ok("ticket.note", ticket=ticket["ref"], body="已联系客户，等待仓库回复",
+            visibility="internal")
+    _move(conn, ticket, "accept", queue="general")
+    agent = ctx.ccagent(srv)
+    os.environ["COLUMNS"] = "80"  # ccagent's output is not a terminal here
+    try:
+        shown = agent.run("-c", f"ticket.show ticket={ticket['ref']}", user="alice",
+                          password="pw-alice")
+        listed = agent.run("-c", "ticket.list mine=true", user="alice", password="pw-alice")
+    finally:
+        os.environ.pop("COLUMNS", None)
+    for run in (shown, listed):
+        util.check_eq(run.returncode, 0, f"ccagent exit status ({run.stderr!r})")
+        wide = [line for line in run.stdout.splitlines() if _cells(line) > 80]
+        util.check(not wide, f"lines wider than 80 cells: {wide}")
+    for text in (ticket["ref"], "in_progress", "S2", "快递破损", "已联系客户，等待仓库回复",
+                 "History", "new -> in_progress"):
+        util.check_in(text, shown.stdout, "the ticket view")
+    util.check_in(ticket["ref"], listed.stdout, "the ticket list")
