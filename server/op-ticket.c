@@ -12,6 +12,7 @@
 #include <sys/time.h>
 
 #include "log.h"
+#include "op-args.h"
 #include "proto.h"
 #include "server.h"
 #include "store-ticket.h"
@@ -47,91 +48,6 @@ struct ticket_job {
 	struct ticket_result res;
 };
 
-/* Text argument flags. */
-#define ARG_OPTIONAL  1 /* may be absent */
-#define ARG_MULTILINE 2 /* LF, CR and TAB allowed */
-#define ARG_BYTES     4 /* max counts bytes, not characters */
-
-static int64_t
-now_ms(void)
-{
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
-
-/* Reply bad_request or too_large about an argument; always -1. */
-static int
-arg_refuse(struct session *s, json_int_t id, enum cc_err code, const char *key, const char *what)
-{
-	char msg[160];
-
-	snprintf(msg, sizeof msg, "argument \"%s\" %s", key, what);
-	session_reply_error(s, id, code, msg);
-	return -1;
-}
-
-/* Copy the text argument key into buf (which holds max characters): 1
- * copied, 0 absent and optional, -1 refused (replied). Characters are
- * counted as UTF-8 code points; the JSON parser has already refused
- * invalid UTF-8. Control characters would garble terminals and logs. */
-static int
-arg_text(struct session *s, json_int_t id, json_t *req, const char *key, size_t max, int flags,
-         char *buf, size_t buflen)
-{
-	json_t *v = json_object_get(req, key);
-	const char *p;
-	size_t len, chars = 0;
-	char what[64];
-
-	if (v == NULL && (flags & ARG_OPTIONAL))
-		return 0;
-	if (!json_is_string(v))
-		return arg_refuse(s, id, CC_ERR_BAD_REQUEST, key, "must be a string");
-	p = json_string_value(v);
-	len = json_string_length(v);
-	if (len == 0 || strlen(p) != len)
-		return arg_refuse(s, id, CC_ERR_BAD_REQUEST, key, "must be non-empty, without NUL");
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)p[i];
-		if ((c & 0xC0) != 0x80)
-			chars++;
-		if ((c < 0x20 || c == 0x7F) &&
-		    !((flags & ARG_MULTILINE) && (c == '\n' || c == '\r' || c == '\t')))
-			return arg_refuse(s, id, CC_ERR_BAD_REQUEST, key,
-			                  "contains a control character");
-	}
-	if ((flags & ARG_BYTES ? len : chars) > max || len >= buflen) {
-		snprintf(what, sizeof what, "exceeds %zu %s", max,
-		         flags & ARG_BYTES ? "bytes" : "characters");
-		return arg_refuse(s, id, CC_ERR_TOO_LARGE, key, what);
-	}
-	memcpy(buf, p, len + 1);
-	return 1;
-}
-
-/* An integer argument in [min, max]: 1 and *out, 0 absent, -1 refused. */
-static int
-arg_int(struct session *s, json_int_t id, json_t *req, const char *key, json_int_t min,
-        json_int_t max, json_int_t *out)
-{
-	json_t *v = json_object_get(req, key);
-	char what[96];
-
-	if (v == NULL)
-		return 0;
-	if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
-		snprintf(what, sizeof what,
-		         "must be an integer from %" JSON_INTEGER_FORMAT
-		         " to %" JSON_INTEGER_FORMAT,
-		         min, max);
-		return arg_refuse(s, id, CC_ERR_BAD_REQUEST, key, what);
-	}
-	*out = json_integer_value(v);
-	return 1;
-}
-
 /* "ticket": an id or a ref. 0, or -1 refused. */
 static int
 arg_ticket(struct session *s, json_int_t id, json_t *req, struct ticket_key *k)
@@ -150,30 +66,6 @@ arg_ticket(struct session *s, json_int_t id, json_t *req, struct ticket_key *k)
 		           : -1;
 	return arg_refuse(s, id, CC_ERR_BAD_REQUEST, "ticket",
 	                  "must be a ticket id (a positive integer) or ref (a string)");
-}
-
-/* Whether word is one of the NULL-terminated names. */
-static int
-one_of(const char *word, const char *const *names)
-{
-	for (; *names; names++)
-		if (strcmp(word, *names) == 0)
-			return 1;
-	return 0;
-}
-
-/* A text argument that must be one of names: 1, 0 absent (optional), -1. */
-static int
-arg_enum(struct session *s, json_int_t id, json_t *req, const char *key, int flags,
-         const char *const *names, const char *list, char *buf, size_t buflen)
-{
-	int rc = arg_text(s, id, req, key, buflen - 1, flags | ARG_BYTES, buf, buflen);
-	char what[128];
-
-	if (rc != 1 || one_of(buf, names))
-		return rc;
-	snprintf(what, sizeof what, "must be one of %s", list);
-	return arg_refuse(s, id, CC_ERR_BAD_REQUEST, key, what);
 }
 
 static struct ticket_job *

@@ -19,6 +19,16 @@ static const struct op op_table[] = {
     {"ticket.note", 0, ROLE_ANY, op_ticket_note, "add an internal or customer-visible note"},
     {"ticket.transition", 0, ROLE_ANY, op_ticket_transition,
      "move a ticket through its states (see the state table)"},
+    /* compensations and follow-ups: op-care.c */
+    {"compensation.request", 0, ROLE_ANY, op_compensation_request,
+     "request a refund, coupon, gift, apology letter or exchange for a ticket"},
+    {"compensation.approve", 0, ROLE_AGENT | ROLE_SUPERVISOR | ROLE_ADMIN, op_compensation_approve,
+     "approve or reject someone else's request, within the role's limit"},
+    {"compensation.issue", 0, ROLE_SUPERVISOR | ROLE_ADMIN | ROLE_SERVICE, op_compensation_issue,
+     "mark an approved compensation as issued"},
+    {"followup.schedule", 0, ROLE_ANY, op_followup_schedule,
+     "schedule a call-back or care contact for a ticket or customer"},
+    {"followup.done", 0, ROLE_ANY, op_followup_done, "record a follow-up's outcome"},
     /* customers: op-customer.c */
     {"customer.search", 0, ROLE_ANY, op_customer_search,
      "find customers by phone, e-mail, name, member id or order id"},

@@ -192,6 +192,12 @@ void op_ticket_show(struct session *s, json_int_t id, json_t *req);
 void op_ticket_list(struct session *s, json_int_t id, json_t *req);
 void op_ticket_note(struct session *s, json_int_t id, json_t *req);
 void op_ticket_transition(struct session *s, json_int_t id, json_t *req);
+/* op-care.c */
+void op_compensation_request(struct session *s, json_int_t id, json_t *req);
+void op_compensation_approve(struct session *s, json_int_t id, json_t *req);
+void op_compensation_issue(struct session *s, json_int_t id, json_t *req);
+void op_followup_schedule(struct session *s, json_int_t id, json_t *req);
+void op_followup_done(struct session *s, json_int_t id, json_t *req);
 /* op-customer.c */
 void op_customer_search(struct session *s, json_int_t id, json_t *req);
 void op_customer_show(struct session *s, json_int_t id, json_t *req);

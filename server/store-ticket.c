@@ -199,8 +199,8 @@ query_json(MYSQL *m, const char *sql, MYSQL_BIND *p, json_t *arr, char *err, siz
 }
 
 /* The first row of a query: 1 and *row (a new reference), 0 none, -1. */
-static int
-query_one(MYSQL *m, const char *sql, MYSQL_BIND *p, json_t **row, char *err, size_t errlen)
+int
+ticket_query_one(MYSQL *m, const char *sql, MYSQL_BIND *p, json_t **row, char *err, size_t errlen)
 {
 	json_t *arr = json_array();
 	int rc = query_json(m, sql, p, arr, err, errlen);
@@ -237,7 +237,7 @@ lookup_id(MYSQL *m, const char *sql, const char *value, uint64_t *id, char *err,
 	int rc;
 
 	bind_str(&p[0], value, &len);
-	if ((rc = query_one(m, sql, p, &row, err, errlen)) == 1) {
+	if ((rc = ticket_query_one(m, sql, p, &row, err, errlen)) == 1) {
 		*id = jint(row, "id");
 		json_decref(row);
 	}
@@ -245,8 +245,8 @@ lookup_id(MYSQL *m, const char *sql, const char *value, uint64_t *id, char *err,
 }
 
 /* "2024-05-01 08:00:00.123" (UTC) for a DATETIME(3) column. */
-static void
-format_time(int64_t ms, char buf[48])
+void
+ticket_format_time(int64_t ms, char buf[48])
 {
 	time_t sec = (time_t)(ms / 1000);
 	struct tm tm;
@@ -271,18 +271,12 @@ hex_decode(const char *hex, unsigned char *out, size_t n)
 	return 0;
 }
 
-/* The head of a ticket's event chain. */
-struct chain {
-	uint32_t seq;
-	unsigned char hash[AUDIT_HASH_LEN];
-};
-
 /* Append an event after c (updated to it) and move the head on the ticket
  * row. detail (may be NULL) is stored as compact JSON, exactly as hashed. */
-static int
-event_append(MYSQL *m, uint64_t ticket_id, struct chain *c, const struct ticket_actor *a,
-             const char *op, const char *old_value, const char *new_value, json_t *detail,
-             int64_t now_ms, char *err, size_t errlen)
+int
+ticket_event_append(MYSQL *m, uint64_t ticket_id, struct ticket_chain *c,
+                    const struct ticket_actor *a, const char *op, const char *old_value,
+                    const char *new_value, json_t *detail, int64_t now_ms, char *err, size_t errlen)
 {
 	struct audit_event e = {0};
 	MYSQL_BIND p[11];
@@ -309,7 +303,7 @@ event_append(MYSQL *m, uint64_t ticket_id, struct chain *c, const struct ticket_
 		snprintf(err, errlen, "cannot hash the event");
 		return -1;
 	}
-	format_time(now_ms, when);
+	ticket_format_time(now_ms, when);
 	bind_u64(&p[0], &tid);
 	bind_uint(&p[1], &seq);
 	bind_uint(&p[2], &agent);
@@ -348,12 +342,12 @@ ticket_json(MYSQL *m, uint64_t id, json_t **out, char *err, size_t errlen)
 	MYSQL_BIND p[1];
 
 	bind_u64(&p[0], &id);
-	return query_one(m, "SELECT " TICKET_COLUMNS TICKET_FROM " WHERE t.id = ?", p, out, err,
-	                 errlen);
+	return ticket_query_one(m, "SELECT " TICKET_COLUMNS TICKET_FROM " WHERE t.id = ?", p, out,
+	                        err, errlen);
 }
 
 /* Lock the ticket of k for a write: 1 and *row, 0 none, -1. */
-static int
+int
 ticket_lock(MYSQL *m, const struct ticket_key *k, json_t **row, char *err, size_t errlen)
 {
 	MYSQL_BIND p[1];
@@ -362,15 +356,16 @@ ticket_lock(MYSQL *m, const struct ticket_key *k, json_t **row, char *err, size_
 
 	if (id != 0) {
 		bind_u64(&p[0], &id);
-		return query_one(m, LOCK_COLUMNS "WHERE id = ? FOR UPDATE", p, row, err, errlen);
+		return ticket_query_one(m, LOCK_COLUMNS "WHERE id = ? FOR UPDATE", p, row, err,
+		                        errlen);
 	}
 	bind_str(&p[0], k->ref, &len);
-	return query_one(m, LOCK_COLUMNS "WHERE ref = ? FOR UPDATE", p, row, err, errlen);
+	return ticket_query_one(m, LOCK_COLUMNS "WHERE ref = ? FOR UPDATE", p, row, err, errlen);
 }
 
 /* The chain head of a locked row. */
-static int
-row_chain(const json_t *row, struct chain *c, char *err, size_t errlen)
+int
+ticket_row_chain(const json_t *row, struct ticket_chain *c, char *err, size_t errlen)
 {
 	c->seq = (uint32_t)jint(row, "last_event_seq");
 	memset(c->hash, 0, sizeof c->hash);
@@ -436,7 +431,7 @@ ticket_insert(MYSQL *m, const struct ticket_fields *f, int64_t now_ms, uint64_t 
 	             queue = f->queue_id, owning = f->owning_site_id;
 	json_t *row;
 
-	format_time(now_ms, when);
+	ticket_format_time(now_ms, when);
 	for (int attempt = 0;; attempt++) {
 		if (ref_new(now_ms, ref) != 0) {
 			snprintf(err, errlen, "RAND_bytes failed");
@@ -471,20 +466,17 @@ ticket_insert(MYSQL *m, const struct ticket_fields *f, int64_t now_ms, uint64_t 
 		if (store_errno() != ER_DUP_ENTRY || attempt + 1 == TICKET_REF_ATTEMPTS)
 			return -1;
 	}
-	if (query_one(m, "SELECT LAST_INSERT_ID() AS id", NULL, &row, err, errlen) != 1)
+	if (ticket_query_one(m, "SELECT LAST_INSERT_ID() AS id", NULL, &row, err, errlen) != 1)
 		return -1;
 	*id = jint(row, "id");
 	json_decref(row);
 	return 0;
 }
 
-/* A transaction body: 0 to commit, 1 refused (res says why), -1 error. */
-typedef int (*tx_fn)(MYSQL *m, const void *arg, struct ticket_result *res, char *err,
-                     size_t errlen);
-
 /* Run body in a transaction, again on a deadlock; 0 (done or refused) or -1. */
-static int
-tx_run(MYSQL *m, tx_fn body, const void *arg, struct ticket_result *res, char *err, size_t errlen)
+int
+ticket_tx_run(MYSQL *m, ticket_tx_fn body, const void *arg, struct ticket_result *res, char *err,
+              size_t errlen)
 {
 	for (int attempt = 0;; attempt++) {
 		int rc;
@@ -542,8 +534,8 @@ create_lookups(MYSQL *m, const struct create_arg *c, struct ticket_fields *f,
 		json_t *row;
 
 		bind_u64(&p[0], &cid);
-		if ((rc = query_one(m, "SELECT id FROM customers WHERE id = ?", p, &row, err,
-		                    errlen)) <= 0)
+		if ((rc = ticket_query_one(m, "SELECT id FROM customers WHERE id = ?", p, &row, err,
+		                           errlen)) <= 0)
 			return rc < 0 ? -1
 			              : refuse(res, CC_ERR_NOT_FOUND,
 			                       "no customer with id %" PRIu64, cid);
@@ -572,7 +564,7 @@ create_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_
 	                          .severity = (unsigned int)t->severity,
 	                          .priority = (unsigned int)t->priority,
 	                          .state = ticket_state_name(TS_NEW)};
-	struct chain ch = {0};
+	struct ticket_chain ch = {0};
 	char ref[TICKET_REF_MAX + 1];
 	uint64_t id;
 	json_t *detail, *ticket;
@@ -599,8 +591,8 @@ create_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_
 	                   t->priority);
 	if (t->queue[0])
 		json_object_set_new(detail, "queue", json_string(t->queue));
-	rc =
-	    event_append(m, id, &ch, c->a, "create", NULL, f.state, detail, c->now_ms, err, errlen);
+	rc = ticket_event_append(m, id, &ch, c->a, "create", NULL, f.state, detail, c->now_ms, err,
+	                         errlen);
 	json_decref(detail);
 	if (rc != 0 || ticket_json(m, id, &ticket, err, errlen) != 1)
 		return -1;
@@ -614,7 +606,7 @@ store_ticket_create(MYSQL *m, const struct ticket_actor *a, const struct ticket_
 {
 	struct create_arg c = {a, t, now_ms};
 
-	return tx_run(m, create_tx, &c, res, err, errlen);
+	return ticket_tx_run(m, create_tx, &c, res, err, errlen);
 }
 
 /* store_ticket_transition */
@@ -644,8 +636,8 @@ change_lookups(MYSQL *m, const struct ticket_change *c, struct change_plan *p,
 
 	if (c->queue[0]) {
 		bind_str(&b[0], c->queue, &len);
-		if ((rc = query_one(m, "SELECT id, site_id FROM queues WHERE code = ?", b, &row,
-		                    err, errlen)) <= 0)
+		if ((rc = ticket_query_one(m, "SELECT id, site_id FROM queues WHERE code = ?", b,
+		                           &row, err, errlen)) <= 0)
 			return rc < 0 ? -1
 			              : refuse(res, CC_ERR_NOT_FOUND, "no queue with code %s",
 			                       c->queue);
@@ -656,8 +648,9 @@ change_lookups(MYSQL *m, const struct ticket_change *c, struct change_plan *p,
 	}
 	if (c->agent[0]) {
 		bind_str(&b[0], c->agent, &len);
-		if ((rc = query_one(m, "SELECT id FROM agents WHERE username = ? AND active = 1", b,
-		                    &row, err, errlen)) <= 0)
+		if ((rc = ticket_query_one(
+		         m, "SELECT id FROM agents WHERE username = ? AND active = 1", b, &row, err,
+		         errlen)) <= 0)
 			return rc < 0 ? -1
 			              : refuse(res, CC_ERR_NOT_FOUND, "no active agent named %s",
 			                       c->agent);
@@ -758,7 +751,7 @@ change_update(MYSQL *m, const struct change_arg *x, const json_t *row, const str
 	    escalate = !!(flags & TF_ESCALATE), reopen = !!(flags & TF_REOPEN);
 	unsigned long long n = 0;
 
-	format_time(x->now_ms, when);
+	ticket_format_time(x->now_ms, when);
 	bind_str(&b[0], ticket_state_name(p->t->to), &len[0]);
 	bind_uint(&b[1], &owner);
 	nul[1] = owner == 0;
@@ -838,7 +831,7 @@ followup_open(MYSQL *m, const struct change_arg *x, const json_t *row, uint64_t 
 	    .site_id = (unsigned int)jint(row, "site_id"),
 	    .owning_site_id = (unsigned int)jint(row, "owning_site_id"),
 	};
-	struct chain ch = {0};
+	struct ticket_chain ch = {0};
 	MYSQL_BIND b[3];
 	uint64_t from, to = jint(row, "id");
 	unsigned int by = x->a->agent_id;
@@ -850,8 +843,8 @@ followup_open(MYSQL *m, const struct change_arg *x, const json_t *row, uint64_t 
 	if (ticket_insert(m, &f, x->now_ms, new_id, ref, err, errlen) != 0)
 		return -1;
 	detail = json_pack("{s:s}", "followup_of", jstr(row, "ref"));
-	rc = event_append(m, *new_id, &ch, x->a, "create", NULL, f.state, detail, x->now_ms, err,
-	                  errlen);
+	rc = ticket_event_append(m, *new_id, &ch, x->a, "create", NULL, f.state, detail, x->now_ms,
+	                         err, errlen);
 	json_decref(detail);
 	if (rc != 0)
 		return -1;
@@ -870,7 +863,7 @@ change_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_
 {
 	const struct change_arg *x = arg;
 	struct change_plan p = {0};
-	struct chain ch;
+	struct ticket_chain ch;
 	char ref[TICKET_REF_MAX + 1];
 	uint64_t id, followup = 0;
 	json_t *row, *detail, *ticket;
@@ -885,7 +878,7 @@ change_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_
 		rc = refuse(res, CC_ERR_CONFLICT, "ticket changed since version %u (now %u)",
 		            x->c->version, (unsigned int)jint(row, "version"));
 	else if ((rc = change_check(x, row, &p, res)) == 0 &&
-	         (rc = row_chain(row, &ch, err, errlen)) == 0) {
+	         (rc = ticket_row_chain(row, &ch, err, errlen)) == 0) {
 		change_plan_fill(x, row, &p);
 		rc = change_update(m, x, row, &p, res, err, errlen);
 	}
@@ -898,9 +891,9 @@ change_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_
 				detail = json_object();
 			json_object_set_new(detail, "followup", json_string(ref));
 		}
-		rc = event_append(m, id, &ch, x->a, ticket_action_name(x->c->action),
-		                  jstr(row, "state"), ticket_state_name(p.t->to), detail, x->now_ms,
-		                  err, errlen);
+		rc = ticket_event_append(m, id, &ch, x->a, ticket_action_name(x->c->action),
+		                         jstr(row, "state"), ticket_state_name(p.t->to), detail,
+		                         x->now_ms, err, errlen);
 		json_decref(detail);
 	}
 	json_decref(row);
@@ -923,7 +916,7 @@ store_ticket_transition(MYSQL *m, const struct ticket_actor *a, const struct tic
 {
 	struct change_arg x = {a, c, now_ms};
 
-	return tx_run(m, change_tx, &x, res, err, errlen);
+	return ticket_tx_run(m, change_tx, &x, res, err, errlen);
 }
 
 /* store_ticket_add_note */
@@ -945,7 +938,7 @@ note_insert(MYSQL *m, const struct note_arg *x, uint64_t ticket_id, uint64_t *no
 	char when[48];
 	json_t *row;
 
-	format_time(x->now_ms, when);
+	ticket_format_time(x->now_ms, when);
 	bind_u64(&b[0], &ticket_id);
 	bind_uint(&b[1], &agent);
 	bind_str(&b[2], x->n->visibility, &len[2]);
@@ -955,7 +948,7 @@ note_insert(MYSQL *m, const struct note_arg *x, uint64_t ticket_id, uint64_t *no
 	               "INSERT INTO ticket_notes (ticket_id, author_kind, author_agent_id, "
 	               "visibility, body, created_at) VALUES (?, 'agent', ?, ?, ?, ?)",
 	               b, err, errlen, NULL) != 0 ||
-	    query_one(m, "SELECT LAST_INSERT_ID() AS id", NULL, &row, err, errlen) != 1)
+	    ticket_query_one(m, "SELECT LAST_INSERT_ID() AS id", NULL, &row, err, errlen) != 1)
 		return -1;
 	*note_id = jint(row, "id");
 	json_decref(row);
@@ -969,7 +962,7 @@ static int
 note_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_t errlen)
 {
 	const struct note_arg *x = arg;
-	struct chain ch;
+	struct ticket_chain ch;
 	uint64_t id, note_id;
 	json_t *row, *detail;
 	int rc;
@@ -980,12 +973,12 @@ note_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_t 
 	if (x->n->has_version && jint(row, "version") != x->n->version)
 		rc = refuse(res, CC_ERR_CONFLICT, "ticket changed since version %u (now %u)",
 		            x->n->version, (unsigned int)jint(row, "version"));
-	else if ((rc = row_chain(row, &ch, err, errlen)) == 0)
+	else if ((rc = ticket_row_chain(row, &ch, err, errlen)) == 0)
 		rc = note_insert(m, x, id, &note_id, err, errlen);
 	if (rc == 0) {
 		detail = json_pack("{s:I}", "note_id", (json_int_t)note_id);
-		rc = event_append(m, id, &ch, x->a, "note", NULL, x->n->visibility, detail,
-		                  x->now_ms, err, errlen);
+		rc = ticket_event_append(m, id, &ch, x->a, "note", NULL, x->n->visibility, detail,
+		                         x->now_ms, err, errlen);
 		json_decref(detail);
 	}
 	if (rc == 0)
@@ -1004,7 +997,7 @@ store_ticket_add_note(MYSQL *m, const struct ticket_actor *a, const struct ticke
 {
 	struct note_arg x = {a, n, now_ms};
 
-	return tx_run(m, note_tx, &x, res, err, errlen);
+	return ticket_tx_run(m, note_tx, &x, res, err, errlen);
 }
 
 /* Reads */
@@ -1056,12 +1049,12 @@ store_ticket_show(MYSQL *m, const struct ticket_key *k, struct ticket_result *re
 	res->code = CC_OK;
 	if (id != 0) {
 		bind_u64(&p[0], &id);
-		rc = query_one(m, "SELECT " TICKET_COLUMNS TICKET_FROM " WHERE t.id = ?", p,
-		               &ticket, err, errlen);
+		rc = ticket_query_one(m, "SELECT " TICKET_COLUMNS TICKET_FROM " WHERE t.id = ?", p,
+		                      &ticket, err, errlen);
 	} else {
 		bind_str(&p[0], k->ref, &len);
-		rc = query_one(m, "SELECT " TICKET_COLUMNS TICKET_FROM " WHERE t.ref = ?", p,
-		               &ticket, err, errlen);
+		rc = ticket_query_one(m, "SELECT " TICKET_COLUMNS TICKET_FROM " WHERE t.ref = ?", p,
+		                      &ticket, err, errlen);
 	}
 	if (rc <= 0)
 		return rc < 0 ? -1 : (refuse_unknown(res, k), 0);
@@ -1223,10 +1216,11 @@ store_ticket_verify(MYSQL *m, const char *ref, char *msg, size_t msglen, char *e
 	int rc;
 
 	bind_str(&p[0], ref, &len);
-	if ((rc = query_one(m,
-	                    "SELECT id, last_event_seq, HEX(last_event_hash) AS head FROM tickets "
-	                    "WHERE ref = ?",
-	                    p, &t, err, errlen)) <= 0) {
+	if ((rc = ticket_query_one(
+	         m,
+	         "SELECT id, last_event_seq, HEX(last_event_hash) AS head FROM tickets "
+	         "WHERE ref = ?",
+	         p, &t, err, errlen)) <= 0) {
 		snprintf(msg, msglen, "no ticket with ref %s", ref);
 		return rc < 0 ? -1 : 2;
 	}

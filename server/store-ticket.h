@@ -13,6 +13,7 @@
 #include <jansson.h>
 #include <mysql.h>
 
+#include "audit.h"
 #include "errcode.h"
 #include "ticket_state.h"
 
@@ -110,6 +111,40 @@ int store_ticket_list(MYSQL *m, const struct ticket_filter *f, struct ticket_res
  * broken, 2 no such ticket, -1 on a database error. msg says which (the
  * first broken event's id and seq). */
 int store_ticket_verify(MYSQL *m, const char *ref, char *msg, size_t msglen, char *err,
+                        size_t errlen);
+
+/* Building blocks shared with the other stores that write ticket events
+ * (store-care.c). They run inside a transaction on a db worker. */
+
+/* The head of a ticket's event chain. */
+struct ticket_chain {
+	uint32_t seq;
+	unsigned char hash[AUDIT_HASH_LEN];
+};
+
+/* A transaction body: 0 to commit, 1 refused (res says why), -1 error. */
+typedef int (*ticket_tx_fn)(MYSQL *m, const void *arg, struct ticket_result *res, char *err,
+                            size_t errlen);
+
+/* Run body in a transaction, again on a deadlock; 0 (done or refused) or -1. */
+int ticket_tx_run(MYSQL *m, ticket_tx_fn body, const void *arg, struct ticket_result *res,
+                  char *err, size_t errlen);
+/* The first row of a query as an object keyed by column: 1 and *row (a new
+ * reference), 0 none, -1. */
+int ticket_query_one(MYSQL *m, const char *sql, MYSQL_BIND *p, json_t **row, char *err,
+                     size_t errlen);
+/* "2024-05-01 08:00:00.123" (UTC) for a DATETIME(3) column. */
+void ticket_format_time(int64_t ms, char buf[48]);
+/* Lock the ticket of k for a write: 1 and *row, 0 none, -1. The row has
+ * id, ref, state, version, customer_id, last_event_seq and head. */
+int ticket_lock(MYSQL *m, const struct ticket_key *k, json_t **row, char *err, size_t errlen);
+/* The chain head of a locked row. */
+int ticket_row_chain(const json_t *row, struct ticket_chain *c, char *err, size_t errlen);
+/* Append an event after c (updated to it) and move the head on the ticket
+ * row. detail (may be NULL) is stored as compact JSON, exactly as hashed. */
+int ticket_event_append(MYSQL *m, uint64_t ticket_id, struct ticket_chain *c,
+                        const struct ticket_actor *a, const char *op, const char *old_value,
+                        const char *new_value, json_t *detail, int64_t now_ms, char *err,
                         size_t errlen);
 
 #endif

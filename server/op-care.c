@@ -1,0 +1,398 @@
+/* op-care.c: compensation.request, compensation.approve,
+ * compensation.issue, followup.schedule and followup.done.
+ *
+ * As in op-ticket.c: arguments are checked on the loop, one job runs on a
+ * db worker (store-care.c), and a write is answered ok only after its
+ * COMMIT; a refused request writes nothing. */
+#include <stdint.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "log.h"
+#include "op-args.h"
+#include "proto.h"
+#include "server.h"
+#include "store-care.h"
+#include "store.h"
+
+enum care_job_kind { JOB_REQUEST, JOB_DECIDE, JOB_ISSUE, JOB_SCHEDULE, JOB_DONE };
+
+static const char *const job_names[] = {
+    [JOB_REQUEST] = "compensation.request", [JOB_DECIDE] = "compensation.approve",
+    [JOB_ISSUE] = "compensation.issue",     [JOB_SCHEDULE] = "followup.schedule",
+    [JOB_DONE] = "followup.done",
+};
+
+struct care_job {
+	struct session *s;
+	json_int_t id;
+	enum care_job_kind kind;
+	struct ticket_actor actor;
+	int64_t now_ms;
+	union {
+		struct care_comp_request request;
+		struct care_comp_decision decide;
+		struct care_comp_issue issue;
+		struct care_followup_new schedule;
+		struct care_followup_done done;
+	} in;
+
+	int rc; /* 0, or -1 on a database error */
+	int db_down;
+	unsigned int db_errno;
+	char err[256];
+	struct ticket_result res;
+};
+
+/* A required positive id argument: 0 and *out, -1 refused. */
+static int
+arg_id(struct session *s, json_int_t id, json_t *req, const char *key, uint64_t *out)
+{
+	json_int_t v;
+	int rc = arg_int(s, id, req, key, 1, (json_int_t)INT64_MAX, &v);
+
+	if (rc == 0)
+		return arg_refuse(s, id, CC_ERR_BAD_REQUEST, key,
+		                  "is required: a positive integer");
+	if (rc < 0)
+		return -1;
+	*out = (uint64_t)v;
+	return 0;
+}
+
+/* "ticket": an id or a ref. 1, 0 absent (when optional), -1 refused. */
+static int
+arg_ticket(struct session *s, json_int_t id, json_t *req, int optional, struct ticket_key *k)
+{
+	json_t *v = json_object_get(req, "ticket");
+
+	memset(k, 0, sizeof *k);
+	if (v == NULL && optional)
+		return 0;
+	if (json_is_integer(v) && json_integer_value(v) > 0) {
+		k->id = (uint64_t)json_integer_value(v);
+		return 1;
+	}
+	if (json_is_string(v))
+		return arg_text(s, id, req, "ticket", TICKET_REF_MAX, ARG_BYTES, k->ref,
+		                sizeof k->ref);
+	return arg_refuse(s, id, CC_ERR_BAD_REQUEST, "ticket",
+	                  "must be a ticket id (a positive integer) or ref (a string)");
+}
+
+static struct care_job *
+job_new(struct session *s, json_int_t id, enum care_job_kind kind)
+{
+	struct care_job *j = calloc(1, sizeof *j);
+
+	if (j == NULL)
+		abort();
+	j->s = s;
+	j->id = id;
+	j->kind = kind;
+	j->now_ms = now_ms();
+	j->actor.agent_id = s->agent.id;
+	j->actor.role = s->agent.role;
+	snprintf(j->actor.user, sizeof j->actor.user, "%s", s->agent.user);
+	snprintf(j->actor.site, sizeof j->actor.site, "%s", s->agent.site);
+	return j;
+}
+
+/* db worker: run the job's store call. */
+static void
+care_work(struct db_conn *c, void *arg)
+{
+	struct care_job *j = arg;
+	const struct ticket_actor *a = &j->actor;
+	struct ticket_result *res = &j->res;
+	char *err = j->err;
+	size_t el = sizeof j->err;
+	MYSQL *m = db_conn_get(c, err, el);
+
+	if (m == NULL) {
+		j->rc = -1;
+		j->db_down = 1;
+		return;
+	}
+	switch (j->kind) {
+	case JOB_REQUEST:
+		j->rc = store_care_comp_request(m, a, &j->in.request, j->now_ms, res, err, el);
+		break;
+	case JOB_DECIDE:
+		j->rc = store_care_comp_decide(m, a, &j->in.decide, j->now_ms, res, err, el);
+		break;
+	case JOB_ISSUE:
+		j->rc = store_care_comp_issue(m, a, &j->in.issue, j->now_ms, res, err, el);
+		break;
+	case JOB_SCHEDULE:
+		j->rc =
+		    store_care_followup_schedule(m, a, &j->in.schedule, j->now_ms, res, err, el);
+		break;
+	case JOB_DONE:
+		j->rc = store_care_followup_done(m, a, &j->in.done, j->now_ms, res, err, el);
+		break;
+	}
+	if (j->rc < 0) {
+		j->db_errno = store_errno();
+		j->db_down = db_conn_failed(c, j->db_errno);
+	}
+}
+
+/* Answer a job that failed on the database. */
+static void
+care_db_error(struct care_job *j)
+{
+	const char *msg = "the operation failed on a database error; nothing was changed";
+	enum cc_err code = CC_ERR_INTERNAL;
+
+	log_error("care", "msg=\"database error\" op=%s user=%s error=\"%s\"", job_names[j->kind],
+	          j->actor.user, j->err);
+	if (j->db_down) {
+		code = CC_ERR_UNAVAILABLE;
+		msg = "the database is unreachable; try again shortly";
+	} else if (store_retryable(j->db_errno)) {
+		code = CC_ERR_UNAVAILABLE;
+		msg = "the ticket is busy; try again";
+	}
+	session_reply_error(j->s, j->id, code, msg);
+}
+
+/* loop: the job is back; answer it. */
+static void
+care_done(void *arg)
+{
+	struct care_job *j = arg;
+	struct session *s = j->s;
+
+	if (s->state == SESSION_OPEN) {
+		if (j->rc < 0) {
+			care_db_error(j);
+		} else if (j->res.code != CC_OK) {
+			session_reply_error(s, j->id, j->res.code, j->res.msg);
+		} else {
+			json_t *r = proto_reply_ok(j->id);
+			json_object_update(r, j->res.reply);
+			log_info("care", "msg=\"changed\" op=%s user=%s", job_names[j->kind],
+			         j->actor.user);
+			session_send(s, r);
+		}
+	}
+	session_release(s);
+	json_decref(j->res.reply);
+	free(j);
+}
+
+static void
+care_submit(struct care_job *j)
+{
+	struct session *s = j->s;
+
+	session_hold(s);
+	if (db_pool_submit(s->srv->db, care_work, care_done, j) != 0) {
+		session_reply_error(s, j->id, CC_ERR_UNAVAILABLE,
+		                    "the server is overloaded; try again shortly");
+		session_release(s);
+		free(j);
+	}
+}
+
+static const char *const comp_kinds[] = {"refund",         "coupon",   "gift",
+                                         "apology_letter", "exchange", NULL};
+static const char *const decisions[] = {"approve", "reject", NULL};
+static const char *const purposes[] = {"callback", "complaint_check", "care", "thanks",
+                                       "win_back", "survey",          NULL};
+static const char *const outcomes[] = {"reached",       "no_answer", "declined",
+                                       "wrong_contact", "cancelled", NULL};
+
+/* "amount": minor units; an apology letter costs nothing, so its amount is
+ * 0 (and may be left out), every other kind needs 1..CARE_AMOUNT_MAX. */
+static int
+amount_arg(struct session *s, json_int_t id, json_t *req, struct care_comp_request *r)
+{
+	json_t *v = json_object_get(req, "amount");
+	int free_kind = strcmp(r->kind, "apology_letter") == 0;
+	char what[96];
+
+	if (v == NULL && free_kind)
+		return 0;
+	if (!json_is_integer(v))
+		return arg_refuse(s, id, CC_ERR_BAD_REQUEST, "amount",
+		                  "is required: an integer count of minor units (fen for CNY)");
+	if (free_kind && json_integer_value(v) != 0)
+		return arg_refuse(s, id, CC_ERR_BAD_REQUEST, "amount",
+		                  "must be 0 for an apology_letter");
+	if (!free_kind && json_integer_value(v) < 1)
+		return arg_refuse(s, id, CC_ERR_BAD_REQUEST, "amount", "must be positive");
+	if (json_integer_value(v) > CARE_AMOUNT_MAX) {
+		snprintf(what, sizeof what, "exceeds the largest compensation, %d minor units",
+		         CARE_AMOUNT_MAX);
+		return arg_refuse(s, id, CC_ERR_TOO_LARGE, "amount", what);
+	}
+	r->amount = (uint64_t)json_integer_value(v);
+	return 0;
+}
+
+/* "currency": three capital letters (ISO 4217), CNY when absent. */
+static int
+currency_arg(struct session *s, json_int_t id, json_t *req, char cur[4])
+{
+	int rc = arg_text(s, id, req, "currency", 3, ARG_OPTIONAL | ARG_BYTES, cur, 4);
+
+	if (rc < 0)
+		return -1;
+	if (rc == 0) {
+		memcpy(cur, "CNY", 4);
+		return 0;
+	}
+	/* fewer than three letters leave a NUL in the loop, which is refused */
+	for (int i = 0; i < 3; i++)
+		if (cur[i] < 'A' || cur[i] > 'Z')
+			return arg_refuse(s, id, CC_ERR_BAD_REQUEST, "currency",
+			                  "must be an ISO 4217 code such as CNY");
+	return 0;
+}
+
+static int
+request_args(struct session *s, json_int_t id, json_t *req, struct care_comp_request *r)
+{
+	json_int_t v;
+	int rc;
+
+	if (arg_ticket(s, id, req, 0, &r->key) < 0 ||
+	    arg_enum(s, id, req, "kind", 0, comp_kinds,
+	             "refund, coupon, gift, apology_letter, exchange", r->kind,
+	             sizeof r->kind) < 0 ||
+	    amount_arg(s, id, req, r) < 0 || currency_arg(s, id, req, r->currency) < 0 ||
+	    arg_text(s, id, req, "reason", CARE_REASON_MAX, ARG_MULTILINE, r->reason,
+	             sizeof r->reason) < 0 ||
+	    (rc = arg_int(s, id, req, "version", 1, UINT32_MAX, &v)) < 0)
+		return -1;
+	r->has_version = rc;
+	r->version = rc ? (unsigned int)v : 0;
+	return 0;
+}
+
+void
+op_compensation_request(struct session *s, json_int_t id, json_t *req)
+{
+	struct care_job *j = job_new(s, id, JOB_REQUEST);
+
+	if (request_args(s, id, req, &j->in.request) != 0) {
+		free(j);
+		return;
+	}
+	care_submit(j);
+}
+
+static int
+decide_args(struct session *s, json_int_t id, json_t *req, struct care_comp_decision *d)
+{
+	char decision[8];
+	int rc;
+
+	if (arg_id(s, id, req, "compensation", &d->id) < 0 ||
+	    (rc = arg_enum(s, id, req, "decision", ARG_OPTIONAL, decisions, "approve, reject",
+	                   decision, sizeof decision)) < 0 ||
+	    arg_text(s, id, req, "note", CARE_NOTE_MAX, ARG_OPTIONAL | ARG_MULTILINE, d->note,
+	             sizeof d->note) < 0)
+		return -1;
+	d->approve = rc == 0 || strcmp(decision, "approve") == 0;
+	return 0;
+}
+
+void
+op_compensation_approve(struct session *s, json_int_t id, json_t *req)
+{
+	struct care_job *j = job_new(s, id, JOB_DECIDE);
+
+	if (decide_args(s, id, req, &j->in.decide) != 0) {
+		free(j);
+		return;
+	}
+	care_submit(j);
+}
+
+void
+op_compensation_issue(struct session *s, json_int_t id, json_t *req)
+{
+	struct care_job *j = job_new(s, id, JOB_ISSUE);
+	struct care_comp_issue *i = &j->in.issue;
+
+	if (arg_id(s, id, req, "compensation", &i->id) < 0 ||
+	    arg_text(s, id, req, "external_ref", CARE_EXTREF_MAX, ARG_OPTIONAL | ARG_BYTES,
+	             i->external_ref, sizeof i->external_ref) < 0) {
+		free(j);
+		return;
+	}
+	care_submit(j);
+}
+
+/* "due_at": Unix ms, from a minute ago up to a year ahead. */
+static int
+due_arg(struct session *s, json_int_t id, json_t *req, int64_t now, int64_t *due)
+{
+	json_int_t v;
+	int rc = arg_int(s, id, req, "due_at", now - CARE_DUE_PAST_MS, now + CARE_DUE_AHEAD_MS, &v);
+
+	if (rc == 0)
+		return arg_refuse(s, id, CC_ERR_BAD_REQUEST, "due_at",
+		                  "is required: Unix milliseconds, within the next year");
+	if (rc < 0)
+		return -1;
+	*due = (int64_t)v;
+	return 0;
+}
+
+static int
+schedule_args(struct session *s, json_int_t id, json_t *req, int64_t now,
+              struct care_followup_new *f)
+{
+	json_int_t v;
+	int has_ticket, has_customer;
+
+	if ((has_ticket = arg_ticket(s, id, req, 1, &f->key)) < 0 ||
+	    (has_customer = arg_int(s, id, req, "customer", 1, (json_int_t)INT64_MAX, &v)) < 0)
+		return -1;
+	if (!has_ticket && !has_customer)
+		return arg_refuse(s, id, CC_ERR_BAD_REQUEST, "ticket",
+		                  "or \"customer\" is required: whom to follow up");
+	f->customer_id = has_customer ? (uint64_t)v : 0;
+	if (arg_enum(s, id, req, "purpose", 0, purposes,
+	             "callback, complaint_check, care, thanks, win_back, survey", f->purpose,
+	             sizeof f->purpose) < 0 ||
+	    due_arg(s, id, req, now, &f->due_ms) < 0 ||
+	    arg_text(s, id, req, "assignee", TICKET_NAME_MAX, ARG_OPTIONAL | ARG_BYTES, f->assignee,
+	             sizeof f->assignee) < 0)
+		return -1;
+	return 0;
+}
+
+void
+op_followup_schedule(struct session *s, json_int_t id, json_t *req)
+{
+	struct care_job *j = job_new(s, id, JOB_SCHEDULE);
+
+	if (schedule_args(s, id, req, j->now_ms, &j->in.schedule) != 0) {
+		free(j);
+		return;
+	}
+	care_submit(j);
+}
+
+void
+op_followup_done(struct session *s, json_int_t id, json_t *req)
+{
+	struct care_job *j = job_new(s, id, JOB_DONE);
+	struct care_followup_done *d = &j->in.done;
+
+	if (arg_id(s, id, req, "followup", &d->id) < 0 ||
+	    arg_enum(s, id, req, "outcome", 0, outcomes,
+	             "reached, no_answer, declined, wrong_contact, cancelled", d->outcome,
+	             sizeof d->outcome) < 0 ||
+	    arg_text(s, id, req, "note", CARE_OUTCOME_MAX, ARG_OPTIONAL | ARG_MULTILINE, d->note,
+	             sizeof d->note) < 0) {
+		free(j);
+		return;
+	}
+	care_submit(j);
+}
