@@ -2726,6 +2726,7 @@ enum {
 	OPT_CONCURRENCY,
 	OPT_LIMIT,
 	OPT_PROFILE,
+	OPT_ROUNDS,
 	OPT_HELP,
 };
 
@@ -2916,7 +2917,7 @@ struct show_options {
 	char password[1024];
 	int direct;
 	uint64_t first_id, last_id, seed;
-	unsigned requests, warmup, concurrency, limit, profile;
+	unsigned requests, warmup, concurrency, limit, profile, rounds;
 };
 
 struct show {
@@ -3304,6 +3305,30 @@ percentile(const double *v, size_t n, double p)
 	return v[k > 0 ? k - 1 : 0];
 }
 
+/* p99 of each of o.rounds consecutive slices of the measured requests (in
+ * the order they were sent), and their median: a burst of other work on a
+ * shared machine spoils one slice, not the median. */
+static void
+show_rounds(const struct show *s)
+{
+	size_t n = s->o.requests, per = n / s->o.rounds;
+	double *p99 = xcalloc(s->o.rounds, sizeof *p99), *slice = xcalloc(per, sizeof *slice);
+
+	printf("latency_ms_p99_by_round=");
+	for (unsigned r = 0; r < s->o.rounds; r++) {
+		memcpy(slice, s->latency + r * per, per * sizeof *slice);
+		qsort(slice, per, sizeof *slice, cmp_double);
+		p99[r] = percentile(slice, per, 99);
+		printf("%s%.3f", r ? "," : "", p99[r]);
+	}
+	qsort(p99, s->o.rounds, sizeof *p99, cmp_double);
+	printf("\nlatency_ms_p99_median_round=%.3f\n",
+	       s->o.rounds % 2 ? p99[s->o.rounds / 2]
+	                       : (p99[s->o.rounds / 2 - 1] + p99[s->o.rounds / 2]) / 2);
+	free(p99);
+	free(slice);
+}
+
 static void
 show_report(struct show *s, double seconds)
 {
@@ -3312,6 +3337,7 @@ show_report(struct show *s, double seconds)
 	static const double ps[] = {50, 90, 95, 99, 99.9};
 	static const char *const names[] = {"p50", "p90", "p95", "p99", "p999"};
 
+	show_rounds(s);
 	qsort(s->latency, n, sizeof *s->latency, cmp_double);
 	for (size_t i = 0; i < n; i++) {
 		sum += s->latency[i];
@@ -3357,6 +3383,8 @@ show_usage(FILE *f)
 	           "  --concurrency C    connections, each one request at a time (default 4)\n"
 	           "  --limit L          tickets a page (default: the server's, 10)\n"
 	           "  --seed S           the sample (default 1)\n"
+	           "  --rounds R         also p99 of R consecutive slices and their median\n"
+	           "                     (default 5)\n"
 	           "  --profile N        with --direct: then time each statement of N views with\n"
 	           "                     MariaDB's profiler\n");
 }
@@ -3377,6 +3405,7 @@ show_options(struct show_options *o, int argc, char **argv)
 	    {"concurrency", required_argument, NULL, OPT_CONCURRENCY},
 	    {"limit", required_argument, NULL, OPT_LIMIT},
 	    {"profile", required_argument, NULL, OPT_PROFILE},
+	    {"rounds", required_argument, NULL, OPT_ROUNDS},
 	    {NULL, 0, NULL, 0},
 	};
 	int opt;
@@ -3387,7 +3416,8 @@ show_options(struct show_options *o, int argc, char **argv)
 	    .seed = 1,
 	    .requests = 20000,
 	    .warmup = 1000,
-	    .concurrency = 4};
+	    .concurrency = 4,
+	    .rounds = 5};
 	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		if (opt == OPT_USER)
 			o->user = optarg; /* the agent, and the database user with --direct */
@@ -3433,6 +3463,9 @@ show_options(struct show_options *o, int argc, char **argv)
 		case OPT_PROFILE:
 			o->profile = (unsigned)parse_count("--profile", optarg, 1, 100000);
 			break;
+		case OPT_ROUNDS:
+			o->rounds = (unsigned)parse_count("--rounds", optarg, 1, 100);
+			break;
 		case OPT_HELP:
 			show_usage(stdout);
 			exit(0);
@@ -3443,6 +3476,8 @@ show_options(struct show_options *o, int argc, char **argv)
 	}
 	if (o->profile && !o->direct)
 		die("--profile needs --direct");
+	if (o->requests < 100 * o->rounds)
+		die("--rounds %u needs at least %u requests", o->rounds, 100 * o->rounds);
 	if (optind != argc || o->first_id == 0 || o->last_id < o->first_id) {
 		show_usage(stderr);
 		exit(2);

@@ -49,7 +49,7 @@ usage: tests/bench/customer-bench.sh [options]
   --loaders L           ccgen loader connections (default $LOADERS)
   --buffer-pool SIZE    innodb_buffer_pool_size of the private MariaDB (default $BUFFER_POOL)
   --target-p99-ms T     fail when p99 over TLS, one request at a time, is above
-                        T ms (default $TARGET_P99_MS)
+                        T ms (the median of five slices' p99; default $TARGET_P99_MS)
   --verify-tickets K    tickets whose hash chain is checked (default $VERIFY_TICKETS)
   --seed S              ccgen's seed (default $SEED)
   --build-dir DIR       build tree (default: build-bench in the repository)
@@ -548,7 +548,9 @@ run_show() {
 	# so that the figure is the server's and the database's work, not time
 	# spent waiting for one of two cores shared by client, server, database
 	# and whatever else runs on the machine (the concurrent phase shows that).
-	p99=$(kv "$WORK/show-serial.out" latency_ms_p99)
+	# Checked on the median of the p99s of five consecutive slices: a burst
+	# of other work spoils a slice, a slow server spoils them all.
+	p99=$(kv "$WORK/show-serial.out" latency_ms_p99_median_round)
 	check "show.serial.p99_within_${TARGET_P99_MS}ms" awk "BEGIN {exit !($p99 <= $TARGET_P99_MS)}"
 }
 
@@ -581,7 +583,7 @@ main() {
 	trap cleanup EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
-	WORK=$(mktemp -d "${TMPDIR:-/tmp}/ccbench.XXXXXX")
+	WORK=$(mktemp -d "${TMPDIR:-/tmp}/customer-bench.XXXXXX")
 	build
 	start_db
 	make_pki
