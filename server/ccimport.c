@@ -375,16 +375,6 @@ db_simple(struct importer *imp, const char *sql)
 	return mysql_real_query(imp->m, sql, strlen(sql)) == 0 ? 0 : db_fail(imp, NULL);
 }
 
-/* A BIGINT UNSIGNED parameter or result. */
-static void
-bind_u64(MYSQL_BIND *b, uint64_t *v)
-{
-	memset(b, 0, sizeof *b);
-	b->buffer_type = MYSQL_TYPE_LONGLONG;
-	b->buffer = v;
-	b->is_unsigned = 1;
-}
-
 /* A BIGINT result that may be NULL. */
 static void
 bind_i64(MYSQL_BIND *b, int64_t *v, my_bool *is_null)

@@ -7,6 +7,9 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "log.h"
+#include "store.h"
+
 int64_t
 now_ms(void)
 {
@@ -109,4 +112,22 @@ arg_enum(struct session *s, json_int_t id, json_t *req, const char *key, int fla
 		return rc;
 	snprintf(what, sizeof what, "must be one of %s", list);
 	return arg_refuse(s, id, CC_ERR_BAD_REQUEST, key, what);
+}
+
+void
+op_reply_db_error(struct session *s, json_int_t id, const char *sub, const char *op,
+                  const char *err, int db_down, unsigned int db_errno)
+{
+	const char *msg = "the operation failed on a database error; nothing was changed";
+	enum cc_err code = CC_ERR_INTERNAL;
+
+	log_error(sub, "msg=\"database error\" op=%s user=%s error=\"%s\"", op, s->agent.user, err);
+	if (db_down) {
+		code = CC_ERR_UNAVAILABLE;
+		msg = "the database is unreachable; try again shortly";
+	} else if (store_retryable(db_errno)) {
+		code = CC_ERR_UNAVAILABLE;
+		msg = "the ticket is busy; try again";
+	}
+	session_reply_error(s, id, code, msg);
 }

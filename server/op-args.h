@@ -32,4 +32,10 @@ int one_of(const char *word, const char *const *names);
 int arg_enum(struct session *s, json_int_t id, json_t *req, const char *key, int flags,
              const char *const *names, const char *list, char *buf, size_t buflen);
 
+/* Answer a job that failed on the database: unavailable when the database
+ * is down or the row stayed locked (deadlock retries spent), else internal;
+ * the error is logged under sub with op and the user, never sent. */
+void op_reply_db_error(struct session *s, json_int_t id, const char *sub, const char *op,
+                       const char *err, int db_down, unsigned int db_errno);
+
 #endif

@@ -123,25 +123,6 @@ ticket_work(struct db_conn *c, void *arg)
 	}
 }
 
-/* Answer a job that failed on the database. */
-static void
-ticket_db_error(struct ticket_job *j)
-{
-	const char *msg = "the operation failed on a database error; nothing was changed";
-	enum cc_err code = CC_ERR_INTERNAL;
-
-	log_error("ticket", "msg=\"database error\" op=%s user=%s error=\"%s\"", job_names[j->kind],
-	          j->actor.user, j->err);
-	if (j->db_down) {
-		code = CC_ERR_UNAVAILABLE;
-		msg = "the database is unreachable; try again shortly";
-	} else if (store_retryable(j->db_errno)) {
-		code = CC_ERR_UNAVAILABLE;
-		msg = "the ticket is busy; try again";
-	}
-	session_reply_error(j->s, j->id, code, msg);
-}
-
 /* loop: the job is back; answer it. */
 static void
 ticket_done(void *arg)
@@ -151,7 +132,8 @@ ticket_done(void *arg)
 
 	if (s->state == SESSION_OPEN) {
 		if (j->rc < 0) {
-			ticket_db_error(j);
+			op_reply_db_error(s, j->id, "ticket", job_names[j->kind], j->err,
+			                  j->db_down, j->db_errno);
 		} else if (j->res.code != CC_OK) {
 			session_reply_error(s, j->id, j->res.code, j->res.msg);
 		} else {

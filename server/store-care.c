@@ -46,15 +46,6 @@
 	"LEFT JOIN agents a ON a.id = f.assignee_agent_id "                                        \
 	"LEFT JOIN agents c ON c.id = f.created_by WHERE f.id = ?"
 
-static void
-bind_u64(MYSQL_BIND *b, uint64_t *v)
-{
-	memset(b, 0, sizeof *b);
-	b->buffer_type = MYSQL_TYPE_LONGLONG;
-	b->buffer = v;
-	b->is_unsigned = 1;
-}
-
 /* A string parameter, NULL when s is empty. */
 static void
 bind_opt(MYSQL_BIND *b, const char *s, unsigned long *len, my_bool *is_null)

@@ -43,16 +43,6 @@ struct row_buf {
 	my_bool nul[COL_MAX];
 };
 
-/* Bind a 64-bit unsigned parameter. */
-static void
-bind_u64(MYSQL_BIND *b, uint64_t *v)
-{
-	memset(b, 0, sizeof *b);
-	b->buffer_type = MYSQL_TYPE_LONGLONG;
-	b->buffer = v;
-	b->is_unsigned = 1;
-}
-
 /* The JSON value of column i of the fetched row. */
 static json_t *
 row_value(const struct row_buf *rb, const struct col *c, int i)

@@ -52,15 +52,6 @@
 	"TIMESTAMPDIFF(MICROSECOND, '1970-01-01', closed_at) DIV 1000 AS closed_ms, "              \
 	"kind, channel, severity, priority, subject, customer_id, site_id FROM tickets "
 
-static void
-bind_u64(MYSQL_BIND *b, uint64_t *v)
-{
-	memset(b, 0, sizeof *b);
-	b->buffer_type = MYSQL_TYPE_LONGLONG;
-	b->buffer = v;
-	b->is_unsigned = 1;
-}
-
 /* A string parameter, or NULL when s is NULL. */
 static void
 bind_nstr(MYSQL_BIND *b, const char *s, unsigned long *len, my_bool *is_null)

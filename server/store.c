@@ -80,6 +80,16 @@ bind_uint(MYSQL_BIND *b, unsigned int *v)
 	b->is_unsigned = 1;
 }
 
+/* Bind a BIGINT UNSIGNED parameter or result. */
+void
+bind_u64(MYSQL_BIND *b, uint64_t *v)
+{
+	memset(b, 0, sizeof *b);
+	b->buffer_type = MYSQL_TYPE_LONGLONG;
+	b->buffer = v;
+	b->is_unsigned = 1;
+}
+
 /* Bind a signed int parameter or result. */
 void
 bind_int(MYSQL_BIND *b, int *v)

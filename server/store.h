@@ -5,6 +5,7 @@
 #define CC_STORE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include <mysql.h>
@@ -56,6 +57,7 @@ int store_exec(MYSQL *m, const char *sql, MYSQL_BIND *p, char *err, size_t errle
 void bind_str(MYSQL_BIND *b, const char *s, unsigned long *len);
 void bind_blob(MYSQL_BIND *b, const unsigned char *p, unsigned long *len, size_t n);
 void bind_uint(MYSQL_BIND *b, unsigned int *v);
+void bind_u64(MYSQL_BIND *b, uint64_t *v);
 void bind_int(MYSQL_BIND *b, int *v);
 void bind_out_str(MYSQL_BIND *b, char *buf, size_t n, unsigned long *len, my_bool *is_null);
 
