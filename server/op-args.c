@@ -131,3 +131,39 @@ op_reply_db_error(struct session *s, json_int_t id, const char *sub, const char 
 	}
 	session_reply_error(s, id, code, msg);
 }
+
+/* A required positive id argument: 0 and *out, -1 refused. */
+int
+arg_id(struct session *s, json_int_t id, json_t *req, const char *key, uint64_t *out)
+{
+	json_int_t v;
+	int rc = arg_int(s, id, req, key, 1, (json_int_t)INT64_MAX, &v);
+
+	if (rc == 0)
+		return arg_refuse(s, id, CC_ERR_BAD_REQUEST, key,
+		                  "is required: a positive integer");
+	if (rc < 0)
+		return -1;
+	*out = (uint64_t)v;
+	return 0;
+}
+
+/* "ticket": an id or a ref. 1, 0 absent (when optional), -1 refused. */
+int
+arg_ticket(struct session *s, json_int_t id, json_t *req, int optional, struct ticket_key *k)
+{
+	json_t *v = json_object_get(req, "ticket");
+
+	memset(k, 0, sizeof *k);
+	if (v == NULL && optional)
+		return 0;
+	if (json_is_integer(v) && json_integer_value(v) > 0) {
+		k->id = (uint64_t)json_integer_value(v);
+		return 1;
+	}
+	if (json_is_string(v))
+		return arg_text(s, id, req, "ticket", TICKET_REF_MAX, ARG_BYTES, k->ref,
+		                sizeof k->ref);
+	return arg_refuse(s, id, CC_ERR_BAD_REQUEST, "ticket",
+	                  "must be a ticket id (a positive integer) or ref (a string)");
+}

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "server.h"
+#include "store-ticket.h"
 
 /* Text argument flags. */
 #define ARG_OPTIONAL  1 /* may be absent */
@@ -31,6 +32,12 @@ int one_of(const char *word, const char *const *names);
  * 1, 0 absent (optional), -1 refused. */
 int arg_enum(struct session *s, json_int_t id, json_t *req, const char *key, int flags,
              const char *const *names, const char *list, char *buf, size_t buflen);
+
+/* A required positive id argument: 0 and *out, -1 refused. */
+int arg_id(struct session *s, json_int_t id, json_t *req, const char *key, uint64_t *out);
+/* "ticket": a ticket id (a number) or ref (a string), because "id" is the
+ * request's own id. 1, 0 absent (when optional), -1 refused. */
+int arg_ticket(struct session *s, json_int_t id, json_t *req, int optional, struct ticket_key *k);
 
 /* Answer a job that failed on the database: unavailable when the database
  * is down or the row stayed locked (deadlock retries spent), else internal;

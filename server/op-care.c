@@ -8,27 +8,13 @@
 #include <string.h>
 #include <sys/time.h>
 
-#include "log.h"
 #include "op-args.h"
-#include "proto.h"
+#include "op-job.h"
 #include "server.h"
 #include "store-care.h"
-#include "store.h"
-
-enum care_job_kind { JOB_REQUEST, JOB_DECIDE, JOB_ISSUE, JOB_SCHEDULE, JOB_DONE };
-
-static const char *const job_names[] = {
-    [JOB_REQUEST] = "compensation.request", [JOB_DECIDE] = "compensation.approve",
-    [JOB_ISSUE] = "compensation.issue",     [JOB_SCHEDULE] = "followup.schedule",
-    [JOB_DONE] = "followup.done",
-};
 
 struct care_job {
-	struct session *s;
-	json_int_t id;
-	enum care_job_kind kind;
-	struct ticket_actor actor;
-	int64_t now_ms;
+	struct op_job base;
 	union {
 		struct care_comp_request request;
 		struct care_comp_decision decide;
@@ -36,146 +22,53 @@ struct care_job {
 		struct care_followup_new schedule;
 		struct care_followup_done done;
 	} in;
-
-	int rc; /* 0, or -1 on a database error */
-	int db_down;
-	unsigned int db_errno;
-	char err[256];
-	struct ticket_result res;
 };
 
-/* A required positive id argument: 0 and *out, -1 refused. */
+/* db worker: the store call of each op. */
 static int
-arg_id(struct session *s, json_int_t id, json_t *req, const char *key, uint64_t *out)
+run_request(struct op_job *b, MYSQL *m)
 {
-	json_int_t v;
-	int rc = arg_int(s, id, req, key, 1, (json_int_t)INT64_MAX, &v);
-
-	if (rc == 0)
-		return arg_refuse(s, id, CC_ERR_BAD_REQUEST, key,
-		                  "is required: a positive integer");
-	if (rc < 0)
-		return -1;
-	*out = (uint64_t)v;
-	return 0;
+	struct care_job *j = (struct care_job *)b;
+	return store_care_comp_request(m, &b->actor, &j->in.request, b->now_ms, &b->res, b->err,
+	                               sizeof b->err);
 }
 
-/* "ticket": an id or a ref. 1, 0 absent (when optional), -1 refused. */
 static int
-arg_ticket(struct session *s, json_int_t id, json_t *req, int optional, struct ticket_key *k)
+run_decide(struct op_job *b, MYSQL *m)
 {
-	json_t *v = json_object_get(req, "ticket");
+	struct care_job *j = (struct care_job *)b;
+	return store_care_comp_decide(m, &b->actor, &j->in.decide, b->now_ms, &b->res, b->err,
+	                              sizeof b->err);
+}
 
-	memset(k, 0, sizeof *k);
-	if (v == NULL && optional)
-		return 0;
-	if (json_is_integer(v) && json_integer_value(v) > 0) {
-		k->id = (uint64_t)json_integer_value(v);
-		return 1;
-	}
-	if (json_is_string(v))
-		return arg_text(s, id, req, "ticket", TICKET_REF_MAX, ARG_BYTES, k->ref,
-		                sizeof k->ref);
-	return arg_refuse(s, id, CC_ERR_BAD_REQUEST, "ticket",
-	                  "must be a ticket id (a positive integer) or ref (a string)");
+static int
+run_issue(struct op_job *b, MYSQL *m)
+{
+	struct care_job *j = (struct care_job *)b;
+	return store_care_comp_issue(m, &b->actor, &j->in.issue, b->now_ms, &b->res, b->err,
+	                             sizeof b->err);
+}
+
+static int
+run_schedule(struct op_job *b, MYSQL *m)
+{
+	struct care_job *j = (struct care_job *)b;
+	return store_care_followup_schedule(m, &b->actor, &j->in.schedule, b->now_ms, &b->res,
+	                                    b->err, sizeof b->err);
+}
+
+static int
+run_done(struct op_job *b, MYSQL *m)
+{
+	struct care_job *j = (struct care_job *)b;
+	return store_care_followup_done(m, &b->actor, &j->in.done, b->now_ms, &b->res, b->err,
+	                                sizeof b->err);
 }
 
 static struct care_job *
-job_new(struct session *s, json_int_t id, enum care_job_kind kind)
+job_new(struct session *s, json_int_t id, const char *op, op_job_fn run)
 {
-	struct care_job *j = calloc(1, sizeof *j);
-
-	if (j == NULL)
-		abort();
-	j->s = s;
-	j->id = id;
-	j->kind = kind;
-	j->now_ms = now_ms();
-	j->actor.agent_id = s->agent.id;
-	j->actor.role = s->agent.role;
-	snprintf(j->actor.user, sizeof j->actor.user, "%s", s->agent.user);
-	snprintf(j->actor.site, sizeof j->actor.site, "%s", s->agent.site);
-	return j;
-}
-
-/* db worker: run the job's store call. */
-static void
-care_work(struct db_conn *c, void *arg)
-{
-	struct care_job *j = arg;
-	const struct ticket_actor *a = &j->actor;
-	struct ticket_result *res = &j->res;
-	char *err = j->err;
-	size_t el = sizeof j->err;
-	MYSQL *m = db_conn_get(c, err, el);
-
-	if (m == NULL) {
-		j->rc = -1;
-		j->db_down = 1;
-		return;
-	}
-	switch (j->kind) {
-	case JOB_REQUEST:
-		j->rc = store_care_comp_request(m, a, &j->in.request, j->now_ms, res, err, el);
-		break;
-	case JOB_DECIDE:
-		j->rc = store_care_comp_decide(m, a, &j->in.decide, j->now_ms, res, err, el);
-		break;
-	case JOB_ISSUE:
-		j->rc = store_care_comp_issue(m, a, &j->in.issue, j->now_ms, res, err, el);
-		break;
-	case JOB_SCHEDULE:
-		j->rc =
-		    store_care_followup_schedule(m, a, &j->in.schedule, j->now_ms, res, err, el);
-		break;
-	case JOB_DONE:
-		j->rc = store_care_followup_done(m, a, &j->in.done, j->now_ms, res, err, el);
-		break;
-	}
-	if (j->rc < 0) {
-		j->db_errno = store_errno();
-		j->db_down = db_conn_failed(c, j->db_errno);
-	}
-}
-
-/* loop: the job is back; answer it. */
-static void
-care_done(void *arg)
-{
-	struct care_job *j = arg;
-	struct session *s = j->s;
-
-	if (s->state == SESSION_OPEN) {
-		if (j->rc < 0) {
-			op_reply_db_error(s, j->id, "care", job_names[j->kind], j->err, j->db_down,
-			                  j->db_errno);
-		} else if (j->res.code != CC_OK) {
-			session_reply_error(s, j->id, j->res.code, j->res.msg);
-		} else {
-			json_t *r = proto_reply_ok(j->id);
-			json_object_update(r, j->res.reply);
-			log_info("care", "msg=\"changed\" op=%s user=%s", job_names[j->kind],
-			         j->actor.user);
-			session_send(s, r);
-		}
-	}
-	session_release(s);
-	json_decref(j->res.reply);
-	free(j);
-}
-
-static void
-care_submit(struct care_job *j)
-{
-	struct session *s = j->s;
-
-	session_hold(s);
-	if (db_pool_submit(s->srv->db, care_work, care_done, j) != 0) {
-		session_reply_error(s, j->id, CC_ERR_UNAVAILABLE,
-		                    "the server is overloaded; try again shortly");
-		session_release(s);
-		free(j);
-	}
+	return op_job_new(sizeof(struct care_job), s, id, "care", op, 1, run);
 }
 
 static const char *const comp_kinds[] = {"refund",         "coupon",   "gift",
@@ -257,13 +150,13 @@ request_args(struct session *s, json_int_t id, json_t *req, struct care_comp_req
 void
 op_compensation_request(struct session *s, json_int_t id, json_t *req)
 {
-	struct care_job *j = job_new(s, id, JOB_REQUEST);
+	struct care_job *j = job_new(s, id, "compensation.request", run_request);
 
 	if (request_args(s, id, req, &j->in.request) != 0) {
-		free(j);
+		op_job_free(&j->base);
 		return;
 	}
-	care_submit(j);
+	op_job_submit(&j->base);
 }
 
 static int
@@ -285,28 +178,28 @@ decide_args(struct session *s, json_int_t id, json_t *req, struct care_comp_deci
 void
 op_compensation_approve(struct session *s, json_int_t id, json_t *req)
 {
-	struct care_job *j = job_new(s, id, JOB_DECIDE);
+	struct care_job *j = job_new(s, id, "compensation.approve", run_decide);
 
 	if (decide_args(s, id, req, &j->in.decide) != 0) {
-		free(j);
+		op_job_free(&j->base);
 		return;
 	}
-	care_submit(j);
+	op_job_submit(&j->base);
 }
 
 void
 op_compensation_issue(struct session *s, json_int_t id, json_t *req)
 {
-	struct care_job *j = job_new(s, id, JOB_ISSUE);
+	struct care_job *j = job_new(s, id, "compensation.issue", run_issue);
 	struct care_comp_issue *i = &j->in.issue;
 
 	if (arg_id(s, id, req, "compensation", &i->id) < 0 ||
 	    arg_text(s, id, req, "external_ref", CARE_EXTREF_MAX, ARG_OPTIONAL | ARG_BYTES,
 	             i->external_ref, sizeof i->external_ref) < 0) {
-		free(j);
+		op_job_free(&j->base);
 		return;
 	}
-	care_submit(j);
+	op_job_submit(&j->base);
 }
 
 /* "due_at": Unix ms, from a minute ago up to a year ahead. */
@@ -352,19 +245,19 @@ schedule_args(struct session *s, json_int_t id, json_t *req, int64_t now,
 void
 op_followup_schedule(struct session *s, json_int_t id, json_t *req)
 {
-	struct care_job *j = job_new(s, id, JOB_SCHEDULE);
+	struct care_job *j = job_new(s, id, "followup.schedule", run_schedule);
 
-	if (schedule_args(s, id, req, j->now_ms, &j->in.schedule) != 0) {
-		free(j);
+	if (schedule_args(s, id, req, j->base.now_ms, &j->in.schedule) != 0) {
+		op_job_free(&j->base);
 		return;
 	}
-	care_submit(j);
+	op_job_submit(&j->base);
 }
 
 void
 op_followup_done(struct session *s, json_int_t id, json_t *req)
 {
-	struct care_job *j = job_new(s, id, JOB_DONE);
+	struct care_job *j = job_new(s, id, "followup.done", run_done);
 	struct care_followup_done *d = &j->in.done;
 
 	if (arg_id(s, id, req, "followup", &d->id) < 0 ||
@@ -373,8 +266,8 @@ op_followup_done(struct session *s, json_int_t id, json_t *req)
 	             sizeof d->outcome) < 0 ||
 	    arg_text(s, id, req, "note", CARE_OUTCOME_MAX, ARG_OPTIONAL | ARG_MULTILINE, d->note,
 	             sizeof d->note) < 0) {
-		free(j);
+		op_job_free(&j->base);
 		return;
 	}
-	care_submit(j);
+	op_job_submit(&j->base);
 }

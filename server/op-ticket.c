@@ -11,28 +11,13 @@
 #include <string.h>
 #include <sys/time.h>
 
-#include "log.h"
 #include "op-args.h"
-#include "proto.h"
+#include "op-job.h"
 #include "server.h"
 #include "store-ticket.h"
-#include "store.h"
-
-enum ticket_job_kind { JOB_CREATE, JOB_SHOW, JOB_LIST, JOB_NOTE, JOB_TRANSITION };
-
-static const char *const job_names[] = {
-    [JOB_CREATE] = "ticket.create",
-    [JOB_SHOW] = "ticket.show",
-    [JOB_LIST] = "ticket.list",
-    [JOB_NOTE] = "ticket.note",
-    [JOB_TRANSITION] = "ticket.transition",
-};
 
 struct ticket_job {
-	struct session *s;
-	json_int_t id;
-	enum ticket_job_kind kind;
-	struct ticket_actor actor;
+	struct op_job base;
 	union {
 		struct ticket_new create;
 		struct ticket_key show;
@@ -40,131 +25,51 @@ struct ticket_job {
 		struct ticket_note note;
 		struct ticket_change change;
 	} in;
-
-	int rc; /* 0, or -1 on a database error */
-	int db_down;
-	unsigned int db_errno;
-	char err[256];
-	struct ticket_result res;
 };
 
-/* "ticket": an id or a ref. 0, or -1 refused. */
+/* db worker: the store call of each op. */
 static int
-arg_ticket(struct session *s, json_int_t id, json_t *req, struct ticket_key *k)
+run_create(struct op_job *b, MYSQL *m)
 {
-	json_t *v = json_object_get(req, "ticket");
+	struct ticket_job *j = (struct ticket_job *)b;
+	return store_ticket_create(m, &b->actor, &j->in.create, b->now_ms, &b->res, b->err,
+	                           sizeof b->err);
+}
 
-	memset(k, 0, sizeof *k);
-	if (json_is_integer(v) && json_integer_value(v) > 0) {
-		k->id = (uint64_t)json_integer_value(v);
-		return 0;
-	}
-	if (json_is_string(v))
-		return arg_text(s, id, req, "ticket", TICKET_REF_MAX, ARG_BYTES, k->ref,
-		                sizeof k->ref) == 1
-		           ? 0
-		           : -1;
-	return arg_refuse(s, id, CC_ERR_BAD_REQUEST, "ticket",
-	                  "must be a ticket id (a positive integer) or ref (a string)");
+static int
+run_show(struct op_job *b, MYSQL *m)
+{
+	struct ticket_job *j = (struct ticket_job *)b;
+	return store_ticket_show(m, &j->in.show, &b->res, b->err, sizeof b->err);
+}
+
+static int
+run_list(struct op_job *b, MYSQL *m)
+{
+	struct ticket_job *j = (struct ticket_job *)b;
+	return store_ticket_list(m, &j->in.list, &b->res, b->err, sizeof b->err);
+}
+
+static int
+run_note(struct op_job *b, MYSQL *m)
+{
+	struct ticket_job *j = (struct ticket_job *)b;
+	return store_ticket_add_note(m, &b->actor, &j->in.note, b->now_ms, &b->res, b->err,
+	                             sizeof b->err);
+}
+
+static int
+run_transition(struct op_job *b, MYSQL *m)
+{
+	struct ticket_job *j = (struct ticket_job *)b;
+	return store_ticket_transition(m, &b->actor, &j->in.change, b->now_ms, &b->res, b->err,
+	                               sizeof b->err);
 }
 
 static struct ticket_job *
-job_new(struct session *s, json_int_t id, enum ticket_job_kind kind)
+job_new(struct session *s, json_int_t id, const char *op, int write, op_job_fn run)
 {
-	struct ticket_job *j = calloc(1, sizeof *j);
-
-	if (j == NULL)
-		abort();
-	j->s = s;
-	j->id = id;
-	j->kind = kind;
-	j->actor.agent_id = s->agent.id;
-	j->actor.role = s->agent.role;
-	snprintf(j->actor.user, sizeof j->actor.user, "%s", s->agent.user);
-	snprintf(j->actor.site, sizeof j->actor.site, "%s", s->agent.site);
-	return j;
-}
-
-/* db worker: run the job's store call. */
-static void
-ticket_work(struct db_conn *c, void *arg)
-{
-	struct ticket_job *j = arg;
-	const struct ticket_actor *a = &j->actor;
-	char *err = j->err;
-	size_t el = sizeof j->err;
-	MYSQL *m = db_conn_get(c, err, el);
-
-	if (m == NULL) {
-		j->rc = -1;
-		j->db_down = 1;
-		return;
-	}
-	switch (j->kind) {
-	case JOB_CREATE:
-		j->rc = store_ticket_create(m, a, &j->in.create, now_ms(), &j->res, err, el);
-		break;
-	case JOB_SHOW:
-		j->rc = store_ticket_show(m, &j->in.show, &j->res, err, el);
-		break;
-	case JOB_LIST:
-		j->rc = store_ticket_list(m, &j->in.list, &j->res, err, el);
-		break;
-	case JOB_NOTE:
-		j->rc = store_ticket_add_note(m, a, &j->in.note, now_ms(), &j->res, err, el);
-		break;
-	case JOB_TRANSITION:
-		j->rc = store_ticket_transition(m, a, &j->in.change, now_ms(), &j->res, err, el);
-		break;
-	}
-	if (j->rc < 0) {
-		j->db_errno = store_errno();
-		j->db_down = db_conn_failed(c, j->db_errno);
-	}
-}
-
-/* loop: the job is back; answer it. */
-static void
-ticket_done(void *arg)
-{
-	struct ticket_job *j = arg;
-	struct session *s = j->s;
-
-	if (s->state == SESSION_OPEN) {
-		if (j->rc < 0) {
-			op_reply_db_error(s, j->id, "ticket", job_names[j->kind], j->err,
-			                  j->db_down, j->db_errno);
-		} else if (j->res.code != CC_OK) {
-			session_reply_error(s, j->id, j->res.code, j->res.msg);
-		} else {
-			json_t *r = proto_reply_ok(j->id);
-			json_t *t = json_object_get(j->res.reply, "ticket");
-			json_object_update(r, j->res.reply);
-			if (j->kind != JOB_SHOW && j->kind != JOB_LIST)
-				log_info("ticket", "msg=\"changed\" op=%s ref=%s user=%s",
-				         job_names[j->kind],
-				         json_string_value(json_object_get(t, "ref")),
-				         j->actor.user);
-			session_send(s, r);
-		}
-	}
-	session_release(s);
-	json_decref(j->res.reply);
-	free(j);
-}
-
-static void
-ticket_submit(struct ticket_job *j)
-{
-	struct session *s = j->s;
-
-	session_hold(s);
-	if (db_pool_submit(s->srv->db, ticket_work, ticket_done, j) != 0) {
-		session_reply_error(s, j->id, CC_ERR_UNAVAILABLE,
-		                    "the server is overloaded; try again shortly");
-		session_release(s);
-		free(j);
-	}
+	return op_job_new(sizeof(struct ticket_job), s, id, "ticket", op, write, run);
 }
 
 static const char *const kinds[] = {"call", "complaint", "inquiry", "return_refund", NULL};
@@ -206,25 +111,25 @@ create_args(struct session *s, json_int_t id, json_t *req, struct ticket_new *t)
 void
 op_ticket_create(struct session *s, json_int_t id, json_t *req)
 {
-	struct ticket_job *j = job_new(s, id, JOB_CREATE);
+	struct ticket_job *j = job_new(s, id, "ticket.create", 1, run_create);
 
 	if (create_args(s, id, req, &j->in.create) != 0) {
-		free(j);
+		op_job_free(&j->base);
 		return;
 	}
-	ticket_submit(j);
+	op_job_submit(&j->base);
 }
 
 void
 op_ticket_show(struct session *s, json_int_t id, json_t *req)
 {
-	struct ticket_job *j = job_new(s, id, JOB_SHOW);
+	struct ticket_job *j = job_new(s, id, "ticket.show", 0, run_show);
 
-	if (arg_ticket(s, id, req, &j->in.show) != 0) {
-		free(j);
+	if (arg_ticket(s, id, req, 0, &j->in.show) < 0) {
+		op_job_free(&j->base);
 		return;
 	}
-	ticket_submit(j);
+	op_job_submit(&j->base);
 }
 
 /* The arguments of ticket.list: 0, or -1 refused. */
@@ -264,13 +169,13 @@ list_args(struct session *s, json_int_t id, json_t *req, struct ticket_filter *f
 void
 op_ticket_list(struct session *s, json_int_t id, json_t *req)
 {
-	struct ticket_job *j = job_new(s, id, JOB_LIST);
+	struct ticket_job *j = job_new(s, id, "ticket.list", 0, run_list);
 
 	if (list_args(s, id, req, &j->in.list) != 0) {
-		free(j);
+		op_job_free(&j->base);
 		return;
 	}
-	ticket_submit(j);
+	op_job_submit(&j->base);
 }
 
 /* The arguments of ticket.note: 0, or -1 refused. */
@@ -280,7 +185,7 @@ note_args(struct session *s, json_int_t id, json_t *req, struct ticket_note *n)
 	json_int_t v;
 	int rc;
 
-	if (arg_ticket(s, id, req, &n->key) != 0 ||
+	if (arg_ticket(s, id, req, 0, &n->key) < 0 ||
 	    arg_text(s, id, req, "body", TICKET_NOTE_MAX, ARG_MULTILINE | ARG_BYTES, n->body,
 	             sizeof n->body) < 0 ||
 	    (rc = arg_enum(s, id, req, "visibility", ARG_OPTIONAL, visibilities,
@@ -298,13 +203,13 @@ note_args(struct session *s, json_int_t id, json_t *req, struct ticket_note *n)
 void
 op_ticket_note(struct session *s, json_int_t id, json_t *req)
 {
-	struct ticket_job *j = job_new(s, id, JOB_NOTE);
+	struct ticket_job *j = job_new(s, id, "ticket.note", 1, run_note);
 
 	if (note_args(s, id, req, &j->in.note) != 0) {
-		free(j);
+		op_job_free(&j->base);
 		return;
 	}
-	ticket_submit(j);
+	op_job_submit(&j->base);
 }
 
 /* The arguments of ticket.transition: 0, or -1 refused. The arguments an
@@ -316,7 +221,7 @@ change_args(struct session *s, json_int_t id, json_t *req, struct ticket_change 
 	json_int_t v;
 	int a, rc;
 
-	if (arg_ticket(s, id, req, &c->key) != 0 ||
+	if (arg_ticket(s, id, req, 0, &c->key) < 0 ||
 	    arg_text(s, id, req, "action", sizeof action - 1, ARG_BYTES, action, sizeof action) < 0)
 		return -1;
 	if ((a = ticket_action_parse(action)) < 0)
@@ -344,11 +249,11 @@ change_args(struct session *s, json_int_t id, json_t *req, struct ticket_change 
 void
 op_ticket_transition(struct session *s, json_int_t id, json_t *req)
 {
-	struct ticket_job *j = job_new(s, id, JOB_TRANSITION);
+	struct ticket_job *j = job_new(s, id, "ticket.transition", 1, run_transition);
 
 	if (change_args(s, id, req, &j->in.change) != 0) {
-		free(j);
+		op_job_free(&j->base);
 		return;
 	}
-	ticket_submit(j);
+	op_job_submit(&j->base);
 }

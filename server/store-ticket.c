@@ -369,6 +369,24 @@ ticket_row_chain(const json_t *row, struct ticket_chain *c, char *err, size_t er
 }
 
 /* "not found" words for a key. */
+int
+ticket_sla_hook(MYSQL *m, uint64_t id, enum sla_hook what, unsigned flags, int old_state,
+                int new_state, int64_t now_ms, struct ticket_result *res, char *err, size_t errlen)
+{
+	struct sla_change c = {.ticket_id = id,
+	                       .what = what,
+	                       .flags = flags,
+	                       .old_state = old_state,
+	                       .new_state = new_state};
+	int64_t wake = SLA_NEVER;
+
+	if (store_sla_apply(m, &c, now_ms, &wake, err, errlen) != 0)
+		return -1;
+	res->sla_ticket = id;
+	res->sla_wake_ms = wake;
+	return 0;
+}
+
 static int
 refuse_unknown(struct ticket_result *res, const struct ticket_key *k)
 {
@@ -476,6 +494,8 @@ ticket_tx_run(MYSQL *m, ticket_tx_fn body, const void *arg, struct ticket_result
 		res->msg[0] = '\0';
 		json_decref(res->reply);
 		res->reply = NULL;
+		res->sla_ticket = 0;
+		res->sla_wake_ms = SLA_NEVER;
 		if (mysql_autocommit(m, 0) != 0)
 			return store_fail(m, NULL, err, errlen);
 		rc = body(m, arg, res, err, errlen);
@@ -585,6 +605,9 @@ create_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_
 	rc = ticket_event_append(m, id, &ch, c->a, "create", NULL, f.state, detail, c->now_ms, err,
 	                         errlen);
 	json_decref(detail);
+	if (rc == 0)
+		rc = ticket_sla_hook(m, id, SLA_HOOK_CREATED, 0, -1, ticket_state_parse(f.state),
+		                     c->now_ms, res, err, errlen);
 	if (rc != 0 || ticket_json(m, id, &ticket, err, errlen) != 1)
 		return -1;
 	res->reply = json_pack("{s:o}", "ticket", ticket);
@@ -887,6 +910,13 @@ change_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_
 		                         x->now_ms, err, errlen);
 		json_decref(detail);
 	}
+	if (rc == 0 && followup != 0)
+		rc = ticket_sla_hook(m, followup, SLA_HOOK_CREATED, 0, -1, TS_NEW, x->now_ms, res,
+		                     err, errlen);
+	else if (rc == 0)
+		rc = ticket_sla_hook(m, id, SLA_HOOK_STATE, p.t->flags,
+		                     ticket_state_parse(jstr(row, "state")), (int)p.t->to,
+		                     x->now_ms, res, err, errlen);
 	json_decref(row);
 	if (rc != 0)
 		return rc;
@@ -971,6 +1001,11 @@ note_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_t 
 		rc = ticket_event_append(m, id, &ch, x->a, "note", NULL, x->n->visibility, detail,
 		                         x->now_ms, err, errlen);
 		json_decref(detail);
+	}
+	if (rc == 0 && strcmp(x->n->visibility, "customer") == 0) {
+		int st = ticket_state_parse(jstr(row, "state"));
+		rc = ticket_sla_hook(m, id, SLA_HOOK_RESPONDED, 0, st, st, x->now_ms, res, err,
+		                     errlen);
 	}
 	if (rc == 0)
 		res->reply = json_pack("{s:{s:I,s:s,s:s,s:I},s:{s:I,s:s,s:I}}", "note", "id",

@@ -15,6 +15,8 @@
 
 #include "audit.h"
 #include "errcode.h"
+#include "sla.h"
+#include "store-sla.h"
 #include "ticket_state.h"
 
 #define TICKET_REF_MAX      32   /* bytes of a ref (tickets.ref) */
@@ -53,6 +55,11 @@ struct ticket_result {
 	enum cc_err code;
 	char msg[256];
 	json_t *reply;
+	/* A ticket whose SLA clocks the write changed (0: none) and the next
+	 * instant one of them warns or breaches (SLA_NEVER: none): the loop
+	 * arms that ticket's timer after the commit (sla-run.h). */
+	uint64_t sla_ticket;
+	int64_t sla_wake_ms;
 };
 
 struct ticket_new {
@@ -146,5 +153,12 @@ int ticket_event_append(MYSQL *m, uint64_t ticket_id, struct ticket_chain *c,
                         const struct ticket_actor *a, const char *op, const char *old_value,
                         const char *new_value, json_t *detail, int64_t now_ms, char *err,
                         size_t errlen);
+
+/* Tell the SLA clocks of ticket id about a change inside the write's
+ * transaction (store-sla.h), and note the ticket and its next wake-up in
+ * res for the loop: 0 or -1. */
+int ticket_sla_hook(MYSQL *m, uint64_t id, enum sla_hook what, unsigned flags, int old_state,
+                    int new_state, int64_t now_ms, struct ticket_result *res, char *err,
+                    size_t errlen);
 
 #endif

@@ -1,0 +1,103 @@
+/* op-job.c: see op-job.h. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "op-args.h"
+#include "op-job.h"
+#include "proto.h"
+#include "sla-run.h"
+#include "store.h"
+
+void *
+op_job_new(size_t size, struct session *s, json_int_t id, const char *sub, const char *op,
+           int write, op_job_fn run)
+{
+	struct op_job *j = calloc(1, size);
+
+	if (j == NULL)
+		abort();
+	j->s = s;
+	j->id = id;
+	j->sub = sub;
+	j->op = op;
+	j->write = write;
+	j->run = run;
+	j->now_ms = now_ms();
+	j->actor.agent_id = s->agent.id;
+	j->actor.role = s->agent.role;
+	snprintf(j->actor.user, sizeof j->actor.user, "%s", s->agent.user);
+	snprintf(j->actor.site, sizeof j->actor.site, "%s", s->agent.site);
+	return j;
+}
+
+void
+op_job_free(struct op_job *j)
+{
+	json_decref(j->res.reply);
+	free(j);
+}
+
+/* db worker */
+static void
+job_work(struct db_conn *c, void *arg)
+{
+	struct op_job *j = arg;
+	MYSQL *m = db_conn_get(c, j->err, sizeof j->err);
+
+	if (m == NULL) {
+		j->rc = -1;
+		j->db_down = 1;
+		return;
+	}
+	j->rc = j->run(j, m);
+	if (j->rc < 0) {
+		j->db_errno = store_errno();
+		j->db_down = db_conn_failed(c, j->db_errno);
+	}
+}
+
+/* loop: the job is back; answer it. */
+static void
+job_done(void *arg)
+{
+	struct op_job *j = arg;
+	struct session *s = j->s;
+
+	/* Clock changes are committed whether or not the agent is still here. */
+	if (j->rc == 0 && j->res.code == CC_OK && j->res.sla_ticket != 0)
+		sla_run_arm(s->srv, j->res.sla_ticket, j->res.sla_wake_ms);
+	if (s->state == SESSION_OPEN) {
+		if (j->rc < 0) {
+			op_reply_db_error(s, j->id, j->sub, j->op, j->err, j->db_down, j->db_errno);
+		} else if (j->res.code != CC_OK) {
+			session_reply_error(s, j->id, j->res.code, j->res.msg);
+		} else {
+			json_t *r = proto_reply_ok(j->id);
+			json_t *ref =
+			    json_object_get(json_object_get(j->res.reply, "ticket"), "ref");
+			json_object_update(r, j->res.reply);
+			if (j->write)
+				log_info(j->sub, "msg=\"changed\" op=%s ref=%s user=%s", j->op,
+				         json_is_string(ref) ? json_string_value(ref) : "-",
+				         j->actor.user);
+			session_send(s, r);
+		}
+	}
+	session_release(s);
+	op_job_free(j);
+}
+
+void
+op_job_submit(struct op_job *j)
+{
+	struct session *s = j->s;
+
+	session_hold(s);
+	if (db_pool_submit(s->srv->db, job_work, job_done, j) != 0) {
+		session_reply_error(s, j->id, CC_ERR_UNAVAILABLE,
+		                    "the server is overloaded; try again shortly");
+		session_release(s);
+		op_job_free(j);
+	}
+}
