@@ -257,3 +257,31 @@ op_ticket_transition(struct session *s, json_int_t id, json_t *req)
 	}
 	op_job_submit(&j->base);
 }
+
+void
+op_ticket_update(struct session *s, json_int_t id, json_t *req)
+{
+	(void)req;
+	session_reply_error(s, id, CC_ERR_INTERNAL, "not implemented yet");
+}
+
+void
+op_ticket_transfer(struct session *s, json_int_t id, json_t *req)
+{
+	(void)req;
+	session_reply_error(s, id, CC_ERR_INTERNAL, "not implemented yet");
+}
+
+void
+op_ticket_resolve(struct session *s, json_int_t id, json_t *req)
+{
+	(void)req;
+	session_reply_error(s, id, CC_ERR_INTERNAL, "not implemented yet");
+}
+
+void
+op_ticket_reopen(struct session *s, json_int_t id, json_t *req)
+{
+	(void)req;
+	session_reply_error(s, id, CC_ERR_INTERNAL, "not implemented yet");
+}

@@ -19,6 +19,21 @@ static const struct op op_table[] = {
     {"ticket.note", 0, ROLE_ANY, op_ticket_note, "add an internal or customer-visible note"},
     {"ticket.transition", 0, ROLE_ANY, op_ticket_transition,
      "move a ticket through its states (see the state table)"},
+    {"ticket.update", 0, ROLE_ANY, op_ticket_update,
+     "change a ticket's subject, kind, severity, priority, language, customer or order"},
+    {"ticket.transfer", 0, ROLE_ANY, op_ticket_transfer,
+     "hand a ticket to another queue, agent or site"},
+    {"ticket.resolve", 0, ROLE_ANY, op_ticket_resolve,
+     "resolve a ticket with a resolution code and summary"},
+    {"ticket.reopen", 0, ROLE_ANY, op_ticket_reopen,
+     "reopen a resolved or closed ticket (after the window: a linked follow-up)"},
+    /* links and merges: op-link.c */
+    {"ticket.link", 0, ROLE_ANY, op_ticket_link, "relate two tickets (shown on both)"},
+    {"ticket.unlink", 0, ROLE_ANY, op_ticket_unlink, "remove a relation between two tickets"},
+    {"ticket.merge", 0, ROLE_ANY, op_ticket_merge,
+     "merge a duplicate ticket into another (reversible)"},
+    {"ticket.unmerge", 0, ROLE_AGENT | ROLE_SUPERVISOR | ROLE_ADMIN, op_ticket_unmerge,
+     "undo a ticket merge"},
     /* compensations and follow-ups: op-care.c */
     {"compensation.request", 0, ROLE_ANY, op_compensation_request,
      "request a refund, coupon, gift, apology letter or exchange for a ticket"},
@@ -34,6 +49,10 @@ static const struct op op_table[] = {
      "find customers by phone, e-mail, name, member id or order id"},
     {"customer.show", 0, ROLE_ANY, op_customer_show,
      "the customer's full history: profile, value, tickets, compensations"},
+    {"customer.merge", 0, ROLE_AGENT | ROLE_SUPERVISOR | ROLE_ADMIN, op_customer_merge,
+     "merge a duplicate customer into another (reversible)"},
+    {"customer.unmerge", 0, ROLE_SUPERVISOR | ROLE_ADMIN, op_customer_unmerge,
+     "undo a customer merge"},
 };
 
 unsigned

@@ -103,6 +103,7 @@ struct db_health {
 };
 
 struct ip_count;
+struct sla_run;
 
 struct server {
 	struct config cfg;
@@ -130,6 +131,7 @@ struct server {
 	time_t last_purge;
 	struct db_health health;
 	struct metrics metrics;
+	struct sla_run *sla; /* SLA clock timers (sla-run.c) */
 };
 
 /* server.c */
@@ -192,6 +194,17 @@ void op_ticket_show(struct session *s, json_int_t id, json_t *req);
 void op_ticket_list(struct session *s, json_int_t id, json_t *req);
 void op_ticket_note(struct session *s, json_int_t id, json_t *req);
 void op_ticket_transition(struct session *s, json_int_t id, json_t *req);
+void op_ticket_update(struct session *s, json_int_t id, json_t *req);
+void op_ticket_transfer(struct session *s, json_int_t id, json_t *req);
+void op_ticket_resolve(struct session *s, json_int_t id, json_t *req);
+void op_ticket_reopen(struct session *s, json_int_t id, json_t *req);
+/* op-link.c */
+void op_ticket_link(struct session *s, json_int_t id, json_t *req);
+void op_ticket_unlink(struct session *s, json_int_t id, json_t *req);
+void op_ticket_merge(struct session *s, json_int_t id, json_t *req);
+void op_ticket_unmerge(struct session *s, json_int_t id, json_t *req);
+void op_customer_merge(struct session *s, json_int_t id, json_t *req);
+void op_customer_unmerge(struct session *s, json_int_t id, json_t *req);
 /* op-care.c */
 void op_compensation_request(struct session *s, json_int_t id, json_t *req);
 void op_compensation_approve(struct session *s, json_int_t id, json_t *req);
