@@ -217,6 +217,7 @@ struct agent {
 	int64_t since, idle_since;
 	char reason[ROUTE_REASON_MAX + 1];
 	int load[ROUTE__CHANNELS];
+	int forced[ROUTE__CHANNELS]; /* of the load: assigned over capacity */
 	struct item *offer;
 	unsigned handled, misses;
 	uint64_t last_offer;
@@ -252,7 +253,7 @@ struct route {
 static const char *const strategy_names[] = {
     [ROUTE_LONGEST_IDLE] = "longest_idle",         [ROUTE_LEAST_OCCUPANCY] = "least_occupancy",
     [ROUTE_BEST_PROFICIENCY] = "best_proficiency", [ROUTE_ROUND_ROBIN] = "round_robin",
-    [ROUTE_FEWEST_HANDLED] = "fewest_handled",
+    [ROUTE_FEWEST_TODAY] = "fewest_today",
 };
 
 static const char *const agent_state_names[] = {
@@ -487,7 +488,7 @@ member_put(struct member *m)
 		k1 = (int64_t)a->last_offer;
 		k2 = a->idle_since;
 		break;
-	case ROUTE_FEWEST_HANDLED:
+	case ROUTE_FEWEST_TODAY:
 		k1 = a->handled;
 		k2 = a->idle_since;
 		break;
@@ -980,6 +981,15 @@ route_item_add(struct route *r, const struct route_item_in *in, int64_t now)
 	return ROUTE_OK;
 }
 
+/* Take the item's load off its agent. */
+static void
+load_release(struct agent *a, int ch)
+{
+	a->load[ch]--;
+	if (a->forced[ch] > 0)
+		a->forced[ch]--;
+}
+
 static void
 item_forget(struct route *r, struct item *it)
 {
@@ -1032,7 +1042,7 @@ route_item_remove(struct route *r, uint64_t id, int64_t now)
 		a->offer = NULL;
 		break;
 	case ROUTE_ITEM_ASSIGNED:
-		a->load[it->in.channel]--;
+		load_release(a, it->in.channel);
 		break;
 	default:
 		a = NULL;
@@ -1081,6 +1091,66 @@ route_offer_decline(struct route *r, uint64_t id, int64_t now)
 }
 
 int
+route_item_assign(struct route *r, uint64_t id, uint32_t agent, const struct route_item_in *in,
+                  int64_t now)
+{
+	struct item *it = item_find(r, id);
+	struct agent *a = agent_find(r, agent), *other = NULL;
+	int ch, rc;
+
+	if (a == NULL)
+		return ROUTE_ENOENT;
+	if (it == NULL) {
+		struct queue *q;
+		if (in == NULL || in->id != id || (q = queue_find(r, in->queue)) == NULL)
+			return ROUTE_ENOENT;
+		/* added as if the queue had no sticky hold, then taken */
+		struct route_item_in copy = *in;
+		copy.sticky_agent = 0;
+		if ((rc = route_item_add(r, &copy, now)) != ROUTE_OK)
+			return rc;
+		if ((it = item_find(r, id)) == NULL)
+			return ROUTE_ENOENT;
+	}
+	ch = it->in.channel;
+	switch (it->state) {
+	case ROUTE_ITEM_ASSIGNED:
+		if (it->agent == a)
+			return ROUTE_OK;
+		other = it->agent;
+		load_release(other, ch);
+		break;
+	case ROUTE_ITEM_OFFERED:
+		other = it->agent;
+		other->offer = NULL;
+		it->b->q->waiting--;
+		r->nwaiting--;
+		break;
+	case ROUTE_ITEM_HELD:
+		TAILQ_REMOVE(&it->agent->held, it, held);
+		it->b->q->waiting--;
+		r->nwaiting--;
+		break;
+	default:
+		heap_remove(&it->b->items, &it->node);
+		it->b->q->waiting--;
+		r->nwaiting--;
+		break;
+	}
+	timer_clear(r, &it->timer, &it->tkind);
+	it->state = ROUTE_ITEM_ASSIGNED;
+	it->agent = a;
+	if (a->load[ch] >= a->cfg.capacity[ch])
+		a->forced[ch]++;
+	a->load[ch]++;
+	a->idle_since = now;
+	agent_sync(a);
+	if (other != NULL && other != a)
+		agent_try(r, other, now);
+	return ROUTE_OK;
+}
+
+int
 route_item_done(struct route *r, uint64_t id, int64_t now)
 {
 	struct item *it = item_find(r, id);
@@ -1093,7 +1163,7 @@ route_item_done(struct route *r, uint64_t id, int64_t now)
 		return ROUTE_ESTATE;
 	a = it->agent;
 	wrapup = it->b->q->cfg.wrapup_ms;
-	a->load[it->in.channel]--;
+	load_release(a, it->in.channel);
 	a->handled++;
 	item_forget(r, it);
 	if (wrapup > 0 && a->presence == P_READY) {
@@ -1277,9 +1347,9 @@ route_check(const struct route *r, char *why, size_t len)
 	HASH_ITER(hh, r->agents, a, ta)
 	{
 		int offered = 0;
-		if (a->load[ROUTE_VOICE] > a->cfg.capacity[ROUTE_VOICE] ||
-		    a->load[ROUTE_ASYNC] > a->cfg.capacity[ROUTE_ASYNC] || a->load[0] < 0 ||
-		    a->load[1] < 0)
+		if (a->load[ROUTE_VOICE] > a->cfg.capacity[ROUTE_VOICE] + a->forced[ROUTE_VOICE] ||
+		    a->load[ROUTE_ASYNC] > a->cfg.capacity[ROUTE_ASYNC] + a->forced[ROUTE_ASYNC] ||
+		    a->load[0] < 0 || a->load[1] < 0)
 			return fail(why, len, "agent %u over capacity", a->id);
 		if (a->offer != NULL &&
 		    (a->offer->agent != a || a->offer->state != ROUTE_ITEM_OFFERED))

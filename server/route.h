@@ -80,7 +80,7 @@ enum route_strategy {
 	ROUTE_LEAST_OCCUPANCY,
 	ROUTE_BEST_PROFICIENCY,
 	ROUTE_ROUND_ROBIN,
-	ROUTE_FEWEST_HANDLED,
+	ROUTE_FEWEST_TODAY,
 	ROUTE__STRATEGIES
 };
 
@@ -204,6 +204,13 @@ int route_item_add(struct route *r, const struct route_item_in *in, int64_t now)
 int route_item_remove(struct route *r, uint64_t item, int64_t now);
 int route_offer_accept(struct route *r, uint64_t item, int64_t now);
 int route_offer_decline(struct route *r, uint64_t item, int64_t now);
+/* Hand the item to agent directly (the agent took it, or a supervisor
+ * gave it): out of line, an offer to anyone else withdrawn (without a
+ * decision: the caller made the change), counted in the agent's load even
+ * over its capacity. An item the core does not know is added first from
+ * in (in may be NULL for a known item). */
+int route_item_assign(struct route *r, uint64_t item, uint32_t agent,
+                      const struct route_item_in *in, int64_t now);
 /* The assigned work is finished: the agent wraps up, then is free. */
 int route_item_done(struct route *r, uint64_t item, int64_t now);
 

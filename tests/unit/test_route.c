@@ -506,6 +506,47 @@ test_wrapup(void **state)
 	route_free(r);
 }
 
+/* Direct assignment: an offer to someone else is withdrawn, the load
+ * counts, and unknown work is added on the way. */
+static void
+test_assign(void **state)
+{
+	struct route *r = fresh();
+	struct log l = {.n = 0};
+	struct route_agent_info ai;
+	struct route_item_in in = {
+	    .id = 7, .queue = 1, .site = 1, .channel = ROUTE_VOICE, .priority = 5};
+
+	(void)state;
+	queue(r, 1, ROUTE_LONGEST_IDLE);
+	agent(r, 10, 1, 3, 1, 0, 0);
+	agent(r, 11, 1, 3, 1, 0, 0);
+	assert_int_equal(route_agent_ready(r, 10, 0), ROUTE_OK);
+	item(r, 1, 1, 1, 5, 1, ROUTE_VOICE, S(1)); /* offered to 10 */
+	drain(r, &l);
+	assert_int_equal(offered_to(&l, 1), 10);
+	/* a supervisor gives it to 11 instead */
+	assert_int_equal(route_item_assign(r, 1, 11, NULL, S(2)), ROUTE_OK);
+	assert_int_equal(route_agent_info(r, 10, &ai), ROUTE_OK);
+	assert_int_equal(ai.state, ROUTE_AGENT_READY);
+	assert_int_equal(route_agent_info(r, 11, &ai), ROUTE_OK);
+	assert_int_equal(ai.load[ROUTE_VOICE], 1);
+	assert_int_equal(route_waiting(r), 0);
+	checked(r);
+	/* unknown work given straight to 10, then a second call over capacity */
+	assert_int_equal(route_item_assign(r, 7, 10, &in, S(3)), ROUTE_OK);
+	in.id = 8;
+	assert_int_equal(route_item_assign(r, 8, 10, &in, S(3)), ROUTE_OK);
+	checked(r);
+	assert_int_equal(route_agent_info(r, 10, &ai), ROUTE_OK);
+	assert_int_equal(ai.load[ROUTE_VOICE], 2);
+	assert_int_equal(route_item_done(r, 7, S(4)), ROUTE_OK);
+	assert_int_equal(route_item_done(r, 8, S(4)), ROUTE_OK);
+	assert_int_equal(route_item_assign(r, 9, 10, NULL, S(5)), ROUTE_ENOENT);
+	checked(r);
+	route_free(r);
+}
+
 /* Refusals: unknown ids, bad values, wrong states. */
 static void
 test_refusals(void **state)
@@ -620,6 +661,14 @@ test_simulation(void **state)
 				assert_int_equal(route_item_done(r, id, t), ROUTE_OK);
 				gone[id] = 1;
 			}
+		} else if (ev < 97) {
+			uint64_t id = 1 + rnd((uint32_t)next);
+			if (id < next && !gone[id] && !assigned[id]) {
+				assert_int_equal(route_item_assign(r, id, 1 + rnd(NA), NULL, t),
+				                 ROUTE_OK);
+				assigned[id] = 1;
+				open_offer[id] = 0;
+			}
 		} else {
 			uint64_t id = 1 + rnd((uint32_t)next);
 			if (id < next && !gone[id] && !assigned[id]) {
@@ -658,8 +707,8 @@ main(void)
 	    cmocka_unit_test(test_no_starvation), cmocka_unit_test(test_steps_and_overflow),
 	    cmocka_unit_test(test_ewt_overflow),  cmocka_unit_test(test_offer_timeout),
 	    cmocka_unit_test(test_capacity),      cmocka_unit_test(test_sticky),
-	    cmocka_unit_test(test_wrapup),        cmocka_unit_test(test_refusals),
-	    cmocka_unit_test(test_simulation),
+	    cmocka_unit_test(test_wrapup),        cmocka_unit_test(test_assign),
+	    cmocka_unit_test(test_refusals),      cmocka_unit_test(test_simulation),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
