@@ -337,6 +337,22 @@ render_error(const json_t *reply)
 }
 
 /* Human text for a server push. */
+/* "10:00:15" (local time) for Unix milliseconds; "?" when absent. */
+static void
+render_clock(char *buf, size_t len, const json_t *ms)
+{
+	time_t t;
+	struct tm tm;
+
+	if (!json_is_integer(ms)) {
+		snprintf(buf, len, "?");
+		return;
+	}
+	t = (time_t)(json_integer_value(ms) / 1000);
+	if (localtime_r(&t, &tm) == NULL || strftime(buf, len, "%H:%M:%S", &tm) == 0)
+		snprintf(buf, len, "?");
+}
+
 char *
 render_event(const json_t *event)
 {
@@ -358,6 +374,21 @@ render_event(const json_t *event)
 		char *view = view_customer(event);
 		evbuffer_add_printf(b, "-- screen pop --\n%s", view);
 		free(view);
+		free(n);
+		return render_take(b);
+	}
+	if (strcmp(name, "offer") == 0 && json_is_object(json_object_get(event, "ticket"))) {
+		char when[32], *ref, *brief = view_ticket_brief(event);
+		const char *r =
+		    json_string_value(json_object_get(json_object_get(event, "ticket"), "ref"));
+		ref = term_sanitize(r ? r : "?", r ? strlen(r) : 1, 0);
+		render_clock(when, sizeof when, json_object_get(event, "expires_at"));
+		evbuffer_add_printf(b,
+		                    "-- offer: %s, answer by %s --\n%s"
+		                    "   offer.accept ticket=%s   |   offer.decline ticket=%s\n",
+		                    ref, when, brief, ref, ref);
+		free(ref);
+		free(brief);
 		free(n);
 		return render_take(b);
 	}

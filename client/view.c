@@ -180,15 +180,43 @@ view_customer_head(struct evbuffer *b, const json_t *reply, size_t cols)
 	evbuffer_add_printf(b, "  ");
 	view_field(b, c, "language", 8, 0);
 	evbuffer_add(b, "\n", 1);
-	if (json_is_integer(from))
+	if (json_is_integer(from)) {
+		char when[32];
+		view_time(when, sizeof when,
+		          json_object_get(json_object_get(reply, "merged_into"), "merged_at"));
 		evbuffer_add_printf(
-		    b, "  (customer #%" JSON_INTEGER_FORMAT " was merged into this one)\n",
-		    json_integer_value(from));
+		    b, "  (customer #%" JSON_INTEGER_FORMAT " was merged into this one, %s)\n",
+		    json_integer_value(from), when);
+	}
 	if (json_is_string(json_object_get(c, "flag_reason"))) {
 		evbuffer_add_printf(b, "  FLAGGED: ");
 		view_field(b, c, "flag_reason", cols - 12, 0);
 		evbuffer_add(b, "\n", 1);
 	}
+}
+
+/* The customers merged into this one, whose history the view includes. */
+static void
+view_customer_merged(struct evbuffer *b, const json_t *reply, size_t cols)
+{
+	const json_t *list = json_object_get(reply, "merged"), *c;
+	size_t i;
+
+	if (json_array_size(list) == 0)
+		return;
+	evbuffer_add_printf(b, "Merged into this customer (history included)\n");
+	json_array_foreach(list, i, c)
+	{
+		char when[32];
+		view_time(when, sizeof when, json_object_get(c, "merged_at"));
+		evbuffer_add_printf(b, "  #");
+		view_field(b, c, "id", 12, 1);
+		evbuffer_add_printf(b, " %s  ", when);
+		view_field(b, c, "name", cols - 35, 0); /* 35: the columns before */
+		evbuffer_add(b, "\n", 1);
+	}
+	if (json_is_true(json_object_get(json_object_get(reply, "customer"), "merged_truncated")))
+		evbuffer_add_printf(b, "  (more not shown)\n");
 }
 
 /* Contacts, several to a line as they fit. */
@@ -366,6 +394,7 @@ view_customer(const json_t *reply)
 	if (b == NULL)
 		abort();
 	view_customer_head(b, reply, cols);
+	view_customer_merged(b, reply, cols);
 	view_customer_contacts(b, reply, cols);
 	view_customer_value(b, reply);
 	view_customer_tickets(b, reply, cols);
@@ -424,6 +453,24 @@ view_ticket_head(struct evbuffer *b, const json_t *t, size_t cols)
 	}
 }
 
+/* The other ticket of a link or merge event, from its detail, on a line
+ * of its own: "into T..." (this one was merged into it), "merged T..." (it
+ * was merged into this one), "with T..." (a related link). */
+static void
+view_event_other(struct evbuffer *b, const json_t *detail)
+{
+	static const char *const keys[][2] = {
+	    {"into", "into"}, {"merged", "merged"}, {"ticket", "with"}};
+
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+		if (!json_is_string(json_object_get(detail, keys[i][0])))
+			continue;
+		evbuffer_add_printf(b, "\n%19s%s ", "", keys[i][1]);
+		view_field(b, detail, keys[i][0], 20, 0);
+		return;
+	}
+}
+
 char *
 view_ticket_brief(const json_t *reply)
 {
@@ -451,17 +498,14 @@ view_ticket(const json_t *reply)
 		json_array_foreach(json_object_get(reply, "links"), i, e)
 		{
 			evbuffer_add_printf(b, "  ");
-			view_field(b, e, "kind", 12, 1);
-			evbuffer_add_printf(
-			    b, " %s ",
-			    json_is_string(json_object_get(e, "direction")) &&
-			            strcmp(json_string_value(json_object_get(e, "direction")),
-			                   "to") == 0
-			        ? "->"
-			        : "<-");
+			view_field(b, e, json_object_get(e, "relation") ? "relation" : "kind", 12,
+			           1);
+			evbuffer_add(b, " ", 1);
 			view_field(b, e, "ref", 20, 1);
 			evbuffer_add(b, " ", 1);
-			view_field(b, e, "state", 16, 0);
+			view_field(b, e, "state", 16, 1);
+			evbuffer_add(b, " ", 1);
+			view_field(b, e, "subject", cols - 54, 0); /* 54: the columns before */
 			evbuffer_add(b, "\n", 1);
 		}
 	}
@@ -498,6 +542,7 @@ view_ticket(const json_t *reply)
 			evbuffer_add_printf(b, " -> ");
 			view_field(b, e, "new_value", 16, 0);
 		}
+		view_event_other(b, json_object_get(e, "detail"));
 		evbuffer_add(b, "\n", 1);
 	}
 	return render_take(b);

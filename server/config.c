@@ -1,5 +1,6 @@
 /* config.c: table-driven INI configuration. */
 #include "config.h"
+#include "db.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -71,6 +72,7 @@ static const struct config_key config_keys[] = {
     KI("auth", "failure_window", failure_window, "900", 1, 86400),
     KI("auth", "lockout", lockout, "300", 1, 86400),
     KI("auth", "session_ttl", session_ttl, "86400", 60, 30 * 86400),
+    KI("tickets", "reopen_window", reopen_window, "7", 0, 365),
     KS("log", "level", log_level, "info"),
 };
 
@@ -348,4 +350,18 @@ config_finish(struct config *cfg, char *err, size_t errlen)
 		cfg->db_password[strcspn(cfg->db_password, "\r\n")] = '\0';
 	}
 	return 0;
+}
+
+void
+config_db_params(const struct config *c, struct db_params *p)
+{
+	*p = (struct db_params){
+	    .host = c->db_host,
+	    .port = c->db_port,
+	    .socket = c->db_socket,
+	    .user = c->db_user,
+	    .password = c->db_password,
+	    .name = c->db_name,
+	    .connect_timeout = c->db_connect_timeout,
+	};
 }

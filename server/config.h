@@ -41,6 +41,8 @@ struct config {
 	int lockout;
 	int session_ttl;
 
+	int reopen_window; /* tickets.reopen_window, in days */
+
 	char log_level[16];
 
 	char base_dir[CONFIG_PATH_MAX]; /* folder of the config file */
@@ -59,5 +61,9 @@ int config_set(struct config *cfg, const char *assignment, char *err, size_t err
 int config_finish(struct config *cfg, char *err, size_t errlen);
 /* Split "host:port" or "[v6]:port"; -1 on a malformed address. */
 int config_split_addr(const char *addr, char *host, size_t hostlen, int *port);
+
+struct db_params;
+/* The database connection parameters of c (pointing into c). */
+void config_db_params(const struct config *c, struct db_params *p);
 
 #endif

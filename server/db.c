@@ -19,6 +19,7 @@
 #include <event2/thread.h>
 
 #include "log.h"
+#include "store.h"
 
 const double db_latency_bounds[DB_LATENCY_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                                       0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
@@ -83,12 +84,15 @@ db_now(void)
 	return ts.tv_sec;
 }
 
-/* Close the connection and count it out. */
+/* Close the connection and count it out. Runs on the worker that owns it,
+ * so the statements it cached (store.c) go first: the next connection may
+ * get the same MYSQL address. */
 static void
 db_conn_close(struct db_conn *c)
 {
 	if (c->mysql == NULL)
 		return;
+	store_stmt_cache_drop();
 	mysql_close(c->mysql);
 	c->mysql = NULL;
 	pthread_mutex_lock(&c->pool->lock);

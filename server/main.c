@@ -108,15 +108,9 @@ raise_fd_limit(const struct config *cfg)
 static struct db_params
 db_params_from(const struct config *c)
 {
-	struct db_params p = {
-	    .host = c->db_host,
-	    .port = c->db_port,
-	    .socket = c->db_socket,
-	    .user = c->db_user,
-	    .password = c->db_password,
-	    .name = c->db_name,
-	    .connect_timeout = c->db_connect_timeout,
-	};
+	struct db_params p;
+
+	config_db_params(c, &p);
 	return p;
 }
 

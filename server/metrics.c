@@ -2,6 +2,7 @@
 #include <event2/buffer.h>
 
 #include "server.h"
+#include "sla-run.h"
 
 /* One counter or gauge with its HELP and TYPE lines. */
 static void
@@ -65,4 +66,5 @@ metrics_write(struct server *srv, struct evbuffer *out)
 	metric(out, "cc_database_up", "gauge", "1 when the last database check succeeded.",
 	       srv->health.ok == 1);
 	metric(out, "cc_draining", "gauge", "1 while shutting down.", (unsigned)srv->draining);
+	sla_run_metrics(srv, out);
 }

@@ -6,6 +6,7 @@
 #include "op-args.h"
 #include "op-job.h"
 #include "proto.h"
+#include "router.h"
 #include "sla-run.h"
 #include "store.h"
 
@@ -28,6 +29,7 @@ op_job_new(size_t size, struct session *s, json_int_t id, const char *sub, const
 	j->actor.role = s->agent.role;
 	snprintf(j->actor.user, sizeof j->actor.user, "%s", s->agent.user);
 	snprintf(j->actor.site, sizeof j->actor.site, "%s", s->agent.site);
+	j->actor.reopen_window_ms = (int64_t)s->srv->cfg.reopen_window * 86400000;
 	return j;
 }
 
@@ -64,9 +66,12 @@ job_done(void *arg)
 	struct op_job *j = arg;
 	struct session *s = j->s;
 
-	/* Clock changes are committed whether or not the agent is still here. */
+	/* Clock and routing changes are committed whether or not the agent is
+	 * still here. */
 	if (j->rc == 0 && j->res.code == CC_OK && j->res.sla_ticket != 0)
 		sla_run_arm(s->srv, j->res.sla_ticket, j->res.sla_wake_ms);
+	if (j->rc == 0 && j->res.code == CC_OK && j->write)
+		router_ticket_changed(s->srv, json_object_get(j->res.reply, "ticket"));
 	if (s->state == SESSION_OPEN) {
 		if (j->rc < 0) {
 			op_reply_db_error(s, j->id, j->sub, j->op, j->err, j->db_down, j->db_errno);

@@ -34,6 +34,17 @@ static const struct op op_table[] = {
      "merge a duplicate ticket into another (reversible)"},
     {"ticket.unmerge", 0, ROLE_AGENT | ROLE_SUPERVISOR | ROLE_ADMIN, op_ticket_unmerge,
      "undo a ticket merge"},
+    /* routing: op-agent.c */
+    {"agent.ready", 0, ROLE_AGENT | ROLE_SUPERVISOR, op_agent_ready,
+     "take routed work (calls and tickets are offered to you)"},
+    {"agent.pause", 0, ROLE_AGENT | ROLE_SUPERVISOR, op_agent_pause,
+     "stop taking routed work, with a reason"},
+    {"agent.status", 0, ROLE_ANY, op_agent_status,
+     "your routing state, load and the pause reasons"},
+    {"offer.accept", 0, ROLE_AGENT | ROLE_SUPERVISOR, op_offer_accept,
+     "take the ticket you were offered"},
+    {"offer.decline", 0, ROLE_AGENT | ROLE_SUPERVISOR, op_offer_decline,
+     "refuse the ticket you were offered; it goes to the next agent"},
     /* compensations and follow-ups: op-care.c */
     {"compensation.request", 0, ROLE_ANY, op_compensation_request,
      "request a refund, coupon, gift, apology letter or exchange for a ticket"},

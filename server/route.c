@@ -1282,6 +1282,7 @@ route_item_info(const struct route *r, uint64_t id, int64_t now, struct route_it
 	memset(out, 0, sizeof *out);
 	out->state = it->state;
 	out->level = it->level;
+	out->queue = it->in.queue;
 	out->agent = it->agent ? it->agent->id : 0;
 	out->vkey = it->vkey;
 	if (it->state != ROUTE_ITEM_WAITING)

@@ -235,6 +235,7 @@ int route_agent_info(const struct route *r, uint32_t agent, struct route_agent_i
 struct route_item_info {
 	enum route_item_state state;
 	int level;
+	uint32_t queue;
 	uint32_t agent; /* offered to or assigned to */
 	int64_t vkey;
 	unsigned position; /* 1-based among waiting items of its bucket */

@@ -13,6 +13,8 @@
 
 #include "log.h"
 #include "server.h"
+#include "router.h"
+#include "sla-run.h"
 #include "store.h"
 
 #define HOUSEKEEPING_SECONDS 2
@@ -69,6 +71,7 @@ server_ip_del(struct server *srv, const char *ip)
 void
 server_session_gone(struct server *srv, struct session *s)
 {
+	router_session_closed(srv, s);
 	TAILQ_REMOVE(&srv->sessions, s, entry);
 	srv->nsessions--;
 	if (s->logged_in)
@@ -341,6 +344,10 @@ server_start(struct server *srv, char *err, size_t errlen)
 	                              srv->cfg.lockout, THROTTLE_MAX_KEYS);
 	srv->fail_ip = throttle_new(srv->cfg.max_failures_per_ip, srv->cfg.failure_window,
 	                            srv->cfg.lockout, THROTTLE_MAX_KEYS);
+	if (sla_run_start(srv, err, errlen) != 0)
+		return -1;
+	if (router_start(srv, err, errlen) != 0)
+		return -1;
 	if (server_listen(srv, err, errlen) != 0)
 		return -1;
 	if (admin_start(srv, err, errlen) != 0)
@@ -384,6 +391,8 @@ server_free(struct server *srv)
 	db_pool_free(srv->db);
 	db_pool_free(srv->cpu);
 	srv->db = srv->cpu = NULL;
+	sla_run_stop(srv); /* after the last job that could arm a timer */
+	router_stop(srv);  /* before the sessions go: no more writes to make */
 	while ((s = TAILQ_FIRST(&srv->sessions)) != NULL)
 		session_close(s, CLOSE_SHUTDOWN, "shutdown timeout");
 	if (srv->listener)

@@ -104,6 +104,7 @@ struct db_health {
 
 struct ip_count;
 struct sla_run;
+struct router;
 
 struct server {
 	struct config cfg;
@@ -131,7 +132,8 @@ struct server {
 	time_t last_purge;
 	struct db_health health;
 	struct metrics metrics;
-	struct sla_run *sla; /* SLA clock timers (sla-run.c) */
+	struct sla_run *sla;   /* SLA clock timers (sla-run.c) */
+	struct router *router; /* routing (router.c) */
 };
 
 /* server.c */
@@ -155,6 +157,9 @@ void session_reply_error(struct session *s, json_int_t id, enum cc_err code, con
 void session_close_gracefully(struct session *s, enum close_reason why, const char *text);
 /* Close now, without flushing. */
 void session_close(struct session *s, enum close_reason why, const char *detail);
+/* Send msg (consumed) to every logged-in session whose role is in roles,
+ * or whose agent is agent_id (0: none). */
+void session_broadcast(struct server *srv, unsigned roles, unsigned int agent_id, json_t *msg);
 /* A request waits for a worker: hold a reference and stop reading. */
 void session_hold(struct session *s);
 /* The worker is done: resume reading; returns 0 when s is gone and the
@@ -205,6 +210,12 @@ void op_ticket_merge(struct session *s, json_int_t id, json_t *req);
 void op_ticket_unmerge(struct session *s, json_int_t id, json_t *req);
 void op_customer_merge(struct session *s, json_int_t id, json_t *req);
 void op_customer_unmerge(struct session *s, json_int_t id, json_t *req);
+/* op-agent.c */
+void op_agent_ready(struct session *s, json_int_t id, json_t *req);
+void op_agent_pause(struct session *s, json_int_t id, json_t *req);
+void op_agent_status(struct session *s, json_int_t id, json_t *req);
+void op_offer_accept(struct session *s, json_int_t id, json_t *req);
+void op_offer_decline(struct session *s, json_int_t id, json_t *req);
 /* op-care.c */
 void op_compensation_request(struct session *s, json_int_t id, json_t *req);
 void op_compensation_approve(struct session *s, json_int_t id, json_t *req);

@@ -193,6 +193,21 @@ session_reply_error(struct session *s, json_int_t id, enum cc_err code, const ch
 }
 
 void
+session_broadcast(struct server *srv, unsigned roles, unsigned int agent_id, json_t *msg)
+{
+	struct session *s, *next;
+
+	/* session_send may close a slow consumer, never free it here */
+	for (s = TAILQ_FIRST(&srv->sessions); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, entry);
+		if (s->state == SESSION_OPEN && s->logged_in &&
+		    ((s->agent.role & roles) != 0 || (agent_id != 0 && s->agent.id == agent_id)))
+			session_send(s, json_incref(msg));
+	}
+	json_decref(msg);
+}
+
+void
 session_hold(struct session *s)
 {
 	s->busy = 1;

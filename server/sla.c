@@ -958,3 +958,59 @@ sla_clock_advance(struct sla_clock *c, const struct sla_calendar *cal, int64_t n
 		*next = sla_clock_next(c, cal, now);
 	return crossed;
 }
+
+int
+sla_clock_retarget(struct sla_clock *c, const struct sla_calendar *cal, const struct sla_target *t,
+                   int warn_pct, int64_t now)
+{
+	int64_t warn;
+
+	if ((c->state != SLA_CLOCK_RUNNING && c->state != SLA_CLOCK_PAUSED) || t == NULL ||
+	    t->ms <= 0 || t->ms > SLA_MAX_TARGET ||
+	    (t->basis != SLA_BUSINESS && t->basis != SLA_WALL))
+		return -1;
+	if (c->state == SLA_CLOCK_RUNNING)
+		clock_settle(c, cal, now);
+	c->target_ms = t->ms;
+	c->basis = t->basis;
+	c->warn_pct = warn_pct;
+	if (c->elapsed_ms >= c->target_ms) {
+		if (!(c->notified & SLA_EV_BREACH) || c->breach_ms == SLA_NEVER)
+			c->breach_ms = now;
+	} else {
+		c->breach_ms = SLA_NEVER;
+		c->notified &= ~SLA_EV_BREACH;
+	}
+	warn = clock_warn_threshold(c);
+	if (warn == 0 || c->elapsed_ms < warn)
+		c->notified &= ~SLA_EV_WARNING;
+	return 0;
+}
+
+int
+sla_clock_continue(struct sla_clock *c, int paused, int64_t now)
+{
+	if (c->state != SLA_CLOCK_STOPPED)
+		return -1;
+	c->state = paused ? SLA_CLOCK_PAUSED : SLA_CLOCK_RUNNING;
+	c->since_ms = now;
+	return 0;
+}
+
+int64_t
+sla_clock_wake(const struct sla_clock *c, const struct sla_calendar *cal, int64_t now)
+{
+	struct sla_status st;
+	unsigned crossed = 0;
+
+	if (c->state == SLA_CLOCK_IDLE)
+		return SLA_NEVER;
+	sla_clock_status(c, cal, now, &st);
+	if (st.level >= SLA_WARNING && clock_warn_threshold(c) > 0)
+		crossed |= SLA_EV_WARNING;
+	if (st.level == SLA_BREACHED)
+		crossed |= SLA_EV_BREACH;
+	if (crossed & ~c->notified)
+		return now;
+	return sla_clock_next(c, cal, now);
+}

@@ -235,5 +235,19 @@ int64_t sla_clock_next(const struct sla_clock *c, const struct sla_calendar *cal
 unsigned sla_clock_advance(struct sla_clock *c, const struct sla_calendar *cal, int64_t now,
                            int64_t *next);
 const char *sla_level_name(enum sla_level level);
+/* Take a new target (the ticket's policy changed) keeping the time counted
+ * so far, settled at now. A clock now at or over the new target is breached
+ * from now on (from its old breach instant when it was already breached);
+ * crossings the new target no longer reaches are forgotten, so that they
+ * are reported again when reached. -1 unless running or paused, or on a
+ * target sla_clock_start would refuse (c is left unchanged). */
+int sla_clock_retarget(struct sla_clock *c, const struct sla_calendar *cal,
+                       const struct sla_target *t, int warn_pct, int64_t now);
+/* A stopped clock counts again from now (paused: stays paused from now),
+ * keeping the time counted before it stopped. -1 unless stopped. */
+int sla_clock_continue(struct sla_clock *c, int paused, int64_t now);
+/* When the clock needs attention: now when a crossing is due and not yet
+ * reported, else sla_clock_next (SLA_NEVER when none). */
+int64_t sla_clock_wake(const struct sla_clock *c, const struct sla_calendar *cal, int64_t now);
 
 #endif

@@ -104,12 +104,13 @@ last_insert_id(MYSQL *m, uint64_t *id, char *err, size_t errlen)
 	return 0;
 }
 
-/* Lock ticket k: 1 and *row, or refused (not_found), or -1. */
+/* Lock ticket k for a: 0 and *row, or refused (not_found, also for a
+ * ticket out of a's reach), or -1. */
 static int
-lock_ticket(MYSQL *m, const struct ticket_key *k, json_t **row, struct ticket_result *res,
-            char *err, size_t errlen)
+lock_ticket(MYSQL *m, const struct ticket_actor *a, const struct ticket_key *k, json_t **row,
+            struct ticket_result *res, char *err, size_t errlen)
 {
-	int rc = ticket_lock(m, k, row, err, errlen);
+	int rc = ticket_lock(m, a, k, row, err, errlen);
 
 	if (rc < 0)
 		return -1;
@@ -214,7 +215,7 @@ request_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size
 	json_t *trow;
 	int rc;
 
-	if ((rc = lock_ticket(m, &r->key, &trow, res, err, errlen)) != 0)
+	if ((rc = lock_ticket(m, x->a, &r->key, &trow, res, err, errlen)) != 0)
 		return rc;
 	if (r->has_version && jint(trow, "version") != r->version)
 		rc = refuse(res, CC_ERR_CONFLICT, "ticket changed since version %u (now %u)",
@@ -250,8 +251,8 @@ store_care_comp_request(MYSQL *m, const struct ticket_actor *a, const struct car
 /* Locking a compensation: its ticket first, then the row itself. 0 with
  * *trow and *crow, refused, or -1. */
 static int
-comp_lock(MYSQL *m, uint64_t id, json_t **trow, json_t **crow, struct ticket_result *res, char *err,
-          size_t errlen)
+comp_lock(MYSQL *m, const struct ticket_actor *a, uint64_t id, json_t **trow, json_t **crow,
+          struct ticket_result *res, char *err, size_t errlen)
 {
 	struct ticket_key k = {0};
 	json_t *row;
@@ -266,7 +267,7 @@ comp_lock(MYSQL *m, uint64_t id, json_t **trow, json_t **crow, struct ticket_res
 		           : refuse(res, CC_ERR_NOT_FOUND, "no compensation with id %" PRIu64, id);
 	k.id = jint(row, "ticket_id");
 	json_decref(row);
-	if ((rc = lock_ticket(m, &k, trow, res, err, errlen)) != 0)
+	if ((rc = lock_ticket(m, a, &k, trow, res, err, errlen)) != 0)
 		return rc;
 	rc = row_by_id(m,
 	               "SELECT id, ticket_id, kind, amount_minor, currency, state, requested_by "
@@ -377,7 +378,7 @@ decide_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_
 	json_t *trow, *crow;
 	int rc;
 
-	if ((rc = comp_lock(m, x->d->id, &trow, &crow, res, err, errlen)) != 0)
+	if ((rc = comp_lock(m, x->a, x->d->id, &trow, &crow, res, err, errlen)) != 0)
 		return rc;
 	if ((rc = decide_check(m, x, crow, res, err, errlen)) == 0)
 		rc = decide_update(m, x, err, errlen);
@@ -440,7 +441,7 @@ issue_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_t
 	json_t *trow, *crow, *detail;
 	int rc;
 
-	if ((rc = comp_lock(m, x->i->id, &trow, &crow, res, err, errlen)) != 0)
+	if ((rc = comp_lock(m, x->a, x->i->id, &trow, &crow, res, err, errlen)) != 0)
 		return rc;
 	if (strcmp(jstr(crow, "state"), "approved") != 0)
 		rc = refuse(res, CC_ERR_CONFLICT,
@@ -577,7 +578,7 @@ schedule_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, siz
 	if ((rc = assignee_lookup(m, x, &assignee, res, err, errlen)) != 0)
 		return rc;
 	if ((f->key.id != 0 || f->key.ref[0]) &&
-	    (rc = lock_ticket(m, &f->key, &trow, res, err, errlen)) != 0)
+	    (rc = lock_ticket(m, x->a, &f->key, &trow, res, err, errlen)) != 0)
 		return rc;
 	if ((rc = customer_of(m, f, trow, &customer, res, err, errlen)) == 0)
 		rc = followup_insert(m, x, customer, trow, assignee, &id, err, errlen);
@@ -613,8 +614,8 @@ struct done_arg {
 
 /* Lock the follow-up (its ticket first, when it has one): 0, refused, -1. */
 static int
-followup_lock(MYSQL *m, uint64_t id, json_t **trow, json_t **frow, struct ticket_result *res,
-              char *err, size_t errlen)
+followup_lock(MYSQL *m, const struct ticket_actor *a, uint64_t id, json_t **trow, json_t **frow,
+              struct ticket_result *res, char *err, size_t errlen)
 {
 	struct ticket_key k = {0};
 	json_t *row;
@@ -627,7 +628,7 @@ followup_lock(MYSQL *m, uint64_t id, json_t **trow, json_t **frow, struct ticket
 		              : refuse(res, CC_ERR_NOT_FOUND, "no follow-up with id %" PRIu64, id);
 	k.id = jint(row, "ticket_id");
 	json_decref(row);
-	if (k.id != 0 && (rc = lock_ticket(m, &k, trow, res, err, errlen)) != 0)
+	if (k.id != 0 && (rc = lock_ticket(m, a, &k, trow, res, err, errlen)) != 0)
 		return rc;
 	rc = row_by_id(m, "SELECT id, outcome FROM followups WHERE id = ? FOR UPDATE", id, frow,
 	               err, errlen);
@@ -661,7 +662,7 @@ done_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_t 
 	json_t *trow, *frow;
 	int rc;
 
-	if ((rc = followup_lock(m, x->d->id, &trow, &frow, res, err, errlen)) != 0) {
+	if ((rc = followup_lock(m, x->a, x->d->id, &trow, &frow, res, err, errlen)) != 0) {
 		json_decref(trow);
 		return rc;
 	}

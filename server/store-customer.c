@@ -6,7 +6,9 @@
  * the tables. A view is a fixed number of round trips (one per section,
  * plus one per merge hop followed). The history of a survivor includes that
  * of every customer merged into it: each section reads customer_id IN (the
- * survivor and up to CUSTOMER_MERGED_MAX merged ids).
+ * survivor and up to CUSTOMER_MERGED_MAX merged ids). The merged ids cost
+ * one query, made only when the profile query says there are any, so a
+ * customer without merges (the common case) pays nothing for them.
  *
  * Rows are turned into JSON by one helper driven by a column list, so a
  * query and the names of its reply fields sit side by side. Long texts are
@@ -22,8 +24,6 @@
 /* A DATETIME(3) column as Unix milliseconds (the connection runs in UTC). */
 #define MS(col) "CAST(FLOOR(UNIX_TIMESTAMP(" col ") * 1000) AS SIGNED)"
 
-#define STR_(x)   #x
-#define STR(x)    STR_(x)
 #define COL_MAX   14
 #define COL_BYTES 1024 /* widest text: 200 characters of 4 bytes, or a name */
 #define IDS_TOKEN "@IDS"
@@ -265,33 +265,43 @@ store_customer_search(MYSQL *m, enum customer_key key, const char *value, unsign
 
 /* ---- the 360 view ---- */
 
-/* The profile of customer id into *out (NULL when there is none). */
+/* A profile; has_merged: whether any customer is merged into it. */
+#define PROFILE_SQL                                                                                \
+	"SELECT c.id, c.name, s.code, c.region, c.language, c.value_tier, "                        \
+	"CAST(FLOOR(UNIX_TIMESTAMP(c.flagged_at) * 1000) AS SIGNED), c.flag_reason, "              \
+	"c.merged_into, CAST(FLOOR(UNIX_TIMESTAMP(c.created_at) * 1000) AS SIGNED), "              \
+	"CAST(FLOOR(UNIX_TIMESTAMP(c.merged_at) * 1000) AS SIGNED), "                              \
+	"EXISTS (SELECT 1 FROM customers d WHERE d.merged_into = c.id) "                           \
+	"FROM customers c LEFT JOIN sites s ON s.id = c.site_id WHERE c.id = ?"
+
+/* The customers merged into one, directly or in a chain (at most
+ * CUSTOMER_MERGE_HOPS deep). */
+#define MERGED_SQL                                                                                 \
+	"WITH RECURSIVE t (id, depth) AS (SELECT CAST(? AS UNSIGNED), 0 "                          \
+	"UNION ALL SELECT c.id, t.depth + 1 FROM customers c JOIN t "                              \
+	"ON c.merged_into = t.id WHERE t.depth < ?) "                                              \
+	"SELECT c.id, LEFT(c.name, 200), "                                                         \
+	"CAST(FLOOR(UNIX_TIMESTAMP(c.merged_at) * 1000) AS SIGNED) FROM t "                        \
+	"JOIN customers c ON c.id = t.id WHERE t.depth > 0 ORDER BY c.id LIMIT ?"
+
+/* The profile of customer id into *out (NULL when there is none), with
+ * merged_at and has_merged (whether any customer is merged into it) for
+ * the view to use and drop. */
 static int
 view_profile(MYSQL *m, uint64_t id, json_t **out, char *err, size_t errlen)
 {
 	static const struct col cols[] = {
 	    {"id", 'i'},          {"name", 's'},       {"site", 's'},       {"region", 's'},
 	    {"language", 's'},    {"value_tier", 's'}, {"flagged_at", 'i'}, {"flag_reason", 's'},
-	    {"merged_into", 'i'}, {"created_at", 'i'},
+	    {"merged_into", 'i'}, {"created_at", 'i'}, {"merged_at", 'i'},  {"has_merged", 'b'},
 	};
 	MYSQL_BIND p[1];
 	MYSQL_STMT *st;
 	json_t *arr = json_array();
 
 	bind_u64(&p[0], &id);
-	st = store_prepare(
-	    m,
-	    "SELECT c.id, c.name, s.code, c.region, c.language, c.value_tier, " MS(
-	        "c.flagged_at") ", c.flag_reason, c.merged_into, " MS("c.created_at") " FROM "
-	                                                                              "customers c "
-	                                                                              "LEFT JOIN "
-	                                                                              "sites s ON "
-	                                                                              "s.id = "
-	                                                                              "c.site_id "
-	                                                                              "WHERE c.id "
-	                                                                              "= ?",
-	    p, err, errlen);
-	if (st == NULL || fetch_rows(m, st, cols, 10, arr, err, errlen) != 0) {
+	st = store_prepare(m, PROFILE_SQL, p, err, errlen);
+	if (st == NULL || fetch_rows(m, st, cols, 12, arr, err, errlen) != 0) {
 		json_decref(arr);
 		return -1;
 	}
@@ -302,10 +312,13 @@ view_profile(MYSQL *m, uint64_t id, json_t **out, char *err, size_t errlen)
 	return 0;
 }
 
-/* Follow merged_into from q->id to the survivor's profile. 1, 0, -1. */
+/* Follow merged_into from id to the survivor's profile. *link is the
+ * asked customer's own merge {id, merged_at} when it is merged (else
+ * NULL). 1, 0, -1. */
 static int
-view_resolve(MYSQL *m, uint64_t id, json_t **profile, char *err, size_t errlen)
+view_resolve(MYSQL *m, uint64_t id, json_t **profile, json_t **link, char *err, size_t errlen)
 {
+	*link = NULL;
 	for (int hop = 0; hop <= CUSTOMER_MERGE_HOPS; hop++) {
 		json_t *next;
 		if (view_profile(m, id, profile, err, errlen) != 0)
@@ -315,40 +328,46 @@ view_resolve(MYSQL *m, uint64_t id, json_t **profile, char *err, size_t errlen)
 		next = json_object_get(*profile, "merged_into");
 		if (!json_is_integer(next))
 			return 1;
+		if (hop == 0)
+			*link = json_pack("{s:O,s:O}", "id", next, "merged_at",
+			                  json_object_get(*profile, "merged_at"));
 		id = (uint64_t)json_integer_value(next);
 		json_decref(*profile);
 		*profile = NULL;
 	}
+	json_decref(*link);
+	*link = NULL;
 	snprintf(err, errlen, "customer merges form a chain over %d long or a loop",
 	         CUSTOMER_MERGE_HOPS);
 	return -1;
 }
 
-/* The survivor and every customer merged into it, directly or in a chain. */
+/* The survivor and every customer merged into it, directly or in a
+ * chain, into ids and the view's "merged" list. Only when the profile says
+ * there are any: a customer without merges costs no query here. */
 static int
-view_merged(MYSQL *m, struct id_set *ids, json_t *profile, char *err, size_t errlen)
+view_merged(MYSQL *m, struct id_set *ids, json_t *profile, json_t *view, char *err, size_t errlen)
 {
-	static const struct col cols[] = {{"id", 'i'}};
-	json_t *arr = json_array(), *row, *list;
-	unsigned limit = CUSTOMER_MERGED_MAX + 1;
-	MYSQL_BIND p[2];
+	static const struct col cols[] = {{"id", 'i'}, {"name", 's'}, {"merged_at", 'i'}};
+	json_t *arr, *row, *list = json_array(), *merged = json_array();
+	unsigned hops = CUSTOMER_MERGE_HOPS, limit = CUSTOMER_MERGED_MAX + 1;
+	MYSQL_BIND p[3];
 	MYSQL_STMT *st;
 	size_t i;
 
+	json_object_set_new(profile, "merged_ids", list);
+	json_object_set_new(view, "merged", merged);
+	if (!json_is_true(json_object_get(profile, "has_merged")))
+		return 0;
+	arr = json_array();
 	bind_u64(&p[0], &ids->id[0]);
-	bind_uint(&p[1], &limit);
-	st = store_prepare(m,
-	                   "WITH RECURSIVE t (id, depth) AS (SELECT CAST(? AS UNSIGNED), 0 "
-	                   "UNION ALL SELECT c.id, t.depth + 1 FROM customers c JOIN t "
-	                   "ON c.merged_into = t.id WHERE t.depth < " STR(
-	                       CUSTOMER_MERGE_HOPS) ") SELECT id FROM t WHERE depth > 0 "
-	                                            "ORDER BY id LIMIT ?",
-	                   p, err, errlen);
-	if (st == NULL || fetch_rows(m, st, cols, 1, arr, err, errlen) != 0) {
+	bind_uint(&p[1], &hops);
+	bind_uint(&p[2], &limit);
+	st = store_prepare(m, MERGED_SQL, p, err, errlen);
+	if (st == NULL || fetch_rows(m, st, cols, 3, arr, err, errlen) != 0) {
 		json_decref(arr);
 		return -1;
 	}
-	list = json_array();
 	json_array_foreach(arr, i, row)
 	{
 		if (ids->n > CUSTOMER_MERGED_MAX) {
@@ -357,8 +376,8 @@ view_merged(MYSQL *m, struct id_set *ids, json_t *profile, char *err, size_t err
 		}
 		ids->id[ids->n++] = (uint64_t)json_integer_value(json_object_get(row, "id"));
 		json_array_append(list, json_object_get(row, "id"));
+		json_array_append(merged, row);
 	}
-	json_object_set_new(profile, "merged_ids", list);
 	json_decref(arr);
 	return 0;
 }
@@ -574,18 +593,21 @@ store_customer_view(MYSQL *m, const struct customer_view_query *q, json_t **out,
                     size_t errlen)
 {
 	struct id_set ids = {.n = 0};
-	json_t *profile = NULL, *view;
+	json_t *profile = NULL, *view, *link;
 	int rc;
 
 	*out = NULL;
-	if ((rc = view_resolve(m, q->id, &profile, err, errlen)) <= 0)
+	if ((rc = view_resolve(m, q->id, &profile, &link, err, errlen)) <= 0)
 		return rc;
 	ids.id[ids.n++] = (uint64_t)json_integer_value(json_object_get(profile, "id"));
 	json_object_del(profile, "merged_into");
+	json_object_del(profile, "merged_at");
 	view = json_pack("{s:o}", "customer", profile);
-	if (ids.id[0] != q->id)
+	if (ids.id[0] != q->id) {
 		json_object_set_new(view, "resolved_from", json_integer((json_int_t)q->id));
-	if (view_merged(m, &ids, profile, err, errlen) != 0 ||
+		json_object_set_new(view, "merged_into", link);
+	}
+	if (view_merged(m, &ids, profile, view, err, errlen) != 0 ||
 	    view_contacts(m, &ids, view, err, errlen) != 0 ||
 	    view_value(m, &ids, q->now, view, err, errlen) != 0 ||
 	    view_tickets(m, &ids, q, view, err, errlen) != 0 ||
@@ -596,6 +618,7 @@ store_customer_view(MYSQL *m, const struct customer_view_query *q, json_t **out,
 		json_decref(view);
 		return -1;
 	}
+	json_object_del(profile, "has_merged");
 	*out = view;
 	return 1;
 }

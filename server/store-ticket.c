@@ -8,7 +8,12 @@
  * into a lost update. Lookups of queues, agents and sites come before the
  * lock and take none, so writers of different tickets never deadlock on
  * each other's order; should InnoDB still report a deadlock, the whole
- * transaction runs again. */
+ * transaction runs again.
+ *
+ * The site fence (struct ticket_actor) is one SQL condition, FENCE_SQL,
+ * with its parameters from fence_bind: ticket_lock adds it to the lock of
+ * every write (here and in store-care.c), and the reads add it to their
+ * WHERE, so a ticket out of reach is simply not found. */
 #include "store-ticket.h"
 
 #include <inttypes.h>
@@ -22,6 +27,7 @@
 
 #include "audit.h"
 #include "server.h"
+#include "store-link.h"
 #include "store.h"
 
 #define ER_DUP_ENTRY 1062
@@ -31,7 +37,8 @@
  * (docs/PROTOCOL.md): */
 #define TICKET_COLUMNS                                                                             \
 	"t.id, t.ref, t.kind, t.channel, t.severity, t.priority, t.state, t.subject, "             \
-	"t.customer_id, s.code AS site, q.code AS queue, a.username AS owner, "                    \
+	"t.language, t.customer_id, t.order_id, s.code AS site, q.code AS queue, "                 \
+	"a.username AS owner, "                                                                    \
 	"o.code AS owning_site, t.version, t.escalation_level, t.reopen_count, "                   \
 	"t.resolution_code, t.resolution_summary, "                                                \
 	"TIMESTAMPDIFF(MICROSECOND, '1970-01-01', t.enqueued_at) DIV 1000 AS enqueued_at, "        \
@@ -50,7 +57,19 @@
 	"last_event_seq, HEX(last_event_hash) AS head, "                                           \
 	"TIMESTAMPDIFF(MICROSECOND, '1970-01-01', resolved_at) DIV 1000 AS resolved_ms, "          \
 	"TIMESTAMPDIFF(MICROSECOND, '1970-01-01', closed_at) DIV 1000 AS closed_ms, "              \
-	"kind, channel, severity, priority, subject, customer_id, site_id FROM tickets "
+	"kind, channel, severity, priority, subject, language, customer_id, order_id, site_id, "   \
+	"escalation_level FROM tickets t "
+
+/* The site fence: 1 = all sites, then the actor's agent id (the owner) and
+ * the id of the actor's site (0: none). */
+#define FENCE_SQL " AND (? = 1 OR t.owner_agent_id = ? OR t.owning_site_id = ?)"
+
+/* The parameters of FENCE_SQL for an actor (NULL: the server, no fence). */
+struct ticket_fence {
+	int all;
+	unsigned int agent;
+	unsigned int site;
+};
 
 /* A string parameter, or NULL when s is NULL. */
 static void
@@ -326,6 +345,41 @@ ticket_event_append(MYSQL *m, uint64_t ticket_id, struct ticket_chain *c,
 	                  p, err, errlen, NULL);
 }
 
+/* Work out the fence of actor a: admin, service and a supervisor of no
+ * site reach every site; an agent, or a supervisor of a site, reaches the
+ * tickets they own and those of their site. The site's id is looked up
+ * (a plain read) before any lock. 0 or -1. */
+static int
+fence_of(MYSQL *m, const struct ticket_actor *a, struct ticket_fence *f, char *err, size_t errlen)
+{
+	uint64_t id = 0;
+	int rc;
+
+	memset(f, 0, sizeof *f);
+	if (a == NULL || a->role == ROLE_ADMIN || a->role == ROLE_SERVICE ||
+	    (a->role == ROLE_SUPERVISOR && a->site[0] == '\0')) {
+		f->all = 1;
+		return 0;
+	}
+	f->agent = a->agent_id;
+	if (a->site[0] == '\0')
+		return 0;
+	if ((rc = lookup_id(m, "SELECT id FROM sites WHERE code = ?", a->site, &id, err, errlen)) <
+	    0)
+		return -1;
+	f->site = (unsigned int)id; /* a site renamed away: no site's tickets */
+	return 0;
+}
+
+/* Bind the three parameters of FENCE_SQL at p. */
+static void
+fence_bind(struct ticket_fence *f, MYSQL_BIND *p)
+{
+	bind_int(&p[0], &f->all);
+	bind_uint(&p[1], &f->agent);
+	bind_uint(&p[2], &f->site);
+}
+
 /* The ticket as a reply object: 1 and *out, 0 none, -1. */
 static int
 ticket_json(MYSQL *m, uint64_t id, json_t **out, char *err, size_t errlen)
@@ -337,21 +391,28 @@ ticket_json(MYSQL *m, uint64_t id, json_t **out, char *err, size_t errlen)
 	                        err, errlen);
 }
 
-/* Lock the ticket of k for a write: 1 and *row, 0 none, -1. */
+/* Lock the ticket of k for a write by a: 1 and *row, 0 none or fenced, -1. */
 int
-ticket_lock(MYSQL *m, const struct ticket_key *k, json_t **row, char *err, size_t errlen)
+ticket_lock(MYSQL *m, const struct ticket_actor *a, const struct ticket_key *k, json_t **row,
+            char *err, size_t errlen)
 {
-	MYSQL_BIND p[1];
+	struct ticket_fence f;
+	MYSQL_BIND p[4];
 	unsigned long len;
 	uint64_t id = k->id;
 
+	*row = NULL;
+	if (fence_of(m, a, &f, err, errlen) != 0)
+		return -1;
+	fence_bind(&f, &p[1]);
 	if (id != 0) {
 		bind_u64(&p[0], &id);
-		return ticket_query_one(m, LOCK_COLUMNS "WHERE id = ? FOR UPDATE", p, row, err,
-		                        errlen);
+		return ticket_query_one(m, LOCK_COLUMNS "WHERE t.id = ?" FENCE_SQL " FOR UPDATE", p,
+		                        row, err, errlen);
 	}
 	bind_str(&p[0], k->ref, &len);
-	return ticket_query_one(m, LOCK_COLUMNS "WHERE ref = ? FOR UPDATE", p, row, err, errlen);
+	return ticket_query_one(m, LOCK_COLUMNS "WHERE t.ref = ?" FENCE_SQL " FOR UPDATE", p, row,
+	                        err, errlen);
 }
 
 /* The chain head of a locked row. */
@@ -524,7 +585,47 @@ struct create_arg {
 	int64_t now_ms;
 };
 
-/* The site, customer and queue of a new ticket: 0, 1 refused, -1. */
+/* The surviving customer of id: id itself, or where its merged_into chain
+ * ends (at most TICKET_MERGE_HOPS links, so a cycle cannot hold a worker).
+ * 0 and *out, 1 refused (not_found, or a chain too long), -1. */
+static int
+customer_survivor(MYSQL *m, uint64_t id, uint64_t *out, struct ticket_result *res, char *err,
+                  size_t errlen)
+{
+	MYSQL_BIND p[1];
+	uint64_t cur = id;
+	json_t *row;
+	int rc;
+
+	for (int hop = 0; hop <= TICKET_MERGE_HOPS; hop++) {
+		bind_u64(&p[0], &cur);
+		if ((rc = ticket_query_one(m, "SELECT id, merged_into FROM customers WHERE id = ?",
+		                           p, &row, err, errlen)) <= 0) {
+			if (rc < 0)
+				return -1;
+			if (cur == id)
+				return refuse(res, CC_ERR_NOT_FOUND, "no customer with id %" PRIu64,
+				              id);
+			snprintf(err, errlen, "customer %" PRIu64 " merged into missing %" PRIu64,
+			         id, cur);
+			return -1;
+		}
+		if (json_is_null(json_object_get(row, "merged_into"))) {
+			json_decref(row);
+			*out = cur;
+			return 0;
+		}
+		cur = jint(row, "merged_into");
+		json_decref(row);
+	}
+	return refuse(res, CC_ERR_CONFLICT,
+	              "customer %" PRIu64 " is merged through more than %d customers; "
+	              "fix the merge chain first",
+	              id, TICKET_MERGE_HOPS);
+}
+
+/* The site, customer and queue of a new ticket: 0, 1 refused, -1. A
+ * customer that was merged into another is replaced by the survivor. */
 static int
 create_lookups(MYSQL *m, const struct create_arg *c, struct ticket_fields *f,
                struct ticket_result *res, char *err, size_t errlen)
@@ -539,19 +640,9 @@ create_lookups(MYSQL *m, const struct create_arg *c, struct ticket_fields *f,
 	if ((rc = lookup_id(m, "SELECT id FROM sites WHERE code = ?", site, &id, err, errlen)) <= 0)
 		return rc < 0 ? -1 : refuse(res, CC_ERR_NOT_FOUND, "no site with code %s", site);
 	f->site_id = f->owning_site_id = (unsigned int)id;
-	if (c->t->customer_id != 0) {
-		MYSQL_BIND p[1];
-		uint64_t cid = c->t->customer_id;
-		json_t *row;
-
-		bind_u64(&p[0], &cid);
-		if ((rc = ticket_query_one(m, "SELECT id FROM customers WHERE id = ?", p, &row, err,
-		                           errlen)) <= 0)
-			return rc < 0 ? -1
-			              : refuse(res, CC_ERR_NOT_FOUND,
-			                       "no customer with id %" PRIu64, cid);
-		json_decref(row);
-	}
+	if (c->t->customer_id != 0 &&
+	    (rc = customer_survivor(m, c->t->customer_id, &f->customer_id, res, err, errlen)) != 0)
+		return rc;
 	if (c->t->queue[0] != '\0') {
 		if ((rc = lookup_id(m, "SELECT id FROM queues WHERE code = ?", c->t->queue, &id,
 		                    err, errlen)) <= 0)
@@ -600,6 +691,10 @@ create_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_
 		return -1;
 	detail = json_pack("{s:s,s:s,s:i}", "kind", t->kind, "channel", t->channel, "priority",
 	                   t->priority);
+	if (f.customer_id != t->customer_id)
+		json_object_set_new(
+		    detail, "customer_merged",
+		    json_pack("[I,I]", (json_int_t)t->customer_id, (json_int_t)f.customer_id));
 	if (t->queue[0])
 		json_object_set_new(detail, "queue", json_string(t->queue));
 	rc = ticket_event_append(m, id, &ch, c->a, "create", NULL, f.state, detail, c->now_ms, err,
@@ -649,15 +744,38 @@ change_lookups(MYSQL *m, const struct ticket_change *c, struct change_plan *p,
 	int rc;
 
 	if (c->queue[0]) {
+		const char *site;
+
 		bind_str(&b[0], c->queue, &len);
-		if ((rc = ticket_query_one(m, "SELECT id, site_id FROM queues WHERE code = ?", b,
-		                           &row, err, errlen)) <= 0)
+		if ((rc = ticket_query_one(m,
+		                           "SELECT q.id, q.site_id, s.code AS site FROM queues q "
+		                           "LEFT JOIN sites s ON s.id = q.site_id WHERE q.code = ?",
+		                           b, &row, err, errlen)) <= 0)
 			return rc < 0 ? -1
 			              : refuse(res, CC_ERR_NOT_FOUND, "no queue with code %s",
 			                       c->queue);
 		p->queue = (unsigned int)jint(row, "id");
 		p->queue_site_null = json_is_null(json_object_get(row, "site_id"));
 		p->owning_site = (unsigned int)jint(row, "site_id");
+		site = jstr(row, "site");
+		if (c->site[0] && (site == NULL || strcmp(site, c->site) != 0)) {
+			uint64_t sid;
+
+			rc = lookup_id(m, "SELECT id FROM sites WHERE code = ?", c->site, &sid, err,
+			               errlen);
+			if (rc == 0)
+				rc = refuse(res, CC_ERR_NOT_FOUND, "no site with code %s", c->site);
+			else if (rc == 1 && site == NULL)
+				rc = refuse(res, CC_ERR_BAD_REQUEST,
+				            "queue %s serves every site, not site %s alone",
+				            c->queue, c->site);
+			else if (rc == 1)
+				rc = refuse(res, CC_ERR_BAD_REQUEST,
+				            "queue %s belongs to site %s, not to site %s", c->queue,
+				            site, c->site);
+			json_decref(row);
+			return rc;
+		}
 		json_decref(row);
 	}
 	if (c->agent[0]) {
@@ -690,12 +808,19 @@ change_check(const struct change_arg *x, const json_t *row, struct change_plan *
 	    .is_owner = jint(row, "owner_agent_id") == x->a->agent_id,
 	    .now_ms = x->now_ms,
 	    .ended_ms = (int64_t)jint(row, state == TS_CLOSED ? "closed_ms" : "resolved_ms"),
-	    .reopen_window_ms = (int64_t)TICKET_REOPEN_DAYS * 86400000,
+	    .reopen_window_ms = x->a->reopen_window_ms,
 	};
 	char why[sizeof res->msg];
 	enum ticket_refusal r = ticket_transition_check(&at, &p->t, why, sizeof why);
 	unsigned flags;
 
+	/* a window of 0 turns reopening off, even within the same millisecond */
+	if ((r == TICKET_WINDOW_PASSED || (r == TICKET_OK && (p->t->flags & TF_WINDOW))) &&
+	    at.reopen_window_ms <= 0)
+		return refuse(res, CC_ERR_CONFLICT,
+		              "cannot %s: reopening is turned off on this server "
+		              "(tickets.reopen_window is 0); open a new ticket instead",
+		              act);
 	if (r != TICKET_OK)
 		return refuse(res, ticket_refusal_err(r), "%s", why);
 	flags = p->t->flags;
@@ -821,6 +946,8 @@ change_detail(const struct ticket_change *c, const struct change_plan *p)
 		json_object_set_new(d, "code", json_string(c->code));
 	if ((flags & TF_CODE_REQUIRED) && c->summary[0])
 		json_object_set_new(d, "summary", json_string(c->summary));
+	if (c->reason[0])
+		json_object_set_new(d, "reason", json_string(c->reason));
 	if (json_object_size(d) == 0) {
 		json_decref(d);
 		return NULL;
@@ -885,7 +1012,7 @@ change_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_
 
 	if ((rc = change_lookups(m, x->c, &p, res, err, errlen)) != 0)
 		return rc;
-	if ((rc = ticket_lock(m, &x->c->key, &row, err, errlen)) <= 0)
+	if ((rc = ticket_lock(m, x->a, &x->c->key, &row, err, errlen)) <= 0)
 		return rc < 0 ? -1 : refuse_unknown(res, &x->c->key);
 	id = jint(row, "id");
 	if (jint(row, "version") != x->c->version)
@@ -988,7 +1115,7 @@ note_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_t 
 	json_t *row, *detail;
 	int rc;
 
-	if ((rc = ticket_lock(m, &x->n->key, &row, err, errlen)) <= 0)
+	if ((rc = ticket_lock(m, x->a, &x->n->key, &row, err, errlen)) <= 0)
 		return rc < 0 ? -1 : refuse_unknown(res, &x->n->key);
 	id = jint(row, "id");
 	if (x->n->has_version && jint(row, "version") != x->n->version)
@@ -1024,6 +1151,259 @@ store_ticket_add_note(MYSQL *m, const struct ticket_actor *a, const struct ticke
 	struct note_arg x = {a, n, now_ms};
 
 	return ticket_tx_run(m, note_tx, &x, res, err, errlen);
+}
+
+/* store_ticket_update */
+
+struct update_arg {
+	const struct ticket_actor *a;
+	const struct ticket_update *u;
+	int64_t now_ms;
+};
+
+/* A ticket's fields as ticket.update sees them; 0 for a NULL number, NULL
+ * for a NULL string. */
+struct update_fields {
+	const char *subject, *kind, *language;
+	unsigned int severity, priority;
+	uint64_t customer_id, order_id;
+};
+
+/* The customer of order id, followed to its survivor: 0 and *customer, 1
+ * refused (not_found), -1. */
+static int
+order_customer(MYSQL *m, uint64_t id, uint64_t *customer, struct ticket_result *res, char *err,
+               size_t errlen)
+{
+	MYSQL_BIND p[1];
+	json_t *row;
+	uint64_t c;
+	int rc;
+
+	bind_u64(&p[0], &id);
+	if ((rc = ticket_query_one(m, "SELECT customer_id FROM orders WHERE id = ?", p, &row, err,
+	                           errlen)) <= 0)
+		return rc < 0 ? -1 : refuse(res, CC_ERR_NOT_FOUND, "no order with id %" PRIu64, id);
+	c = jint(row, "customer_id");
+	json_decref(row);
+	return customer_survivor(m, c, customer, res, err, errlen);
+}
+
+/* A number as JSON, null for 0 (an unset column). */
+static json_t *
+num_or_null(uint64_t v)
+{
+	return v ? json_integer((json_int_t)v) : json_null();
+}
+
+/* A string as JSON, null for NULL. */
+static json_t *
+str_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+/* Note field [old, new] in d when they differ. */
+static void
+diff_num(json_t *d, const char *field, uint64_t old, uint64_t new)
+{
+	if (old != new)
+		json_object_set_new(d, field,
+		                    json_pack("[o,o]", num_or_null(old), num_or_null(new)));
+}
+
+static void
+diff_str(json_t *d, const char *field, const char *old, const char *new)
+{
+	if ((old == NULL) != (new == NULL) || (old && strcmp(old, new) != 0))
+		json_object_set_new(d, field,
+		                    json_pack("[o,o]", str_or_null(old), str_or_null(new)));
+}
+
+/* Work out the new fields from the locked row and the request, and check
+ * them together (severity grades complaints only; an order belongs to the
+ * ticket's customer): 0, 1 refused, -1. new_customer and order_customer
+ * are the lookups made before the lock. */
+static int
+update_plan(MYSQL *m, const struct update_arg *x, const json_t *row, uint64_t new_customer,
+            uint64_t order_cust, struct update_fields *o, struct update_fields *n,
+            struct ticket_result *res, char *err, size_t errlen)
+{
+	const struct ticket_update *u = x->u;
+	int was_complaint, is_complaint;
+	uint64_t cust;
+	int rc;
+
+	o->subject = jstr(row, "subject");
+	o->kind = jstr(row, "kind");
+	o->language = jstr(row, "language");
+	o->severity = (unsigned int)jint(row, "severity");
+	o->priority = (unsigned int)jint(row, "priority");
+	o->customer_id = jint(row, "customer_id");
+	o->order_id = jint(row, "order_id");
+	*n = *o;
+	if (u->set & UPD_SUBJECT)
+		n->subject = u->subject;
+	if (u->set & UPD_KIND)
+		n->kind = u->kind;
+	if (u->set & UPD_LANGUAGE)
+		n->language = u->language[0] ? u->language : NULL;
+	if (u->set & UPD_PRIORITY)
+		n->priority = (unsigned int)u->priority;
+	if (u->set & UPD_CUSTOMER)
+		n->customer_id = new_customer;
+	if (u->set & UPD_ORDER)
+		n->order_id = u->order_id;
+	was_complaint = strcmp(o->kind, "complaint") == 0;
+	is_complaint = strcmp(n->kind, "complaint") == 0;
+	if (u->set & UPD_SEVERITY) {
+		if (u->severity != 0 && !is_complaint)
+			return refuse(res, CC_ERR_BAD_REQUEST,
+			              "severity grades complaints only; this ticket is a%s %s",
+			              strchr("aeiou", n->kind[0]) ? "n" : "", n->kind);
+		if (u->severity == 0 && is_complaint && o->severity != 0)
+			return refuse(
+			    res, CC_ERR_BAD_REQUEST,
+			    "a complaint's severity can be changed (1 to 4) but not cleared; "
+			    "it is cleared when the kind changes from complaint");
+		n->severity = (unsigned int)u->severity;
+	}
+	if (was_complaint && !is_complaint)
+		n->severity = 0; /* the grade goes with the kind */
+	if (n->order_id == 0 || n->customer_id == 0 ||
+	    (n->order_id == o->order_id && n->customer_id == o->customer_id))
+		return 0;
+	if (!(u->set & UPD_ORDER) &&
+	    (rc = order_customer(m, n->order_id, &order_cust, res, err, errlen)) != 0)
+		return rc;
+	if ((rc = customer_survivor(m, n->customer_id, &cust, res, err, errlen)) != 0)
+		return rc;
+	if (order_cust != cust)
+		return refuse(res, CC_ERR_BAD_REQUEST,
+		              "order %" PRIu64 " belongs to customer %" PRIu64
+		              ", not to the ticket's customer %" PRIu64,
+		              n->order_id, order_cust, n->customer_id);
+	return 0;
+}
+
+/* The event detail: {field: [old, new]} for every field that changed. */
+static json_t *
+update_detail(const struct update_fields *o, const struct update_fields *n)
+{
+	json_t *d = json_object();
+
+	diff_str(d, "subject", o->subject, n->subject);
+	diff_str(d, "kind", o->kind, n->kind);
+	diff_num(d, "severity", o->severity, n->severity);
+	diff_num(d, "priority", o->priority, n->priority);
+	diff_str(d, "language", o->language, n->language);
+	diff_num(d, "customer_id", o->customer_id, n->customer_id);
+	diff_num(d, "order_id", o->order_id, n->order_id);
+	return d;
+}
+
+/* The UPDATE under the version check: 0, 1 (the version moved), -1. */
+static int
+update_write(MYSQL *m, uint64_t id, unsigned int version, const struct update_fields *n,
+             struct ticket_result *res, char *err, size_t errlen)
+{
+	MYSQL_BIND b[9];
+	unsigned long len[9];
+	my_bool nul[9];
+	unsigned int severity = n->severity, priority = n->priority;
+	uint64_t customer = n->customer_id, order = n->order_id;
+	unsigned long long changed = 0;
+
+	bind_str(&b[0], n->subject, &len[0]);
+	bind_str(&b[1], n->kind, &len[1]);
+	bind_uint(&b[2], &severity);
+	nul[2] = severity == 0;
+	b[2].is_null = &nul[2];
+	bind_uint(&b[3], &priority);
+	bind_nstr(&b[4], n->language, &len[4], &nul[4]);
+	bind_u64(&b[5], &customer);
+	nul[5] = customer == 0;
+	b[5].is_null = &nul[5];
+	bind_u64(&b[6], &order);
+	nul[6] = order == 0;
+	b[6].is_null = &nul[6];
+	bind_u64(&b[7], &id);
+	bind_uint(&b[8], &version);
+	if (store_exec(m,
+	               "UPDATE tickets SET subject = ?, kind = ?, severity = ?, priority = ?, "
+	               "language = ?, customer_id = ?, order_id = ?, version = version + 1 "
+	               "WHERE id = ? AND version = ?",
+	               b, err, errlen, &changed) != 0)
+		return -1;
+	if (changed != 1)
+		return refuse(res, CC_ERR_CONFLICT, "ticket changed since version %u", version);
+	return 0;
+}
+
+static int
+update_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_t errlen)
+{
+	const struct update_arg *x = arg;
+	const struct ticket_update *u = x->u;
+	struct update_fields o, n;
+	struct ticket_chain ch;
+	uint64_t id, new_customer = 0, order_cust = 0;
+	json_t *row, *detail = NULL, *ticket, *changed;
+	const char *key;
+	json_t *v;
+	int rc, st;
+
+	if ((u->set & UPD_CUSTOMER) && u->customer_id != 0 &&
+	    (rc = customer_survivor(m, u->customer_id, &new_customer, res, err, errlen)) != 0)
+		return rc;
+	if ((u->set & UPD_ORDER) && u->order_id != 0 &&
+	    (rc = order_customer(m, u->order_id, &order_cust, res, err, errlen)) != 0)
+		return rc;
+	if ((rc = ticket_lock(m, x->a, &u->key, &row, err, errlen)) <= 0)
+		return rc < 0 ? -1 : refuse_unknown(res, &u->key);
+	id = jint(row, "id");
+	st = ticket_state_parse(jstr(row, "state"));
+	if (jint(row, "version") != u->version)
+		rc = refuse(res, CC_ERR_CONFLICT, "ticket changed since version %u (now %u)",
+		            u->version, (unsigned int)jint(row, "version"));
+	else if (st == TS_CLOSED)
+		rc = refuse(res, CC_ERR_CONFLICT,
+		            "ticket %s is closed and can no longer be updated; only open tickets "
+		            "can (reopen opens a follow-up)",
+		            jstr(row, "ref"));
+	else if ((rc = update_plan(m, x, row, new_customer, order_cust, &o, &n, res, err,
+	                           errlen)) == 0 &&
+	         json_object_size(detail = update_detail(&o, &n)) == 0)
+		rc = refuse(res, CC_ERR_BAD_REQUEST,
+		            "nothing to change: every field given already has that value");
+	if (rc == 0 && (rc = ticket_row_chain(row, &ch, err, errlen)) == 0 &&
+	    (rc = update_write(m, id, u->version, &n, res, err, errlen)) == 0)
+		rc = ticket_event_append(m, id, &ch, x->a, "update", NULL, NULL, detail, x->now_ms,
+		                         err, errlen);
+	if (rc == 0 && (json_object_get(detail, "kind") || json_object_get(detail, "severity") ||
+	                json_object_get(detail, "priority")))
+		rc = ticket_sla_hook(m, id, SLA_HOOK_UPDATED, 0, st, st, x->now_ms, res, err,
+		                     errlen);
+	json_decref(row);
+	if (rc == 0 && ticket_json(m, id, &ticket, err, errlen) != 1)
+		rc = -1;
+	if (rc == 0) {
+		changed = json_array();
+		json_object_foreach(detail, key, v)
+		    json_array_append_new(changed, json_string(key));
+		res->reply = json_pack("{s:o,s:o}", "ticket", ticket, "changed", changed);
+	}
+	json_decref(detail);
+	return rc;
+}
+
+int
+store_ticket_update(MYSQL *m, const struct ticket_actor *a, const struct ticket_update *u,
+                    int64_t now_ms, struct ticket_result *res, char *err, size_t errlen)
+{
+	struct update_arg x = {a, u, now_ms};
+
+	return ticket_tx_run(m, update_tx, &x, res, err, errlen);
 }
 
 /* Reads */
@@ -1062,10 +1442,11 @@ show_events(MYSQL *m, uint64_t id, json_t *out, char *err, size_t errlen)
 }
 
 int
-store_ticket_show(MYSQL *m, const struct ticket_key *k, struct ticket_result *res, char *err,
-                  size_t errlen)
+store_ticket_show(MYSQL *m, const struct ticket_actor *a, const struct ticket_key *k,
+                  struct ticket_result *res, char *err, size_t errlen)
 {
-	MYSQL_BIND p[2];
+	struct ticket_fence f;
+	MYSQL_BIND p[4];
 	unsigned long len;
 	unsigned int limit = TICKET_SHOW_NOTES;
 	uint64_t id = k->id;
@@ -1073,14 +1454,19 @@ store_ticket_show(MYSQL *m, const struct ticket_key *k, struct ticket_result *re
 	int rc;
 
 	res->code = CC_OK;
+	if (fence_of(m, a, &f, err, errlen) != 0)
+		return -1;
+	fence_bind(&f, &p[1]);
 	if (id != 0) {
 		bind_u64(&p[0], &id);
-		rc = ticket_query_one(m, "SELECT " TICKET_COLUMNS TICKET_FROM " WHERE t.id = ?", p,
-		                      &ticket, err, errlen);
+		rc = ticket_query_one(
+		    m, "SELECT " TICKET_COLUMNS TICKET_FROM " WHERE t.id = ?" FENCE_SQL, p, &ticket,
+		    err, errlen);
 	} else {
 		bind_str(&p[0], k->ref, &len);
-		rc = ticket_query_one(m, "SELECT " TICKET_COLUMNS TICKET_FROM " WHERE t.ref = ?", p,
-		                      &ticket, err, errlen);
+		rc = ticket_query_one(
+		    m, "SELECT " TICKET_COLUMNS TICKET_FROM " WHERE t.ref = ?" FENCE_SQL, p,
+		    &ticket, err, errlen);
 	}
 	if (rc <= 0)
 		return rc < 0 ? -1 : (refuse_unknown(res, k), 0);
@@ -1090,6 +1476,8 @@ store_ticket_show(MYSQL *m, const struct ticket_key *k, struct ticket_result *re
 	notes = json_object_get(res->reply, "notes");
 	events = json_object_get(res->reply, "events");
 	links = json_object_get(res->reply, "links");
+	if (store_sla_show(m, id, res->reply, err, errlen) != 0)
+		return -1;
 	bind_u64(&p[0], &id);
 	bind_uint(&p[1], &limit);
 	if (query_json(m,
@@ -1101,23 +1489,20 @@ store_ticket_show(MYSQL *m, const struct ticket_key *k, struct ticket_result *re
 	               p, notes, err, errlen) != 0 ||
 	    show_events(m, id, events, err, errlen) != 0)
 		return -1;
-	bind_u64(&p[1], &id);
-	return query_json(
-	    m,
-	    "SELECT l.kind, 'to' AS direction, t.id, t.ref, t.state FROM ticket_links "
-	    "l JOIN tickets t ON t.id = l.to_ticket_id WHERE l.from_ticket_id = ? "
-	    "UNION ALL SELECT l.kind, 'from', t.id, t.ref, t.state FROM ticket_links "
-	    "l JOIN tickets t ON t.id = l.from_ticket_id WHERE l.to_ticket_id = ?",
-	    p, links, err, errlen);
+	if (store_link_list(m, id, &links, err, errlen) != 0)
+		return -1;
+	json_object_set_new(res->reply, "links", links);
+	return 0;
 }
 
 int
-store_ticket_list(MYSQL *m, const struct ticket_filter *f, struct ticket_result *res, char *err,
-                  size_t errlen)
+store_ticket_list(MYSQL *m, const struct ticket_actor *a, const struct ticket_filter *f,
+                  struct ticket_result *res, char *err, size_t errlen)
 {
+	struct ticket_fence fence;
 	char sql[2048];
-	MYSQL_BIND p[5];
-	unsigned long len[5];
+	MYSQL_BIND p[8];
+	unsigned long len[8];
 	unsigned int owner = f->owner_id, limit = f->limit;
 	uint64_t after = f->after_id;
 	const char *state = f->state >= 0 ? ticket_state_name((enum ticket_state)f->state) : NULL;
@@ -1125,7 +1510,14 @@ store_ticket_list(MYSQL *m, const struct ticket_filter *f, struct ticket_result 
 	json_t *rows = json_array(), *last;
 
 	res->code = CC_OK;
-	off = snprintf(sql, sizeof sql, "SELECT " TICKET_COLUMNS TICKET_FROM " WHERE 1 = 1");
+	if (fence_of(m, a, &fence, err, errlen) != 0) {
+		json_decref(rows);
+		return -1;
+	}
+	off = snprintf(sql, sizeof sql,
+	               "SELECT " TICKET_COLUMNS TICKET_FROM " WHERE 1 = 1" FENCE_SQL);
+	fence_bind(&fence, &p[np]);
+	np += 3;
 	/* only fixed fragments are appended; every value is a parameter */
 	if (owner != 0) {
 		off += snprintf(sql + off, sizeof sql - off, " AND t.owner_agent_id = ?");

@@ -30,16 +30,28 @@
 #define TICKET_LIST_DEF     20
 #define TICKET_SHOW_NOTES   50  /* newest notes in ticket.show */
 #define TICKET_SHOW_EVENTS  100 /* newest events in ticket.show */
-#define TICKET_REOPEN_DAYS  7   /* reopen window after resolve or close */
+#define TICKET_REASON_MAX   500 /* characters of a transfer or reopen reason */
+#define TICKET_LANGUAGE_MAX 16  /* bytes of a language tag (tickets.language) */
+#define TICKET_MERGE_HOPS   8   /* merged_into links followed to the surviving customer */
 #define TICKET_TX_ATTEMPTS  3   /* runs of a transaction that deadlocked */
 #define TICKET_REF_ATTEMPTS 5   /* new refs tried when one is taken */
 
-/* Who acts: the logged-in agent. */
+/* Who acts: the logged-in agent.
+ *
+ * Site fencing: an agent reaches the tickets they own and those owned by
+ * their own site (tickets.owning_site_id); a supervisor likewise, or every
+ * site when their agent row names none; admin and service reach all. A
+ * ticket out of reach is answered exactly as one that does not exist
+ * (not_found), for reads and writes alike. */
 struct ticket_actor {
 	unsigned int agent_id;
 	char user[257];                 /* as agent_info.user */
 	unsigned role;                  /* exactly one ROLE_* bit */
 	char site[TICKET_SITE_MAX + 1]; /* site code; "" when none */
+	/* tickets.reopen_window in ms: how long after resolve or close a
+	 * reopen is allowed (the state table's TF_WINDOW rows). The ops set
+	 * it from the configuration; 0 allows no reopen at all. */
+	int64_t reopen_window_ms;
 };
 
 /* A ticket by id, or by ref when id is 0. */
@@ -81,6 +93,34 @@ struct ticket_change {
 	char agent[TICKET_NAME_MAX + 1];
 	char code[TICKET_CODE_MAX + 1];
 	char summary[TICKET_SUMMARY_MAX * 4 + 1];
+	char site[TICKET_SITE_MAX + 1];         /* "": any; else the queue must be of this site */
+	char reason[TICKET_REASON_MAX * 4 + 1]; /* "": none; kept in the event detail */
+};
+
+/* ticket.update: the fields to set. A field is changed only when its
+ * UPD_* bit is in set; an unset severity or order is 0 with the bit (to
+ * clear it). */
+enum ticket_update_field {
+	UPD_SUBJECT = 1 << 0,
+	UPD_KIND = 1 << 1,
+	UPD_SEVERITY = 1 << 2,
+	UPD_PRIORITY = 1 << 3,
+	UPD_LANGUAGE = 1 << 4,
+	UPD_CUSTOMER = 1 << 5,
+	UPD_ORDER = 1 << 6,
+};
+
+struct ticket_update {
+	struct ticket_key key;
+	unsigned int version;
+	unsigned set; /* UPD_* */
+	char subject[TICKET_SUBJECT_MAX * 4 + 1];
+	char kind[16];
+	int severity; /* 0: clear */
+	int priority;
+	char language[TICKET_LANGUAGE_MAX + 1]; /* "": clear */
+	uint64_t customer_id;                   /* 0: clear */
+	uint64_t order_id;                      /* 0: clear */
 };
 
 struct ticket_note {
@@ -107,12 +147,15 @@ int store_ticket_transition(MYSQL *m, const struct ticket_actor *a, const struct
                             int64_t now_ms, struct ticket_result *res, char *err, size_t errlen);
 int store_ticket_add_note(MYSQL *m, const struct ticket_actor *a, const struct ticket_note *n,
                           int64_t now_ms, struct ticket_result *res, char *err, size_t errlen);
+int store_ticket_update(MYSQL *m, const struct ticket_actor *a, const struct ticket_update *u,
+                        int64_t now_ms, struct ticket_result *res, char *err, size_t errlen);
 
-/* Reads, refused like writes (not_found): 0 or -1. */
-int store_ticket_show(MYSQL *m, const struct ticket_key *k, struct ticket_result *res, char *err,
-                      size_t errlen);
-int store_ticket_list(MYSQL *m, const struct ticket_filter *f, struct ticket_result *res, char *err,
-                      size_t errlen);
+/* Reads, refused like writes (not_found), fenced by the actor's site: 0
+ * or -1. */
+int store_ticket_show(MYSQL *m, const struct ticket_actor *a, const struct ticket_key *k,
+                      struct ticket_result *res, char *err, size_t errlen);
+int store_ticket_list(MYSQL *m, const struct ticket_actor *a, const struct ticket_filter *f,
+                      struct ticket_result *res, char *err, size_t errlen);
 
 /* Check the event chain of the ticket ref against its head: 0 intact, 1
  * broken, 2 no such ticket, -1 on a database error. msg says which (the
@@ -142,9 +185,13 @@ int ticket_query_one(MYSQL *m, const char *sql, MYSQL_BIND *p, json_t **row, cha
                      size_t errlen);
 /* "2024-05-01 08:00:00.123" (UTC) for a DATETIME(3) column. */
 void ticket_format_time(int64_t ms, char buf[48]);
-/* Lock the ticket of k for a write: 1 and *row, 0 none, -1. The row has
- * id, ref, state, version, customer_id, last_event_seq and head. */
-int ticket_lock(MYSQL *m, const struct ticket_key *k, json_t **row, char *err, size_t errlen);
+/* Lock the ticket of k for a write by a: 1 and *row, 0 none or out of a's
+ * reach (the site fence, see struct ticket_actor), -1. a NULL is the server
+ * itself (router, timers): no fence. The row has id, ref, state, version,
+ * owner_agent_id, queue_id, owning_site_id, customer_id, order_id,
+ * last_event_seq and head, among others. */
+int ticket_lock(MYSQL *m, const struct ticket_actor *a, const struct ticket_key *k, json_t **row,
+                char *err, size_t errlen);
 /* The chain head of a locked row. */
 int ticket_row_chain(const json_t *row, struct ticket_chain *c, char *err, size_t errlen);
 /* Append an event after c (updated to it) and move the head on the ticket

@@ -3,6 +3,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
@@ -17,14 +18,120 @@ store_retryable(unsigned int e)
 	return e == 1213 || e == 1205; /* ER_LOCK_DEADLOCK, ER_LOCK_WAIT_TIMEOUT */
 }
 
+/* The statement cache.
+ *
+ * Why: a statement prepared per call costs a round trip to the server
+ * (COM_STMT_PREPARE) before the one that runs it, and a ticket change runs
+ * a dozen statements, so half of its round trips were prepares. Each
+ * thread that talks to the database (a db worker owns exactly one
+ * connection) keeps the statements it prepared, keyed by their SQL text,
+ * and runs them again with new bindings.
+ *
+ * Bounds: at most STORE_STMT_CACHE statements a thread; the least recently
+ * used one not lent out is closed to make room. The project's SQL is a
+ * fixed set of texts, so in practice nothing is evicted.
+ *
+ * Invalidation: the cache belongs to one connection, named by its MYSQL
+ * pointer and the server's connection id. A lookup with another connection
+ * (or the same pointer after a reconnect: new connection id) drops every
+ * statement first; db.c drops the cache when it closes a worker's
+ * connection (lost, idle and dead, or shutdown), before the pointer can be
+ * reused. A statement whose use failed is closed, not kept: it may belong
+ * to a dead connection. So a stale MYSQL_STMT is never run.
+ *
+ * Between uses a statement's result is freed (mysql_stmt_free_result, on
+ * the client only). mysql_stmt_reset is not needed (no cursors, no long
+ * data) and would cost a round trip of its own. */
+#define STORE_STMT_CACHE 128
+
+struct store_stmt_entry {
+	MYSQL_STMT *st;
+	char *sql;
+	uint64_t hash;
+	uint64_t used; /* tick of the last lookup: the smallest is evicted */
+	int lent;      /* handed out and not yet given back */
+};
+
+struct store_stmt_cache {
+	MYSQL *m;                /* the connection the statements belong to */
+	unsigned long thread_id; /* its server connection id */
+	uint64_t tick;
+	unsigned n;
+	struct store_stmt_entry e[STORE_STMT_CACHE];
+	unsigned long long hits, misses;
+};
+
+static _Thread_local struct store_stmt_cache store_cache;
+
+/* FNV-1a of the SQL text. */
+static uint64_t
+store_sql_hash(const char *s)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+/* Forget entry i, closing its statement unless it is lent out (its
+ * borrower closes it when giving it back, finding it no longer cached). */
+static void
+store_cache_forget(unsigned i)
+{
+	struct store_stmt_cache *c = &store_cache;
+
+	if (!c->e[i].lent)
+		mysql_stmt_close(c->e[i].st);
+	free(c->e[i].sql);
+	c->e[i] = c->e[--c->n];
+}
+
+void
+store_stmt_cache_drop(void)
+{
+	while (store_cache.n > 0)
+		store_cache_forget(store_cache.n - 1);
+	store_cache.m = NULL;
+	store_cache.thread_id = 0;
+}
+
+void
+store_stmt_cache_stats(unsigned *cached, unsigned long long *hits, unsigned long long *misses)
+{
+	*cached = store_cache.n;
+	*hits = store_cache.hits;
+	*misses = store_cache.misses;
+}
+
+/* The cache entry holding st, or -1. */
+static int
+store_cache_find(const MYSQL_STMT *st)
+{
+	for (unsigned i = 0; i < store_cache.n; i++)
+		if (store_cache.e[i].st == st)
+			return (int)i;
+	return -1;
+}
+
 /* Fill err from a statement (or the connection when st is NULL). */
 int
 store_fail(MYSQL *m, MYSQL_STMT *st, char *err, size_t errlen)
 {
+	int i;
+
 	store_last_errno = st ? mysql_stmt_errno(st) : mysql_errno(m);
 	snprintf(err, errlen, "%s", st ? mysql_stmt_error(st) : mysql_error(m));
-	if (st)
-		mysql_stmt_close(st);
+	if (st) {
+		/* a statement that failed is not trusted again */
+		if ((i = store_cache_find(st)) >= 0) {
+			store_cache.e[i].lent = 0;
+			store_cache_forget((unsigned)i);
+		} else
+			mysql_stmt_close(st);
+	}
 	return -1;
 }
 
@@ -44,6 +151,87 @@ store_prepare(MYSQL *m, const char *sql, MYSQL_BIND *params, char *err, size_t e
 		return NULL;
 	}
 	return st;
+}
+
+/* Make room for one more entry: evict the least recently used statement
+ * that is not lent out. 0, or -1 when every entry is lent out. */
+static int
+store_cache_room(void)
+{
+	struct store_stmt_cache *c = &store_cache;
+	int victim = -1;
+
+	if (c->n < STORE_STMT_CACHE)
+		return 0;
+	for (unsigned i = 0; i < c->n; i++)
+		if (!c->e[i].lent && (victim < 0 || c->e[i].used < c->e[victim].used))
+			victim = (int)i;
+	if (victim < 0)
+		return -1;
+	store_cache_forget((unsigned)victim);
+	return 0;
+}
+
+/* A prepared statement for sql from this thread's cache. */
+MYSQL_STMT *
+store_stmt(MYSQL *m, const char *sql, MYSQL_BIND *params, char *err, size_t errlen)
+{
+	struct store_stmt_cache *c = &store_cache;
+	unsigned long tid = mysql_thread_id(m);
+	uint64_t h = store_sql_hash(sql);
+	struct store_stmt_entry *e;
+	MYSQL_STMT *st;
+	char *copy;
+
+	if (c->m != m || c->thread_id != tid) {
+		store_stmt_cache_drop();
+		c->m = m;
+		c->thread_id = tid;
+	}
+	c->tick++;
+	for (unsigned i = 0; i < c->n; i++) {
+		e = &c->e[i];
+		if (e->hash != h || e->lent || strcmp(e->sql, sql) != 0)
+			continue;
+		if (params && mysql_stmt_bind_param(e->st, params) != 0) {
+			e->lent = 1;
+			store_fail(m, e->st, err, errlen);
+			return NULL;
+		}
+		e->lent = 1;
+		e->used = c->tick;
+		c->hits++;
+		return e->st;
+	}
+	c->misses++;
+	if ((st = store_prepare(m, sql, params, err, errlen)) == NULL)
+		return NULL;
+	/* no room (every statement lent out, or no memory): an uncached
+	 * statement, closed when it is given back */
+	if (store_cache_room() != 0 || (copy = strdup(sql)) == NULL)
+		return st;
+	e = &c->e[c->n++];
+	e->st = st;
+	e->sql = copy;
+	e->hash = h;
+	e->used = c->tick;
+	e->lent = 1;
+	return st;
+}
+
+/* Give back a statement from store_stmt after a successful use. */
+void
+store_stmt_done(MYSQL_STMT *st)
+{
+	int i = store_cache_find(st);
+
+	if (i < 0) {
+		mysql_stmt_close(st);
+		return;
+	}
+	/* the rest of a result not read to the end goes too, on the client */
+	mysql_stmt_free_result(st);
+	store_cache.e[i].lent = 0;
 }
 
 /* Bind a string parameter. */
@@ -136,7 +324,7 @@ store_fetch_agent(MYSQL *m, MYSQL_STMT *st, struct agent_row *out, char *err, si
 	    mysql_stmt_store_result(st) != 0)
 		return store_fail(m, st, err, errlen);
 	rc = mysql_stmt_fetch(st);
-	mysql_stmt_close(st);
+	store_stmt_done(st);
 	if (rc == MYSQL_NO_DATA)
 		return 0;
 	if (rc == MYSQL_DATA_TRUNCATED) {
@@ -162,10 +350,10 @@ store_agent_by_username(MYSQL *m, const char *username, struct agent_row *out, c
 	MYSQL_STMT *st;
 
 	bind_str(&p[0], username, &ulen);
-	st = store_prepare(m,
-	                   "SELECT " AGENT_COLUMNS " FROM agents a LEFT JOIN sites s ON "
-	                   "s.id = a.site_id WHERE a.username = ?",
-	                   p, err, errlen);
+	st = store_stmt(m,
+	                "SELECT " AGENT_COLUMNS " FROM agents a LEFT JOIN sites s ON "
+	                "s.id = a.site_id WHERE a.username = ?",
+	                p, err, errlen);
 	if (st == NULL)
 		return -1;
 	return store_fetch_agent(m, st, out, err, errlen);
@@ -180,11 +368,11 @@ store_session_lookup(MYSQL *m, const unsigned char digest[AUTH_TOKEN_HASH], stru
 	MYSQL_STMT *st;
 
 	bind_blob(&p[0], digest, &dlen, AUTH_TOKEN_HASH);
-	st = store_prepare(m,
-	                   "SELECT " AGENT_COLUMNS " FROM agent_sessions t JOIN agents a ON "
-	                   "a.id = t.agent_id LEFT JOIN sites s ON s.id = a.site_id "
-	                   "WHERE t.token_hash = ? AND t.expires_at > UTC_TIMESTAMP(3)",
-	                   p, err, errlen);
+	st = store_stmt(m,
+	                "SELECT " AGENT_COLUMNS " FROM agent_sessions t JOIN agents a ON "
+	                "a.id = t.agent_id LEFT JOIN sites s ON s.id = a.site_id "
+	                "WHERE t.token_hash = ? AND t.expires_at > UTC_TIMESTAMP(3)",
+	                p, err, errlen);
 	if (st == NULL)
 		return -1;
 	return store_fetch_agent(m, st, out, err, errlen);
@@ -195,7 +383,7 @@ int
 store_exec(MYSQL *m, const char *sql, MYSQL_BIND *p, char *err, size_t errlen,
            unsigned long long *affected)
 {
-	MYSQL_STMT *st = store_prepare(m, sql, p, err, errlen);
+	MYSQL_STMT *st = store_stmt(m, sql, p, err, errlen);
 
 	if (st == NULL)
 		return -1;
@@ -203,8 +391,36 @@ store_exec(MYSQL *m, const char *sql, MYSQL_BIND *p, char *err, size_t errlen,
 		return store_fail(m, st, err, errlen);
 	if (affected)
 		*affected = (unsigned long long)mysql_stmt_affected_rows(st);
-	mysql_stmt_close(st);
+	store_stmt_done(st);
 	return 0;
+}
+
+/* Transactions are opened with START TRANSACTION and ended with COMMIT or
+ * ROLLBACK, the session staying in autocommit throughout: a transaction
+ * costs two round trips besides its statements, where
+ * mysql_autocommit(0) ... COMMIT ... mysql_autocommit(1) cost three. */
+int
+store_tx_begin(MYSQL *m, char *err, size_t errlen)
+{
+	static const char q[] = "START TRANSACTION";
+
+	if (mysql_real_query(m, q, sizeof q - 1) != 0)
+		return store_fail(m, NULL, err, errlen);
+	return 0;
+}
+
+int
+store_tx_commit(MYSQL *m, char *err, size_t errlen)
+{
+	if (mysql_commit(m) != 0)
+		return store_fail(m, NULL, err, errlen);
+	return 0;
+}
+
+void
+store_tx_rollback(MYSQL *m)
+{
+	mysql_rollback(m);
 }
 
 /* One attempt at the login transaction. The agent row is updated first so
@@ -219,8 +435,8 @@ store_session_insert_once(MYSQL *m, const unsigned char digest[AUTH_TOKEN_HASH],
 	MYSQL_BIND p[4];
 	unsigned long dlen, plen;
 
-	if (mysql_autocommit(m, 0) != 0)
-		return store_fail(m, NULL, err, errlen);
+	if (store_tx_begin(m, err, errlen) != 0)
+		return -1;
 	bind_uint(&p[0], &agent_id);
 	if (store_exec(m, "UPDATE agents SET last_login_at = UTC_TIMESTAMP(3) WHERE id = ?", p, err,
 	               errlen, NULL) != 0)
@@ -234,15 +450,11 @@ store_session_insert_once(MYSQL *m, const unsigned char digest[AUTH_TOKEN_HASH],
 	               "VALUES (?, ?, UTC_TIMESTAMP(3) + INTERVAL ? SECOND, ?)",
 	               p, err, errlen, NULL) != 0)
 		goto fail;
-	if (mysql_commit(m) != 0) {
-		store_fail(m, NULL, err, errlen);
+	if (store_tx_commit(m, err, errlen) != 0)
 		goto fail;
-	}
-	mysql_autocommit(m, 1);
 	return 0;
 fail:
-	mysql_rollback(m);
-	mysql_autocommit(m, 1);
+	store_tx_rollback(m);
 	return -1;
 }
 

@@ -44,14 +44,37 @@ unsigned int store_errno(void);
 /* Deadlock or lock wait timeout: the transaction may simply be run again. */
 int store_retryable(unsigned int mysql_errno);
 /* Fill err (and the thread's errno) from st, or m when st is NULL; closes
- * st. Always -1. */
+ * st (from store_prepare or store_stmt alike). Always -1. */
 int store_fail(MYSQL *m, MYSQL_STMT *st, char *err, size_t errlen);
-/* Prepare sql and bind params (may be NULL); NULL with err on failure. */
+/* Prepare sql and bind params (may be NULL); NULL with err on failure.
+ * The caller owns the statement and closes it (mysql_stmt_close). */
 MYSQL_STMT *store_prepare(MYSQL *m, const char *sql, MYSQL_BIND *params, char *err, size_t errlen);
+/* The prepared statement cache (see store.c): sql's statement from this
+ * thread's cache, prepared on a miss, with params bound (may be NULL);
+ * NULL with err on failure. sql is the key: a fixed text, not one with
+ * values in it. The statement is lent: after a successful use give it back
+ * with store_stmt_done (never mysql_stmt_close); after a failure pass it
+ * to store_fail, which closes it. A statement may be lent once at a time:
+ * the same text asked for again while lent gets a fresh one. */
+MYSQL_STMT *store_stmt(MYSQL *m, const char *sql, MYSQL_BIND *params, char *err, size_t errlen);
+/* Give back a statement from store_stmt; its unread result is freed. */
+void store_stmt_done(MYSQL_STMT *st);
+/* Close every statement this thread cached; for the owner of a connection
+ * before it closes it (db.c does, for its workers). Statements lent out
+ * are the borrower's to give back. */
+void store_stmt_cache_drop(void);
+/* This thread's cache: statements held, lookups answered and missed. */
+void store_stmt_cache_stats(unsigned *cached, unsigned long long *hits, unsigned long long *misses);
 /* Prepare, bind and execute a write; affected rows into *affected (may be
  * NULL). 0 or -1. */
 int store_exec(MYSQL *m, const char *sql, MYSQL_BIND *p, char *err, size_t errlen,
                unsigned long long *affected);
+/* A transaction on m: START TRANSACTION, then COMMIT (0, or -1 with err
+ * filled: the transaction is then to be rolled back) or ROLLBACK. The
+ * session stays in autocommit, so nothing needs restoring afterwards. */
+int store_tx_begin(MYSQL *m, char *err, size_t errlen);
+int store_tx_commit(MYSQL *m, char *err, size_t errlen);
+void store_tx_rollback(MYSQL *m);
 /* Parameter and result bindings; the pointed-to values must outlive the
  * statement's execution. */
 void bind_str(MYSQL_BIND *b, const char *s, unsigned long *len);

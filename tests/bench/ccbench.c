@@ -9,15 +9,28 @@
  *   ccbench sessions: open N connections, at most C at a time still
  *     connecting or logging in; log each in with a login request and hold
  *     them all, idle, until SIGTERM or SIGINT (or --hold seconds).
+ *   ccbench tickets: C connections, each logged in as its own agent
+ *     (P0001 .. P<C>), each looping over durable ticket changes for D
+ *     seconds: ticket.create, ticket.note on it, ticket.transition accept
+ *     into --queue; one request in flight per connection. Every reply ok
+ *     is one committed change; counted with its latency per op.
+ *   ccbench inserts: the database's own figure for the same durability:
+ *     C threads, each with its own connection to MariaDB, looping over a
+ *     prepared single-row INSERT in autocommit for D seconds.
  *
- * One libevent loop, one bufferevent_openssl per connection. Results go to
+ * One libevent loop, one bufferevent_openssl per connection (inserts: one
+ * thread per connection, Connector/C being blocking). Results go to
  * standard output as key=value lines for scripts; progress and diagnostics
  * to standard error. Exit status 0 only when nothing failed. */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <mysql.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,7 +58,16 @@
 #define BENCH_FD_SPARE     64
 #define LOGIN_REQUEST_ID   1
 
-enum bench_mode { MODE_HANDSHAKES, MODE_SESSIONS };
+enum bench_mode { MODE_HANDSHAKES, MODE_SESSIONS, MODE_TICKETS, MODE_INSERTS };
+
+/* The ticket changes each tickets-mode connection loops over. */
+enum ticket_step { STEP_CREATE, STEP_NOTE, STEP_TRANSITION, STEP__COUNT };
+
+static const char *const step_names[STEP__COUNT] = {"create", "note", "transition"};
+
+#define BENCH_NOTE_BODY                                                                            \
+	"Customer called about the delivery; checked the order and the carrier's status, "         \
+	"promised a call back."
 
 /* When a handshakes-mode connection counts as done. */
 enum complete_at { COMPLETE_TICKET, COMPLETE_HANDSHAKE };
@@ -55,6 +77,7 @@ enum conn_state {
 	CONN_CONFIRM,   /* handshake done, waiting for the server's session ticket */
 	CONN_LOGIN,     /* login sent, waiting for the reply */
 	CONN_HELD,      /* logged in and idle */
+	CONN_WORK,      /* logged in, a ticket request in flight */
 	CONN_DEAD,      /* queued for the reaper */
 };
 
@@ -83,6 +106,10 @@ struct conn {
 	int connected;
 	int got_ticket;
 	double t_start, t_tls, t_login;
+	enum ticket_step step; /* tickets mode: the request in flight or next */
+	long long req_id;
+	double t_req;
+	long long ticket_id, version; /* the ticket being changed */
 	TAILQ_ENTRY(conn) entry;
 };
 TAILQ_HEAD(conn_list, conn);
@@ -110,6 +137,12 @@ struct options {
 	const char *password_file;
 	unsigned long max_failures;
 	int quiet;
+	const char *queue;     /* tickets: the queue accept puts the ticket in */
+	const char *db_socket; /* inserts: the database */
+	const char *db_host;
+	unsigned db_port;
+	const char *db_user;
+	const char *db_name;
 };
 
 struct bench {
@@ -136,6 +169,12 @@ struct bench {
 	char first_drop[200];
 
 	struct samples lat_tls, lat_login, lat_total;
+	/* tickets mode */
+	unsigned inflight; /* connections with a request in flight */
+	unsigned long changes, step_done[STEP__COUNT], step_failed[STEP__COUNT];
+	unsigned long changes_all;
+	char step_error[STEP__COUNT][200];
+	struct samples lat_step[STEP__COUNT], lat_change;
 	double t0, t_window, t_end, t_ready, t_progress;
 	double cpu_window, cpu_end; /* client CPU seconds at the window's ends */
 	int measuring, draining, stopping, ready, aborted;
@@ -143,6 +182,7 @@ struct bench {
 
 static struct conn *conn_start(struct bench *b);
 static void bench_refill(struct bench *b);
+static void bench_tickets_ready(struct bench *b);
 
 /* Seconds on the monotonic clock. */
 static double
@@ -189,18 +229,24 @@ double_cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Print NAME_ms_p50/p90/p99/max by the nearest-rank method. */
+/* Print NAME_ms_p50/p90/p99/max by the nearest-rank method, and with fine
+ * also p99.9 (as p99_9). */
 static void
-samples_print(struct samples *s, const char *name)
+samples_print(struct samples *s, const char *name, int fine)
 {
-	static const unsigned pct[] = {50, 90, 99};
+	static const unsigned permille[] = {500, 900, 990, 999};
+	size_t n = fine ? 4 : 3;
 
 	if (s->n == 0)
 		return;
 	qsort(s->v, s->n, sizeof *s->v, double_cmp);
-	for (size_t i = 0; i < sizeof pct / sizeof pct[0]; i++) {
-		size_t rank = (s->n * pct[i] + 99) / 100; /* ceil(n * p / 100), >= 1 */
-		printf("%s_ms_p%u=%.2f\n", name, pct[i], s->v[rank - 1]);
+	for (size_t i = 0; i < n; i++) {
+		size_t rank = (s->n * permille[i] + 999) / 1000; /* ceil(n * p / 1000), >= 1 */
+		if (permille[i] % 10 == 0)
+			printf("%s_ms_p%u=%.2f\n", name, permille[i] / 10, s->v[rank - 1]);
+		else
+			printf("%s_ms_p%u_%u=%.2f\n", name, permille[i] / 10, permille[i] % 10,
+			       s->v[rank - 1]);
 	}
 	printf("%s_ms_max=%.2f\n", name, s->v[s->n - 1]);
 }
@@ -223,7 +269,9 @@ conn_retire(struct conn *c)
 
 	if (c->state == CONN_DEAD)
 		return;
-	if (c->state == CONN_HELD) {
+	if (c->state == CONN_WORK)
+		b->inflight--;
+	if (c->state == CONN_HELD || c->state == CONN_WORK) {
 		TAILQ_REMOVE(&b->held, c, entry);
 		b->nheld--;
 	} else {
@@ -255,7 +303,7 @@ conn_fail(struct conn *c, int reason, const char *detail)
 {
 	struct bench *b = c->b;
 
-	if (c->state == CONN_HELD) {
+	if (c->state == CONN_HELD || c->state == CONN_WORK) {
 		b->dropped++;
 		note_detail(b->first_drop, sizeof b->first_drop, detail);
 	} else if (!b->stopping) {
@@ -311,9 +359,9 @@ bench_print_logins(struct bench *b)
 		}
 	printf("login_seconds=%.3f\n", secs);
 	printf("logins_per_second=%.1f\n", secs > 0 ? (double)b->nheld / secs : 0.0);
-	samples_print(&b->lat_tls, "tls");
-	samples_print(&b->lat_login, "login");
-	samples_print(&b->lat_total, "total");
+	samples_print(&b->lat_tls, "tls", 0);
+	samples_print(&b->lat_login, "login", 0);
+	samples_print(&b->lat_total, "total", 0);
 	printf("client_cpu_seconds=%.2f\n", cpu_s());
 }
 
@@ -349,11 +397,11 @@ bench_refill(struct bench *b)
 	if (b->stopping)
 		return;
 	if (b->draining) {
-		if (b->npending == 0)
+		if (b->o.mode == MODE_TICKETS ? b->inflight == 0 : b->npending == 0)
 			event_base_loopbreak(b->base);
 		return;
 	}
-	if (b->o.mode == MODE_SESSIONS) {
+	if (b->o.mode != MODE_HANDSHAKES) {
 		unsigned left = b->o.sessions - b->started;
 		want = b->o.concurrency > b->npending ? b->o.concurrency - b->npending : 0;
 		if (want > left)
@@ -363,9 +411,13 @@ bench_refill(struct bench *b)
 	/* a fixed count per call: connections that fail at once cannot spin here */
 	for (unsigned i = 0; i < want && !b->stopping; i++)
 		conn_start(b);
-	if (b->o.mode == MODE_SESSIONS && !b->ready && b->started == b->o.sessions &&
-	    b->npending == 0)
-		bench_sessions_ready(b);
+	if (b->o.mode != MODE_HANDSHAKES && !b->ready && b->started == b->o.sessions &&
+	    b->npending == 0) {
+		if (b->o.mode == MODE_TICKETS)
+			bench_tickets_ready(b);
+		else
+			bench_sessions_ready(b);
+	}
 }
 
 /* Handshakes mode: one handshake is done. */
@@ -482,6 +534,142 @@ conn_login_reply(struct conn *c, json_t *msg, const char *line)
 	bench_refill(b);
 }
 
+/* Tickets mode: send the connection's next change. */
+static void
+conn_ticket_send(struct conn *c)
+{
+	struct bench *b = c->b;
+	json_t *req;
+	char *line;
+	size_t len;
+
+	c->req_id++;
+	switch (c->step) {
+	case STEP_CREATE:
+		req = json_pack("{s:I,s:s,s:s,s:s,s:s,s:i}", "id", (json_int_t)c->req_id, "op",
+		                "ticket.create", "kind", "call", "channel", "phone", "subject",
+		                "Parcel not delivered", "priority", 5);
+		break;
+	case STEP_NOTE:
+		req =
+		    json_pack("{s:I,s:s,s:I,s:s}", "id", (json_int_t)c->req_id, "op", "ticket.note",
+		              "ticket", (json_int_t)c->ticket_id, "body", BENCH_NOTE_BODY);
+		break;
+	default:
+		req = json_pack("{s:I,s:s,s:I,s:s,s:s,s:I}", "id", (json_int_t)c->req_id, "op",
+		                "ticket.transition", "ticket", (json_int_t)c->ticket_id, "action",
+		                "accept", "queue", b->o.queue, "version", (json_int_t)c->version);
+		break;
+	}
+	line = req ? proto_encode(req, &len) : NULL;
+	json_decref(req);
+	if (line == NULL) {
+		fprintf(stderr, "ccbench: cannot encode a ticket request\n");
+		exit(2);
+	}
+	if (c->state != CONN_WORK)
+		b->inflight++;
+	c->state = CONN_WORK;
+	c->t_req = now_s();
+	bufferevent_write(c->bev, line, len);
+	free(line);
+}
+
+/* Tickets mode: the reply to the change in flight. */
+static void
+conn_ticket_reply(struct conn *c, json_t *msg, const char *line)
+{
+	struct bench *b = c->b;
+	json_t *id = json_object_get(msg, "id");
+	json_t *ticket = json_object_get(msg, "ticket");
+	enum ticket_step step = c->step;
+	double t = now_s(), ms = (t - c->t_req) * 1000.0;
+	char detail[200];
+
+	if (!json_is_integer(id) || json_integer_value(id) != c->req_id ||
+	    !json_is_boolean(json_object_get(msg, "ok"))) {
+		snprintf(detail, sizeof detail, "%.150s", line);
+		conn_fail(c, FAIL_BAD_REPLY, detail);
+		return;
+	}
+	if (json_is_true(json_object_get(msg, "ok"))) {
+		if (step == STEP_CREATE || step == STEP_TRANSITION) {
+			json_t *tid = json_object_get(ticket, "id");
+			json_t *ver = json_object_get(ticket, "version");
+			if (!json_is_integer(tid) || !json_is_integer(ver)) {
+				snprintf(detail, sizeof detail, "no ticket id or version: %.120s",
+				         line);
+				conn_fail(c, FAIL_BAD_REPLY, detail);
+				return;
+			}
+			c->ticket_id = json_integer_value(tid);
+			c->version = json_integer_value(ver);
+		}
+		b->changes_all++;
+		if (b->measuring && !b->draining) {
+			b->changes++;
+			b->step_done[step]++;
+			samples_add(&b->lat_step[step], ms);
+			samples_add(&b->lat_change, ms);
+		}
+		c->step = (enum ticket_step)((step + 1) % STEP__COUNT);
+	} else {
+		json_t *e = json_object_get(msg, "error");
+		const char *code = json_string_value(json_object_get(e, "code"));
+		const char *m = json_string_value(json_object_get(e, "message"));
+		snprintf(detail, sizeof detail, "%s: %s", code ? code : "?", m ? m : "");
+		note_detail(b->step_error[step], sizeof b->step_error[step], detail);
+		b->step_failed[step]++;
+		b->failed++;
+		c->step = STEP_CREATE; /* start again on a new ticket */
+		if (b->failed > b->o.max_failures && !b->stopping) {
+			fprintf(stderr, "ccbench: more than %lu failures; stopping\n",
+			        b->o.max_failures);
+			b->aborted = 1;
+			b->stopping = 1;
+			event_base_loopbreak(b->base);
+			return;
+		}
+	}
+	if (b->draining || b->stopping) {
+		c->state = CONN_HELD;
+		if (--b->inflight == 0)
+			event_base_loopbreak(b->base);
+		return;
+	}
+	conn_ticket_send(c);
+}
+
+/* Tickets mode: every agent has logged in or failed to: start changing
+ * tickets on all connections at once, the warm-up first. */
+static void
+bench_tickets_ready(struct bench *b)
+{
+	struct timeval w = {(time_t)b->o.warmup,
+	                    (suseconds_t)((b->o.warmup - (double)(time_t)b->o.warmup) * 1e6)};
+	struct conn *c;
+
+	b->ready = 1;
+	b->t_ready = now_s();
+	printf("agents=%u\n", b->o.sessions);
+	printf("logged_in=%u\n", b->nheld);
+	printf("login_seconds=%.3f\n", b->t_ready - b->t0);
+	fflush(stdout);
+	if (b->nheld != b->o.sessions) {
+		fprintf(stderr, "ccbench: %u of %u agents logged in; stopping\n", b->nheld,
+		        b->o.sessions);
+		b->aborted = 1;
+		b->stopping = 1;
+		event_base_loopbreak(b->base);
+		return;
+	}
+	if (!b->o.quiet)
+		fprintf(stderr, "ccbench: %u agents logged in; changing tickets\n", b->nheld);
+	evtimer_add(b->phase_timer, &w);
+	for (c = TAILQ_FIRST(&b->held); c != NULL; c = TAILQ_NEXT(c, entry))
+		conn_ticket_send(c);
+}
+
 /* One line from the server. */
 static void
 conn_line(struct conn *c, const char *line)
@@ -493,6 +681,8 @@ conn_line(struct conn *c, const char *line)
 	if (!json_is_object(msg)) {
 		snprintf(detail, sizeof detail, "not a JSON object: %.150s", line);
 		conn_fail(c, FAIL_BAD_REPLY, detail);
+	} else if (ev != NULL && c->b->o.mode == MODE_TICKETS && strcmp(ev, "closing") != 0) {
+		/* pushes to a working agent (offers, screen pops): not a reply */
 	} else if (ev != NULL) {
 		/* the only event an idle session gets is "closing"; the close follows */
 		const char *why = json_string_value(json_object_get(msg, "reason"));
@@ -500,6 +690,8 @@ conn_line(struct conn *c, const char *line)
 		conn_fail(c, FAIL_REFUSED, detail);
 	} else if (c->state == CONN_LOGIN)
 		conn_login_reply(c, msg, line);
+	else if (c->state == CONN_WORK)
+		conn_ticket_reply(c, msg, line);
 	else {
 		snprintf(detail, sizeof detail, "unexpected line: %.150s", line);
 		conn_fail(c, FAIL_BAD_REPLY, detail);
@@ -636,10 +828,18 @@ bench_tick_cb(evutil_socket_t fd, short what, void *arg)
 			          : c->connected         ? "no session ticket in time"
 			                                 : "handshake not finished in time");
 	}
+	for (c = TAILQ_FIRST(&b->held); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (c->state == CONN_WORK && t - c->t_req > b->o.timeout)
+			conn_fail(c, FAIL_TIMEOUT, "no reply to a ticket change in time");
+	}
 	if (b->o.quiet || t - b->t_progress < BENCH_PROGRESS_S)
 		return;
 	b->t_progress = t;
-	if (b->o.mode == MODE_SESSIONS)
+	if (b->o.mode == MODE_TICKETS)
+		fprintf(stderr, "ccbench: %.0f s: %u agents, %lu changes counted, %lu failed\n",
+		        t - b->t0, b->nheld, b->changes, b->failed);
+	else if (b->o.mode == MODE_SESSIONS)
 		fprintf(stderr, "ccbench: %.0f s: %u held, %u in flight, %lu failed, %lu dropped\n",
 		        t - b->t0, b->nheld, b->npending, b->failed, b->dropped);
 	else
@@ -658,7 +858,9 @@ bench_phase_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (b->o.mode == MODE_HANDSHAKES && !b->measuring) {
+	int windowed = b->o.mode == MODE_HANDSHAKES || b->o.mode == MODE_TICKETS;
+
+	if (windowed && !b->measuring) {
 		struct timeval tv = {
 		    (time_t)b->o.duration,
 		    (suseconds_t)((b->o.duration - (double)(time_t)b->o.duration) * 1e6)};
@@ -669,7 +871,7 @@ bench_phase_cb(evutil_socket_t fd, short what, void *arg)
 		evtimer_add(b->phase_timer, &tv);
 		return;
 	}
-	if (b->o.mode == MODE_HANDSHAKES) {
+	if (windowed) {
 		b->t_end = now_s();
 		b->cpu_end = cpu_s();
 		b->draining = 1;
@@ -688,10 +890,12 @@ bench_signal_cb(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	if (!b->o.quiet)
 		fprintf(stderr, "ccbench: %s: finishing\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-	if (b->o.mode == MODE_HANDSHAKES && b->measuring && !b->draining) {
+	if ((b->o.mode == MODE_HANDSHAKES || b->o.mode == MODE_TICKETS) && b->measuring &&
+	    !b->draining) {
 		b->t_end = now_s();
 		b->cpu_end = cpu_s();
-	} else if (b->o.mode == MODE_SESSIONS && !b->ready)
+		b->draining = 1;
+	} else if (b->o.mode != MODE_HANDSHAKES && !b->ready)
 		b->aborted = 1;
 	b->stopping = 1;
 	event_base_loopbreak(b->base);
@@ -716,12 +920,245 @@ bench_print_handshakes(struct bench *b)
 			printf("failures.%s=%lu\n", n, b->failures[i]);
 			printf("first_error.%s=\"%s\"\n", n, b->first_error[i]);
 		}
-	samples_print(&b->lat_tls, "handshake");
+	samples_print(&b->lat_tls, "handshake", 0);
 	printf("client_cpu_seconds=%.2f\n", cpu);
 	if (b->completed > 0)
 		printf("client_cpu_us_per_handshake=%.0f\n", cpu * 1e6 / (double)b->completed);
 	/* start-up, warm-up and wind-down too: tells others' CPU use from ours */
 	printf("client_cpu_total_seconds=%.2f\n", cpu_s());
+}
+
+/* Tickets mode results. */
+static void
+bench_print_tickets(struct bench *b)
+{
+	char name[64];
+	double secs = b->measuring ? b->t_end - b->t_window : 0;
+	double cpu = b->measuring ? b->cpu_end - b->cpu_window : 0;
+
+	printf("seconds=%.3f\n", secs);
+	printf("changes=%lu\n", b->changes);
+	printf("changes_per_second=%.1f\n", secs > 0 ? (double)b->changes / secs : 0.0);
+	printf("changes_total=%lu\n", b->changes_all);
+	for (int i = 0; i < STEP__COUNT; i++)
+		printf("%s=%lu\n", step_names[i], b->step_done[i]);
+	samples_print(&b->lat_change, "change", 1);
+	for (int i = 0; i < STEP__COUNT; i++)
+		samples_print(&b->lat_step[i], step_names[i], 1);
+	printf("failures=%lu\n", b->failed);
+	for (int i = 0; i < STEP__COUNT; i++)
+		if (b->step_failed[i] != 0) {
+			printf("failures.%s=%lu\n", step_names[i], b->step_failed[i]);
+			printf("first_error.%s=\"%s\"\n", step_names[i], b->step_error[i]);
+		}
+	for (int i = 0; i < FAIL__COUNT; i++)
+		if (b->failures[i] != 0) {
+			const char *n = fail_name(i, name, sizeof name);
+			printf("failures.%s=%lu\n", n, b->failures[i]);
+			printf("first_error.%s=\"%s\"\n", n, b->first_error[i]);
+		}
+	printf("dropped=%lu\n", b->dropped);
+	if (b->dropped > 0)
+		printf("first_drop=\"%s\"\n", b->first_drop);
+	printf("client_cpu_seconds=%.2f\n", cpu);
+	printf("client_cpu_total_seconds=%.2f\n", cpu_s());
+}
+
+/* ---- inserts mode ---------------------------------------------------------
+ * What the database alone does at the same durability: threads, each with
+ * its own connection, looping over one prepared single-row INSERT in
+ * autocommit (one commit, so one redo log write and, with
+ * innodb_flush_log_at_trx_commit = 1, one fsync shared by the commits
+ * grouped with it). */
+
+#define INSERT_TABLE "bench_inserts"
+
+enum insert_phase { PHASE_WARMUP, PHASE_MEASURE, PHASE_STOP };
+
+struct inserter {
+	struct bench *b;
+	pthread_t thread;
+	unsigned index;
+	MYSQL *m;
+	unsigned long done;
+	struct samples lat;
+	char error[200]; /* the failure that stopped it, or "" */
+};
+
+static _Atomic int insert_phase;
+
+/* Connect to the database of the options; NULL with err filled. */
+static MYSQL *
+insert_connect(struct bench *b, char *err, size_t errlen)
+{
+	MYSQL *m = mysql_init(NULL);
+	unsigned int timeout = 10;
+
+	if (m == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+	mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+	if (mysql_real_connect(m, b->o.db_socket ? NULL : b->o.db_host, b->o.db_user, b->password,
+	                       b->o.db_name, b->o.db_socket ? 0 : b->o.db_port, b->o.db_socket,
+	                       0) == NULL) {
+		snprintf(err, errlen, "%s", mysql_error(m));
+		mysql_close(m);
+		return NULL;
+	}
+	return m;
+}
+
+/* One inserter thread: insert until told to stop. */
+static void *
+inserter_main(void *arg)
+{
+	static const char sql[] = "INSERT INTO " INSERT_TABLE
+	                          " (agent_id, body, created_at) VALUES (?, ?, UTC_TIMESTAMP(3))";
+	struct inserter *w = arg;
+	MYSQL_STMT *st;
+	MYSQL_BIND p[2];
+	unsigned int agent = w->index + 1;
+	unsigned long blen = (unsigned long)strlen(BENCH_NOTE_BODY);
+
+	mysql_thread_init();
+	if ((st = mysql_stmt_init(w->m)) == NULL ||
+	    mysql_stmt_prepare(st, sql, (unsigned long)strlen(sql)) != 0) {
+		snprintf(w->error, sizeof w->error, "prepare: %s", mysql_error(w->m));
+		goto out;
+	}
+	memset(p, 0, sizeof p);
+	p[0].buffer_type = MYSQL_TYPE_LONG;
+	p[0].buffer = &agent;
+	p[0].is_unsigned = 1;
+	p[1].buffer_type = MYSQL_TYPE_STRING;
+	p[1].buffer = (void *)(uintptr_t)BENCH_NOTE_BODY;
+	p[1].buffer_length = blen;
+	p[1].length = &blen;
+	if (mysql_stmt_bind_param(st, p) != 0) {
+		snprintf(w->error, sizeof w->error, "bind: %s", mysql_stmt_error(st));
+		goto out;
+	}
+	while (atomic_load(&insert_phase) != PHASE_STOP) {
+		double t0 = now_s(), t1;
+		if (mysql_stmt_execute(st) != 0) {
+			snprintf(w->error, sizeof w->error, "insert: %s", mysql_stmt_error(st));
+			break;
+		}
+		t1 = now_s();
+		if (atomic_load(&insert_phase) == PHASE_MEASURE) {
+			w->done++;
+			samples_add(&w->lat, (t1 - t0) * 1000.0);
+		}
+	}
+out:
+	if (st != NULL)
+		mysql_stmt_close(st);
+	mysql_thread_end();
+	return NULL;
+}
+
+/* Sleep s seconds. */
+static void
+sleep_s(double s)
+{
+	struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* Inserts mode: the whole run; the exit status. */
+static int
+bench_inserts(struct bench *b)
+{
+	unsigned n = b->o.concurrency, failed = 0;
+	struct inserter *w = calloc(n, sizeof *w);
+	struct samples all = {0};
+	unsigned long done = 0;
+	char err[256];
+	double t_window, t_end, cpu0, cpu1;
+	MYSQL *m;
+	MYSQL_RES *r;
+	MYSQL_ROW row;
+
+	if (w == NULL || mysql_library_init(0, NULL, NULL) != 0) {
+		fprintf(stderr, "ccbench: cannot initialise the MariaDB client\n");
+		return 2;
+	}
+	if ((m = insert_connect(b, err, sizeof err)) == NULL) {
+		fprintf(stderr, "ccbench: database: %s\n", err);
+		return 2;
+	}
+	printf("mode=inserts\n");
+	printf("concurrency=%u\n", n);
+	/* the settings that decide what a commit costs */
+	if (mysql_query(m, "SELECT @@innodb_flush_log_at_trx_commit, @@log_bin, @@sync_binlog, "
+	                   "@@innodb_doublewrite, @@version") == 0 &&
+	    (r = mysql_store_result(m)) != NULL) {
+		if ((row = mysql_fetch_row(r)) != NULL) {
+			printf("db.innodb_flush_log_at_trx_commit=%s\n", row[0] ? row[0] : "");
+			printf("db.log_bin=%s\n", row[1] ? row[1] : "");
+			printf("db.sync_binlog=%s\n", row[2] ? row[2] : "");
+			printf("db.innodb_doublewrite=%s\n", row[3] ? row[3] : "");
+			printf("db.version=%s\n", row[4] ? row[4] : "");
+		}
+		mysql_free_result(r);
+	}
+	if (mysql_query(m, "CREATE TABLE IF NOT EXISTS " INSERT_TABLE " ("
+	                   "id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, "
+	                   "agent_id INT UNSIGNED NOT NULL, body VARCHAR(255) NOT NULL, "
+	                   "created_at DATETIME(3) NOT NULL) ENGINE=InnoDB") != 0) {
+		fprintf(stderr, "ccbench: create table: %s\n", mysql_error(m));
+		return 2;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		w[i].b = b;
+		w[i].index = i;
+		if ((w[i].m = insert_connect(b, err, sizeof err)) == NULL) {
+			fprintf(stderr, "ccbench: database connection %u: %s\n", i + 1, err);
+			return 2;
+		}
+	}
+	atomic_store(&insert_phase, PHASE_WARMUP);
+	for (unsigned i = 0; i < n; i++)
+		if (pthread_create(&w[i].thread, NULL, inserter_main, &w[i]) != 0) {
+			fprintf(stderr, "ccbench: cannot start a thread\n");
+			exit(2);
+		}
+	sleep_s(b->o.warmup);
+	t_window = now_s();
+	cpu0 = cpu_s();
+	atomic_store(&insert_phase, PHASE_MEASURE);
+	sleep_s(b->o.duration);
+	atomic_store(&insert_phase, PHASE_STOP);
+	t_end = now_s();
+	cpu1 = cpu_s();
+	for (unsigned i = 0; i < n; i++) {
+		pthread_join(w[i].thread, NULL);
+		done += w[i].done;
+		for (size_t k = 0; k < w[i].lat.n; k++)
+			samples_add(&all, w[i].lat.v[k]);
+		if (w[i].error[0] != '\0') {
+			if (failed++ == 0)
+				printf("first_error=\"%s\"\n", w[i].error);
+		}
+		free(w[i].lat.v);
+		mysql_close(w[i].m);
+	}
+	printf("seconds=%.3f\n", t_end - t_window);
+	printf("inserts=%lu\n", done);
+	printf("inserts_per_second=%.1f\n", (double)done / (t_end - t_window));
+	samples_print(&all, "insert", 1);
+	printf("failures=%u\n", failed);
+	printf("client_cpu_seconds=%.2f\n", cpu1 - cpu0);
+	printf("done=1\n");
+	free(all.v);
+	free(w);
+	mysql_close(m);
+	mysql_library_end();
+	return failed > 0 || done == 0 ? 1 : 0;
 }
 
 /* Sessions mode results after the hold. */
@@ -822,6 +1259,10 @@ usage(FILE *f)
 	fprintf(f, "usage: ccbench handshakes --connect HOST:PORT --ca FILE [options]\n"
 	           "       ccbench sessions --connect HOST:PORT --ca FILE --password-file FILE\n"
 	           "               (--user NAME | --user-prefix P --users K) [options]\n"
+	           "       ccbench tickets --connect HOST:PORT --ca FILE --password-file FILE\n"
+	           "               --user-prefix P --queue CODE [options]\n"
+	           "       ccbench inserts (--db-socket PATH | --db-host H [--db-port N])\n"
+	           "               --db-user U --db-name D --password-file FILE [options]\n"
 	           "\n"
 	           "  --connect HOST:PORT  server to load ([::1]:PORT for IPv6)\n"
 	           "  --servername NAME    name to send (SNI) and verify (default: HOST)\n"
@@ -845,7 +1286,16 @@ usage(FILE *f)
 	           "                       cycle through P0001 .. P<K> (zero-padded to 4)\n"
 	           "  --password-file FILE the password, on the first line\n"
 	           "  --hold S             hold the sessions S seconds (default 0: until\n"
-	           "                       SIGTERM or SIGINT)\n");
+	           "                       SIGTERM or SIGINT)\n"
+	           "tickets (C agents P0001 .. P<C>, --concurrency default 50; --duration,\n"
+	           "--warmup as for handshakes):\n"
+	           "  --queue CODE         the queue each ticket is accepted into\n"
+	           "inserts (--concurrency threads, default 50; --duration, --warmup):\n"
+	           "  --db-socket PATH     MariaDB's socket, or --db-host H --db-port N\n"
+	           "  --db-user U --db-name D\n"
+	           "                       the account and database (table " INSERT_TABLE "\n"
+	           "                       is created there when missing)\n"
+	           "  --password-file FILE the account's password, on the first line\n");
 }
 
 /* Parse a positive number, or exit with usage. */
@@ -896,7 +1346,20 @@ opt_split_connect(struct options *o)
 static void
 opt_parse(struct options *o, int argc, char **argv)
 {
-	enum { O_SERVERNAME = 256, O_MAXFAIL, O_COMPLETE, O_USERPFX, O_PWFILE, O_WARMUP };
+	enum {
+		O_SERVERNAME = 256,
+		O_MAXFAIL,
+		O_COMPLETE,
+		O_USERPFX,
+		O_PWFILE,
+		O_WARMUP,
+		O_QUEUE,
+		O_DBSOCKET,
+		O_DBHOST,
+		O_DBPORT,
+		O_DBUSER,
+		O_DBNAME
+	};
 	static const struct option longopts[] = {
 	    {"connect", required_argument, NULL, 'c'},
 	    {"servername", required_argument, NULL, O_SERVERNAME},
@@ -914,6 +1377,12 @@ opt_parse(struct options *o, int argc, char **argv)
 	    {"users", required_argument, NULL, 'k'},
 	    {"password-file", required_argument, NULL, O_PWFILE},
 	    {"hold", required_argument, NULL, 'H'},
+	    {"queue", required_argument, NULL, O_QUEUE},
+	    {"db-socket", required_argument, NULL, O_DBSOCKET},
+	    {"db-host", required_argument, NULL, O_DBHOST},
+	    {"db-port", required_argument, NULL, O_DBPORT},
+	    {"db-user", required_argument, NULL, O_DBUSER},
+	    {"db-name", required_argument, NULL, O_DBNAME},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -927,8 +1396,14 @@ opt_parse(struct options *o, int argc, char **argv)
 		o->mode = MODE_HANDSHAKES;
 	else if (strcmp(argv[1], "sessions") == 0)
 		o->mode = MODE_SESSIONS;
+	else if (strcmp(argv[1], "tickets") == 0)
+		o->mode = MODE_TICKETS;
+	else if (strcmp(argv[1], "inserts") == 0)
+		o->mode = MODE_INSERTS;
 	else {
-		fprintf(stderr, "ccbench: unknown mode \"%s\" (handshakes or sessions)\n", argv[1]);
+		fprintf(stderr,
+		        "ccbench: unknown mode \"%s\" (handshakes, sessions, tickets or inserts)\n",
+		        argv[1]);
 		exit(2);
 	}
 	o->concurrency = 16;
@@ -997,6 +1472,24 @@ opt_parse(struct options *o, int argc, char **argv)
 		case 'H':
 			o->hold = opt_number("hold", optarg, 0, 86400 * 30);
 			break;
+		case O_QUEUE:
+			o->queue = optarg;
+			break;
+		case O_DBSOCKET:
+			o->db_socket = optarg;
+			break;
+		case O_DBHOST:
+			o->db_host = optarg;
+			break;
+		case O_DBPORT:
+			o->db_port = (unsigned)opt_number("db-port", optarg, 1, 65535);
+			break;
+		case O_DBUSER:
+			o->db_user = optarg;
+			break;
+		case O_DBNAME:
+			o->db_name = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -1008,6 +1501,19 @@ opt_parse(struct options *o, int argc, char **argv)
 	if (optind != argc) {
 		fprintf(stderr, "ccbench: unexpected argument \"%s\"\n", argv[optind]);
 		exit(2);
+	}
+	if (o->mode == MODE_INSERTS) {
+		if (!concurrency_set)
+			o->concurrency = 50;
+		if ((o->db_socket == NULL && o->db_host == NULL) || o->db_user == NULL ||
+		    o->db_name == NULL || o->password_file == NULL) {
+			fprintf(stderr, "ccbench: inserts needs --db-socket PATH (or --db-host H), "
+			                "--db-user U, --db-name D and --password-file FILE\n");
+			exit(2);
+		}
+		if (o->db_port == 0)
+			o->db_port = 3306;
+		return;
 	}
 	if (o->connect[0] == '\0' || opt_split_connect(o) != 0) {
 		fprintf(stderr, "ccbench: --connect HOST:PORT is required\n");
@@ -1031,6 +1537,20 @@ opt_parse(struct options *o, int argc, char **argv)
 		}
 		if (o->password_file == NULL) {
 			fprintf(stderr, "ccbench: sessions needs --password-file FILE\n");
+			exit(2);
+		}
+	}
+	if (o->mode == MODE_TICKETS) {
+		if (!concurrency_set)
+			o->concurrency = 50;
+		/* one connection, and one agent, for each of C */
+		o->sessions = o->concurrency;
+		o->users = o->concurrency;
+		if (o->user_prefix == NULL || o->user != NULL || o->password_file == NULL ||
+		    o->queue == NULL) {
+			fprintf(stderr,
+			        "ccbench: tickets needs --user-prefix P, --password-file FILE "
+			        "and --queue CODE\n");
 			exit(2);
 		}
 	}
@@ -1090,7 +1610,9 @@ static int
 bench_run(struct bench *b)
 {
 	b->t0 = b->t_progress = now_s();
-	printf("mode=%s\n", b->o.mode == MODE_HANDSHAKES ? "handshakes" : "sessions");
+	printf("mode=%s\n", b->o.mode == MODE_HANDSHAKES ? "handshakes"
+	                    : b->o.mode == MODE_TICKETS  ? "tickets"
+	                                                 : "sessions");
 	printf("target=%s\n", b->o.connect);
 	printf("servername=%s\n", b->o.servername);
 	printf("concurrency=%u\n", b->o.concurrency);
@@ -1102,8 +1624,17 @@ bench_run(struct bench *b)
 		printf("complete=%s\n", b->o.complete == COMPLETE_TICKET ? "ticket" : "handshake");
 		evtimer_add(b->phase_timer, &w);
 	}
+	if (b->o.mode == MODE_TICKETS)
+		printf("queue=%s\n", b->o.queue);
 	bench_refill(b);
 	event_base_dispatch(b->base);
+	if (b->o.mode == MODE_TICKETS) {
+		if (!b->ready)
+			printf("logged_in=%u\n", b->nheld);
+		bench_print_tickets(b);
+		printf("done=1\n");
+		return b->aborted || b->failed > 0 || b->dropped > 0 || b->changes == 0 ? 1 : 0;
+	}
 	if (b->o.mode == MODE_HANDSHAKES) {
 		bench_print_handshakes(b);
 		printf("done=1\n");
@@ -1133,8 +1664,13 @@ main(int argc, char **argv)
 	       (b.o.mode == MODE_SESSIONS ? (rlim_t)b.o.sessions : 0);
 	if (bench_raise_fd_limit(need) != 0)
 		return 2;
-	if (b.o.mode == MODE_SESSIONS && bench_read_password(&b) != 0)
+	if (b.o.mode != MODE_HANDSHAKES && bench_read_password(&b) != 0)
 		return 2;
+	if (b.o.mode == MODE_INSERTS) {
+		rc = bench_inserts(&b);
+		OPENSSL_cleanse(b.password, sizeof b.password);
+		return rc;
+	}
 	if (bench_resolve(&b) != 0 || bench_tls_init(&b) != 0)
 		return 2;
 	if ((b.base = event_base_new()) == NULL) {
@@ -1155,5 +1691,8 @@ main(int argc, char **argv)
 	free(b.lat_tls.v);
 	free(b.lat_login.v);
 	free(b.lat_total.v);
+	free(b.lat_change.v);
+	for (int i = 0; i < STEP__COUNT; i++)
+		free(b.lat_step[i].v);
 	return rc;
 }

@@ -36,6 +36,9 @@ BUILD=1
 KEEP=0
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUILD_DIR=$ROOT/build-bench
+BENCH_NAME=customer-bench
+# shellcheck source=tests/bench/bench-db.sh
+. "$ROOT/tests/bench/bench-db.sh"
 
 usage() {
 	cat <<EOF
@@ -56,19 +59,6 @@ usage: tests/bench/customer-bench.sh [options]
   --no-build            use the binaries in the build tree as they are
   --keep                keep the temporary folder (database, logs) and print its path
 EOF
-}
-
-die() {
-	printf 'customer-bench: %s\n' "$*" >&2
-	exit 1
-}
-
-say() {
-	printf '== %s\n' "$*" >&2
-}
-
-need_number() {
-	[[ $2 =~ ^[1-9][0-9]*$ ]] || die "$1: \"$2\" is not a positive integer"
 }
 
 parse_args() {
@@ -97,104 +87,22 @@ parse_args() {
 	[[ $BUFFER_POOL =~ ^[1-9][0-9]*[KMG]?$ ]] || die "--buffer-pool: \"$BUFFER_POOL\" is not a size"
 }
 
-# ---- processes and cleanup -------------------------------------------------
+# ---- processes -------------------------------------------------------------
 
-WORK=""
-DB_PID=""
 SRV_PID=""
+DB_STOP_LIMIT=120
+SERVER_START_LIMIT=60
 
-alive() {
-	kill -0 "$1" 2>/dev/null
-}
-
-# SIGTERM a process this script started and wait for it, with SIGKILL after
-# $3 seconds; EXIT_STATUS is its exit status (0 when there was none).
-terminate() {
-	local pid=$1 name=$2 limit=$3 i
-	EXIT_STATUS=0
-	[[ -n $pid ]] && alive "$pid" || return 0
-	kill -TERM "$pid" 2>/dev/null || true
-	for ((i = 0; i < limit * 10; i++)); do
-		alive "$pid" || break
-		sleep 0.1
-	done
-	if alive "$pid"; then
-		printf 'customer-bench: %s (pid %s) ignored SIGTERM for %s s; killing it\n' \
-			"$name" "$pid" "$limit" >&2
-		kill -KILL "$pid" 2>/dev/null || true
-	fi
-	wait "$pid" 2>/dev/null || EXIT_STATUS=$?
-}
-
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM
+# What cleanup (bench-db.sh) stops before the database.
+stop_processes() {
 	terminate "$SRV_PID" callcentred 30
-	terminate "$DB_PID" mariadbd 120
-	if [[ -n $WORK && -d $WORK ]]; then
-		if ((KEEP)); then
-			printf 'customer-bench: everything kept in %s\n' "$WORK" >&2
-		elif ((rc != 0)); then
-			# the logs explain a failure; the database files do not
-			rm -rf "$WORK/db/data"
-			printf 'customer-bench: logs and config kept in %s\n' "$WORK" >&2
-		else
-			rm -rf "$WORK"
-		fi
-	fi
-	exit "$rc"
-}
-
-# Poll a command until it succeeds, or die after $1 seconds.
-wait_for() {
-	local limit=$1 what=$2 i
-	shift 2
-	for ((i = 0; i < limit * 10; i++)); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	die "timed out after $limit s waiting for $what"
-}
-
-# A TCP port on 127.0.0.1 that nothing listens on, outside the ephemeral range.
-free_port() {
-	local p i
-	for ((i = 0; i < 100; i++)); do
-		p=$((20000 + RANDOM % 12000))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			echo "$p"
-			return 0
-		fi
-	done
-	die "no free port found"
 }
 
 # ---- set-up ----------------------------------------------------------------
 
-check_tools() {
-	local t
-	for t in cmake openssl mariadbd mariadb-install-db mariadb mariadb-admin curl awk; do
-		command -v "$t" >/dev/null || die "$t is not installed"
-	done
-}
-
 build() {
-	if ((BUILD)); then
-		say "building callcentred and ccgen in $BUILD_DIR"
-		cmake -S "$ROOT" -B "$BUILD_DIR" -DCC_TESTS=ON >"$WORK/build.log" 2>&1 ||
-			die "cmake configure failed; see $WORK/build.log"
-		cmake --build "$BUILD_DIR" -j"$(nproc)" --target callcentred ccgen \
-			>>"$WORK/build.log" 2>&1 || die "build failed; see $WORK/build.log"
-	fi
-	CALLCENTRED=$BUILD_DIR/server/callcentred
+	bench_build ccgen
 	CCGEN=$BUILD_DIR/tests/bench/ccgen
-	[[ -x $CALLCENTRED && -x $CCGEN ]] || die "no callcentred or ccgen in $BUILD_DIR"
-	if grep -Eq '^CC_(SANITIZE|FUZZ):BOOL=ON' "$BUILD_DIR/CMakeCache.txt"; then
-		die "$BUILD_DIR is a sanitizer or fuzz build; benchmark a plain build"
-	fi
-	# empty in the cache: the project sets RelWithDebInfo itself
-	BUILD_TYPE=$(awk -F= '/^CMAKE_BUILD_TYPE:/ {print $2}' "$BUILD_DIR/CMakeCache.txt")
-	BUILD_TYPE=${BUILD_TYPE:-RelWithDebInfo}
 }
 
 # MariaDB for a bulk load on one disk: a large redo log so that checkpoints
@@ -206,60 +114,17 @@ build() {
 # Nothing that makes the data less checked: constraints, foreign keys and
 # unique checks stay on.
 start_db() {
-	local me
-	me=$(id -un)
 	say "starting a private MariaDB (buffer pool $BUFFER_POOL)"
-	mkdir -p "$WORK/db"
-	mariadb-install-db --no-defaults --datadir="$WORK/db/data" --user="$me" \
-		--auth-root-authentication-method=normal --skip-test-db \
-		>"$WORK/db/install.log" 2>&1 || die "mariadb-install-db failed; see $WORK/db/install.log"
-	mariadbd --no-defaults --datadir="$WORK/db/data" --socket="$WORK/db/sock" \
-		--skip-networking --skip-log-bin --user="$me" --pid-file="$WORK/db/mariadbd.pid" \
-		--innodb-buffer-pool-size="$BUFFER_POOL" --innodb-log-file-size=2G \
-		--innodb-flush-log-at-trx-commit=2 --innodb-io-capacity=2000 \
-		--innodb-io-capacity-max=8000 --max-allowed-packet=64M \
-		--character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
-		</dev/null >"$WORK/db/mariadbd.log" 2>&1 &
-	DB_PID=$!
-	wait_for 120 "mariadbd" db_ready
-}
-
-db_ready() {
-	alive "$DB_PID" || die "mariadbd exited; see $WORK/db/mariadbd.log"
-	mariadb-admin --no-defaults --socket="$WORK/db/sock" -uroot ping >/dev/null 2>&1
-}
-
-sql() {
-	mariadb --no-defaults --socket="$WORK/db/sock" -uroot --batch --skip-column-names "$@"
-}
-
-# A CA and an ECDSA P-256 server certificate for localhost and 127.0.0.1.
-make_pki() {
-	local d=$WORK/pki
-	mkdir -p "$d"
-	(
-		cd "$d"
-		umask 077
-		openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ca.key
-		openssl req -x509 -new -key ca.key -sha256 -days 2 -subj "/CN=callcentre bench CA" \
-			-addext basicConstraints=critical,CA:TRUE \
-			-addext keyUsage=critical,keyCertSign,cRLSign -out ca.crt
-		openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out server.key
-		printf '%s\n' basicConstraints=critical,CA:FALSE keyUsage=critical,digitalSignature \
-			extendedKeyUsage=serverAuth subjectAltName=DNS:localhost,IP:127.0.0.1 >server.ext
-		openssl req -new -key server.key -subj /CN=localhost -out server.csr
-		openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -set_serial 2 -days 2 \
-			-sha256 -extfile server.ext -out server.crt
-		chmod 644 ca.crt server.crt
-	) >"$WORK/pki.log" 2>&1 || die "openssl failed making certificates; see $WORK/pki.log"
+	DB_START_LIMIT=120 db_start --innodb-buffer-pool-size="$BUFFER_POOL" \
+		--innodb-log-file-size=2G --innodb-flush-log-at-trx-commit=2 \
+		--innodb-io-capacity=2000 --innodb-io-capacity-max=8000 --max-allowed-packet=64M
 }
 
 write_config() {
 	PORT=$(free_port)
 	ADMIN_PORT=$(free_port)
 	while ((ADMIN_PORT == PORT)); do ADMIN_PORT=$(free_port); done
-	DB_PASSWORD=$(openssl rand -hex 16)
-	(umask 077 && printf '%s\n' "$DB_PASSWORD" >"$WORK/db.pass")
+	db_new_password
 	cat >"$WORK/callcentred.conf" <<EOF
 # customer-bench.sh: a throwaway callcentred for the benchmark
 [server]
@@ -283,25 +148,12 @@ level = warn
 EOF
 }
 
-# A database for the callcentre user, migrated by callcentred.
-make_database() {
-	local name=$1
-	sql <<EOF
-CREATE DATABASE $name CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
-GRANT ALL ON $name.* TO 'callcentre'@'localhost';
-EOF
-	"$CALLCENTRED" -f "$WORK/callcentred.conf" -o "database.name=$name" --migrate \
-		>>"$WORK/migrate.log" 2>&1 || die "callcentred --migrate of $name failed; see $WORK/migrate.log"
-}
-
 prepare_db() {
 	say "migrating"
-	sql -e "CREATE USER 'callcentre'@'localhost' IDENTIFIED BY '$DB_PASSWORD'"
-	make_database callcentre
+	db_create_user
+	db_create_database callcentre
 	# every generated agent gets this password: the benchmark logs in as one
-	(umask 077 && openssl rand -hex 12 >"$WORK/agent.pass")
-	AGENT_HASH=$("$CALLCENTRED" -f "$WORK/callcentred.conf" --hash-password <"$WORK/agent.pass")
-	[[ $AGENT_HASH == \$scrypt\$* ]] || die "--hash-password printed \"$AGENT_HASH\""
+	db_agent_password
 	HISTORY_END=$(date -u +%F)
 }
 
@@ -314,43 +166,6 @@ ccgen_generate() {
 }
 
 # ---- measurements ----------------------------------------------------------
-
-FAILED=()
-
-check() {
-	local what=$1
-	shift
-	if "$@"; then
-		printf 'check.%s=ok\n' "$what"
-	else
-		printf 'check.%s=FAILED\n' "$what"
-		FAILED+=("$what")
-	fi
-}
-
-# The value of key in a key=value file.
-kv() {
-	awk -F= -v k="$2" '$1 == k {sub(/^[^=]*=/, ""); print; found=1} END {if (!found) print "missing"}' "$1"
-}
-
-calc() {
-	awk "BEGIN {printf \"%.${2:-1}f\", $1}"
-}
-
-# CPU seconds (user + system, all threads) a process has used.
-cpu_seconds() {
-	# fields after "pid (comm) ": utime and stime are the 12th and 13th
-	sed 's/^.*) //' "/proc/$1/stat" | awk -v hz="$(getconf CLK_TCK)" '{print ($12 + $13) / hz}'
-}
-
-# CPU seconds the whole machine has been busy (steal included).
-machine_busy_seconds() {
-	awk -v hz="$(getconf CLK_TCK)" '$1 == "cpu" {print ($2 + $3 + $4 + $7 + $8 + $9) / hz}' /proc/stat
-}
-
-status_var() {
-	sql -e "SHOW GLOBAL STATUS LIKE '$1'" | awk '{print $2}'
-}
 
 # The tables of a database, one checksum a line (without the database name).
 checksums() {
@@ -366,7 +181,7 @@ checksums() {
 run_determinism() {
 	local a b c db
 	say "determinism: $DET_CUSTOMERS customers twice with seed $SEED, once with seed $((SEED + 1))"
-	for db in ccdet_a ccdet_b ccdet_c; do make_database "$db"; done
+	for db in ccdet_a ccdet_b ccdet_c; do db_create_database "$db"; done
 	{
 		ccgen_generate ccdet_a --customers "$DET_CUSTOMERS" --seed "$SEED" \
 			--end 2025-06-01 --connections 1 >"$WORK/det_a.out"
@@ -469,19 +284,6 @@ settle_db() {
 	echo "db.dirty_pages_left=$dirty"
 }
 
-start_server() {
-	say "starting callcentred on 127.0.0.1:$PORT"
-	"$CALLCENTRED" -f "$WORK/callcentred.conf" </dev/null >"$WORK/callcentred.log" 2>&1 &
-	SRV_PID=$!
-	wait_for 60 "callcentred to serve" server_ready
-}
-
-server_ready() {
-	alive "$SRV_PID" || die "callcentred exited; see $WORK/callcentred.log"
-	curl -sf --max-time 2 "http://127.0.0.1:$ADMIN_PORT/healthz" 2>/dev/null |
-		grep -q '"database":"up"'
-}
-
 # cc_db_job_seconds buckets from the admin port: "le count" lines.
 db_job_buckets() {
 	curl -sf --max-time 5 "http://127.0.0.1:$ADMIN_PORT/metrics" |
@@ -566,24 +368,10 @@ environment() {
 	echo "env.loadavg_start=$(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
-no_errors_logged() {
-	! grep -q 'level=error' "$WORK/callcentred.log"
-}
-
-stop_server() {
-	terminate "$SRV_PID" callcentred 30
-	SRV_PID=""
-	check server_clean_exit test "$EXIT_STATUS" = 0
-	check server_log_has_no_errors no_errors_logged
-}
-
 main() {
 	parse_args "$@"
 	check_tools
-	trap cleanup EXIT
-	trap 'exit 130' INT
-	trap 'exit 143' TERM
-	WORK=$(mktemp -d "${TMPDIR:-/tmp}/customer-bench.XXXXXX")
+	bench_begin customer-bench
 	build
 	start_db
 	make_pki

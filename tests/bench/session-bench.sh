@@ -30,6 +30,9 @@ BUILD=1
 KEEP=0
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUILD_DIR=$ROOT/build-bench
+BENCH_NAME=session-bench
+# shellcheck source=tests/bench/bench-db.sh
+. "$ROOT/tests/bench/bench-db.sh"
 
 usage() {
 	cat <<EOF
@@ -50,19 +53,6 @@ usage: tests/bench/session-bench.sh [options]
   --no-build            use the binaries in the build tree as they are
   --keep                keep the temporary folder (logs, config) and print its path
 EOF
-}
-
-die() {
-	printf 'session-bench: %s\n' "$*" >&2
-	exit 1
-}
-
-say() {
-	printf '== %s\n' "$*" >&2
-}
-
-need_number() {
-	[[ $2 =~ ^[1-9][0-9]*$ ]] || die "$1: \"$2\" is not a positive integer"
 }
 
 parse_args() {
@@ -91,112 +81,24 @@ parse_args() {
 	done
 }
 
-# ---- processes and cleanup -------------------------------------------------
+# ---- processes -------------------------------------------------------------
 
-WORK=""
-DB_PID=""
 SRV_PID=""
 SSRV_PID=""
 BENCH_PID=""
 
-alive() {
-	kill -0 "$1" 2>/dev/null
-}
-
-# SIGTERM a process this script started and wait for it, with SIGKILL after
-# $3 seconds; EXIT_STATUS is its exit status (0 when there was none).
-terminate() {
-	local pid=$1 name=$2 limit=$3 i
-	EXIT_STATUS=0
-	[[ -n $pid ]] && alive "$pid" || return 0
-	kill -TERM "$pid" 2>/dev/null || true
-	for ((i = 0; i < limit * 10; i++)); do
-		alive "$pid" || break
-		sleep 0.1
-	done
-	if alive "$pid"; then
-		printf 'session-bench: %s (pid %s) ignored SIGTERM for %s s; killing it\n' \
-			"$name" "$pid" "$limit" >&2
-		kill -KILL "$pid" 2>/dev/null || true
-	fi
-	wait "$pid" 2>/dev/null || EXIT_STATUS=$?
-}
-
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM
+# What cleanup (bench-db.sh) stops before the database.
+stop_processes() {
 	terminate "$BENCH_PID" ccbench 30
 	terminate "$SSRV_PID" "openssl s_server" 10
 	terminate "$SRV_PID" callcentred 30
-	terminate "$DB_PID" mariadbd 60
-	if [[ -n $WORK && -d $WORK ]]; then
-		if ((KEEP)); then
-			printf 'session-bench: everything kept in %s\n' "$WORK" >&2
-		elif ((rc != 0)); then
-			# the logs explain a failure; the database files do not
-			rm -rf "$WORK/db/data"
-			printf 'session-bench: logs and config kept in %s\n' "$WORK" >&2
-		else
-			rm -rf "$WORK"
-		fi
-	fi
-	exit "$rc"
-}
-
-# Poll a command until it succeeds, or die after $1 seconds.
-wait_for() {
-	local limit=$1 what=$2 i
-	shift 2
-	for ((i = 0; i < limit * 10; i++)); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	die "timed out after $limit s waiting for $what"
-}
-
-# A TCP port on 127.0.0.1 that nothing listens on, outside the ephemeral range.
-free_port() {
-	local p i
-	for ((i = 0; i < 100; i++)); do
-		p=$((20000 + RANDOM % 12000))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			echo "$p"
-			return 0
-		fi
-	done
-	die "no free port found"
-}
-
-listening() {
-	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
 # ---- set-up ----------------------------------------------------------------
 
-check_tools() {
-	local t
-	for t in cmake openssl mariadbd mariadb-install-db mariadb mariadb-admin curl awk; do
-		command -v "$t" >/dev/null || die "$t is not installed"
-	done
-}
-
 build() {
-	if ((BUILD)); then
-		say "building callcentred and ccbench in $BUILD_DIR"
-		cmake -S "$ROOT" -B "$BUILD_DIR" -DCC_TESTS=ON >"$WORK/build.log" 2>&1 ||
-			die "cmake configure failed; see $WORK/build.log"
-		cmake --build "$BUILD_DIR" -j"$(nproc)" --target callcentred ccbench \
-			>>"$WORK/build.log" 2>&1 || die "build failed; see $WORK/build.log"
-	fi
-	CALLCENTRED=$BUILD_DIR/server/callcentred
+	bench_build ccbench
 	CCBENCH=$BUILD_DIR/tests/bench/ccbench
-	[[ -x $CALLCENTRED && -x $CCBENCH ]] || die "no callcentred or ccbench in $BUILD_DIR"
-	if grep -Eq '^CC_(SANITIZE|FUZZ):BOOL=ON' "$BUILD_DIR/CMakeCache.txt"; then
-		die "$BUILD_DIR is a sanitizer or fuzz build; benchmark a plain build"
-	fi
-	# empty in the cache: the project sets RelWithDebInfo itself
-	BUILD_TYPE=$(awk -F= '/^CMAKE_BUILD_TYPE:/ {print $2}' "$BUILD_DIR/CMakeCache.txt")
-	BUILD_TYPE=${BUILD_TYPE:-RelWithDebInfo}
 }
 
 # Enough descriptors for N sessions on each side, and for callcentred's
@@ -215,60 +117,16 @@ raise_fd_limit() {
 }
 
 start_db() {
-	local me
-	me=$(id -un)
 	say "starting a private MariaDB"
-	mkdir -p "$WORK/db"
-	mariadb-install-db --no-defaults --datadir="$WORK/db/data" --user="$me" \
-		--auth-root-authentication-method=normal --skip-test-db \
-		>"$WORK/db/install.log" 2>&1 || die "mariadb-install-db failed; see $WORK/db/install.log"
 	# durability is not what is measured: spare the shared disk the fsyncs
-	mariadbd --no-defaults --datadir="$WORK/db/data" --socket="$WORK/db/sock" \
-		--skip-networking --skip-log-bin --user="$me" --pid-file="$WORK/db/mariadbd.pid" \
-		--innodb-buffer-pool-size=128M --innodb-flush-log-at-trx-commit=2 \
-		--character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
-		</dev/null >"$WORK/db/mariadbd.log" 2>&1 &
-	DB_PID=$!
-	wait_for 60 "mariadbd" db_ready
-}
-
-db_ready() {
-	alive "$DB_PID" || die "mariadbd exited; see $WORK/db/mariadbd.log"
-	mariadb-admin --no-defaults --socket="$WORK/db/sock" -uroot ping >/dev/null 2>&1
-}
-
-sql() {
-	mariadb --no-defaults --socket="$WORK/db/sock" -uroot --batch --skip-column-names "$@"
-}
-
-# A CA and an ECDSA P-256 server certificate for localhost and 127.0.0.1.
-make_pki() {
-	local d=$WORK/pki
-	say "making a throwaway CA and server certificate"
-	mkdir -p "$d"
-	(
-		cd "$d"
-		umask 077
-		openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ca.key
-		openssl req -x509 -new -key ca.key -sha256 -days 2 -subj "/CN=callcentre bench CA" \
-			-addext basicConstraints=critical,CA:TRUE \
-			-addext keyUsage=critical,keyCertSign,cRLSign -out ca.crt
-		openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out server.key
-		printf '%s\n' basicConstraints=critical,CA:FALSE keyUsage=critical,digitalSignature \
-			extendedKeyUsage=serverAuth subjectAltName=DNS:localhost,IP:127.0.0.1 >server.ext
-		openssl req -new -key server.key -subj /CN=localhost -out server.csr
-		openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -set_serial 2 -days 2 \
-			-sha256 -extfile server.ext -out server.crt
-		chmod 644 ca.crt server.crt
-	) >"$WORK/pki.log" 2>&1 || die "openssl failed making certificates; see $WORK/pki.log"
+	db_start --innodb-buffer-pool-size=128M --innodb-flush-log-at-trx-commit=2
 }
 
 write_config() {
 	PORT=$(free_port)
 	ADMIN_PORT=$(free_port)
 	while ((ADMIN_PORT == PORT)); do ADMIN_PORT=$(free_port); done
-	DB_PASSWORD=$(openssl rand -hex 16)
-	(umask 077 && printf '%s\n' "$DB_PASSWORD" >"$WORK/db.pass")
+	db_new_password
 	cat >"$WORK/callcentred.conf" <<EOF
 # session-bench.sh: a throwaway callcentred for the benchmark
 [server]
@@ -292,6 +150,9 @@ name = callcentre
 [auth]
 # lowered from 17 so that N logins take seconds, not half an hour
 scrypt_n_log2 = $SCRYPT_N_LOG2
+# all logins come from 127.0.0.1, and logins in flight count against the
+# per-address limit
+max_failures_per_ip = $((LOGIN_CONCURRENCY + 100))
 
 [log]
 level = warn
@@ -300,45 +161,11 @@ EOF
 
 # The schema, one site and USERS agents bench0001.. sharing one password.
 prepare_db() {
-	local hash i n sep=""
 	say "migrating and adding $USERS agents"
-	sql <<EOF
-CREATE DATABASE callcentre CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
-CREATE USER 'callcentre'@'localhost' IDENTIFIED BY '$DB_PASSWORD';
-GRANT ALL ON callcentre.* TO 'callcentre'@'localhost';
-EOF
-	"$CALLCENTRED" -f "$WORK/callcentred.conf" --migrate >"$WORK/migrate.log" 2>&1 ||
-		die "callcentred --migrate failed; see $WORK/migrate.log"
-	(umask 077 && openssl rand -hex 12 >"$WORK/agent.pass")
-	hash=$("$CALLCENTRED" -f "$WORK/callcentred.conf" --hash-password <"$WORK/agent.pass")
-	[[ $hash == \$scrypt\$* ]] || die "--hash-password printed \"$hash\""
-	# one hash for all: the benchmark measures sessions, not hashing
-	{
-		echo "INSERT INTO sites (code, name) VALUES ('BN', 'Bench site');"
-		echo "SET @site = (SELECT id FROM sites WHERE code = 'BN');"
-		echo "INSERT INTO agents (username, display_name, role, site_id, password_hash) VALUES"
-		for ((i = 1; i <= USERS; i++)); do
-			printf "%s('bench%04d', 'Bench agent %d', 'agent', @site, '%s')" \
-				"$sep" "$i" "$i" "$hash"
-			sep=$',\n'
-		done
-		echo ";"
-	} | sql callcentre
-	n=$(sql callcentre -e "SELECT COUNT(*) FROM agents WHERE site_id IS NOT NULL")
-	((n == USERS)) || die "expected $USERS agents in the database, found $n"
-}
-
-start_server() {
-	say "starting callcentred on 127.0.0.1:$PORT"
-	"$CALLCENTRED" -f "$WORK/callcentred.conf" </dev/null >"$WORK/callcentred.log" 2>&1 &
-	SRV_PID=$!
-	wait_for 30 "callcentred to serve" server_ready
-}
-
-server_ready() {
-	alive "$SRV_PID" || die "callcentred exited; see $WORK/callcentred.log"
-	curl -sf --max-time 2 "http://127.0.0.1:$ADMIN_PORT/healthz" 2>/dev/null |
-		grep -q '"database":"up"'
+	db_create_user
+	db_create_database callcentre
+	db_agent_password
+	db_seed_agents BN 'Bench site' bench "$USERS" agent
 }
 
 start_s_server() {
@@ -367,38 +194,6 @@ metric() {
 
 rss_kib() {
 	awk '/^VmRSS:/ {print $2}' "/proc/$1/status"
-}
-
-# CPU seconds (user + system, all threads) a process has used.
-cpu_seconds() {
-	# fields after "pid (comm) ": utime and stime are the 12th and 13th
-	sed 's/^.*) //' "/proc/$1/stat" | awk -v hz="$(getconf CLK_TCK)" '{print ($12 + $13) / hz}'
-}
-
-# The value of key in a key=value file.
-kv() {
-	awk -F= -v k="$2" '$1 == k {sub(/^[^=]*=/, ""); print; found=1} END {if (!found) print "missing"}' "$1"
-}
-
-calc() {
-	awk "BEGIN {printf \"%.${2:-1}f\", $1}"
-}
-
-median() {
-	printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'
-}
-
-FAILED=()
-
-check() {
-	local what=$1
-	shift
-	if "$@"; then
-		printf 'check.%s=ok\n' "$what"
-	else
-		printf 'check.%s=FAILED\n' "$what"
-		FAILED+=("$what")
-	fi
 }
 
 ready_line() {
@@ -476,12 +271,6 @@ run_sessions() {
 		echo "sessions.round$r.rss_growth_per_session_kib=$growth"
 		check "sessions.round$r.no_growth" awk "BEGIN {exit !($growth <= $LEAK_KIB)}"
 	done
-}
-
-# CPU seconds the whole machine has been busy (steal included: time the
-# hypervisor gave to others is not ours either).
-machine_busy_seconds() {
-	awk -v hz="$(getconf CLK_TCK)" '$1 == "cpu" {print ($2 + $3 + $4 + $7 + $8 + $9) / hz}' /proc/stat
 }
 
 # One handshake measurement with ccbench against the server on port $1
@@ -611,27 +400,14 @@ environment() {
 	echo "env.loadavg_start=$(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
-no_errors_logged() {
-	! grep -q 'level=error' "$WORK/callcentred.log"
-}
-
-stop_server() {
-	terminate "$SRV_PID" callcentred 30
-	SRV_PID=""
-	check server_clean_exit test "$EXIT_STATUS" = 0
-	check server_log_has_no_errors no_errors_logged
-}
-
 main() {
 	parse_args "$@"
 	check_tools
-	trap cleanup EXIT
-	trap 'exit 130' INT
-	trap 'exit 143' TERM
-	WORK=$(mktemp -d "${TMPDIR:-/tmp}/ccbench.XXXXXX")
+	bench_begin ccbench
 	build
 	raise_fd_limit
 	start_db
+	say "making a throwaway CA and server certificate"
 	make_pki
 	write_config
 	prepare_db

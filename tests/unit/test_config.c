@@ -128,6 +128,7 @@ test_defaults(void **state)
 	assert_int_equal(cfg.failure_window, 900);
 	assert_int_equal(cfg.lockout, 300);
 	assert_int_equal(cfg.session_ttl, 86400);
+	assert_int_equal(cfg.reopen_window, 7);
 	assert_string_equal(cfg.log_level, "info");
 }
 
@@ -172,6 +173,8 @@ test_file_all_sections(void **state)
 	                      "failure_window = 600\n"
 	                      "lockout = 60\n"
 	                      "session_ttl = 3600\n"
+	                      "[tickets]\n"
+	                      "reopen_window = 30\n"
 	                      "[log]\n"
 	                      "level = debug\n"),
 	                 0);
@@ -202,6 +205,7 @@ test_file_all_sections(void **state)
 	assert_int_equal(c->failure_window, 600);
 	assert_int_equal(c->lockout, 60);
 	assert_int_equal(c->session_ttl, 3600);
+	assert_int_equal(c->reopen_window, 30);
 	assert_string_equal(c->log_level, "debug");
 	assert_string_equal(c->base_dir, f->dir);
 }
@@ -321,6 +325,30 @@ test_set(void **state)
 	expect_err(f->err, "database.workers", "out of range", NULL);
 	assert_int_equal(c->idle_timeout, 30); /* failures change nothing */
 	assert_int_equal(c->db_workers, 4);
+}
+
+/* tickets.reopen_window: whole days 0..365; 0 turns reopening off. */
+static void
+test_reopen_window(void **state)
+{
+	struct fixture *f = *state;
+	struct config *c = &f->cfg;
+
+	assert_int_equal(config_set(c, "tickets.reopen_window=0", f->err, sizeof f->err), 0);
+	assert_int_equal(c->reopen_window, 0);
+	assert_int_equal(config_set(c, "tickets.reopen_window=365", f->err, sizeof f->err), 0);
+	assert_int_equal(c->reopen_window, 365);
+	assert_int_equal(config_set(c, "tickets.reopen_window=366", f->err, sizeof f->err), -1);
+	expect_err(f->err, "tickets.reopen_window", "366 is out of range 0..365", NULL);
+	assert_int_equal(config_set(c, "tickets.reopen_window=-1", f->err, sizeof f->err), -1);
+	expect_err(f->err, "tickets.reopen_window", "out of range", NULL);
+	assert_int_equal(config_set(c, "tickets.reopen_window=7d", f->err, sizeof f->err), -1);
+	expect_err(f->err, "tickets.reopen_window", "not an integer", NULL);
+	assert_int_equal(c->reopen_window, 365); /* failures change nothing */
+	assert_int_equal(load(f, "w.conf", "[tickets]\nreopen_window = 14\n"), 0);
+	assert_int_equal(c->reopen_window, 14);
+	assert_int_equal(load(f, "w2.conf", "[tickets]\nreopen = 14\n"), -1);
+	expect_err(f->err, "w2.conf:2:", "unknown key tickets.reopen", NULL);
 }
 
 /* Overrides win over the file when applied after it. */
@@ -574,6 +602,7 @@ main(void)
 	    T(test_file_string_too_long),
 	    T(test_set),
 	    T(test_set_after_file),
+	    T(test_reopen_window),
 	    T(test_finish_relative_paths),
 	    T(test_finish_admin_loopback),
 	    T(test_finish_bad_listen),

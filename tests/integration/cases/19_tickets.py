@@ -161,8 +161,10 @@ def test_reopen(ctx):
                   {"tickets": 1, "ticket_events": 2, "ticket_notes": 0, "ticket_links": 1},
                   "rows written by reopen after close")
     shown = conn.ok("ticket.show", ticket=new["id"])
-    util.check_eq(shown["links"], [{"kind": "followup_of", "direction": "to", "id": old["id"],
-                                    "ref": old["ref"], "state": "closed"}], "follow-up links")
+    util.check_eq(shown["links"], [{"kind": "followup_of", "direction": "to",
+                                    "relation": "followup_of", "id": old["id"],
+                                    "ref": old["ref"], "state": "closed",
+                                    "subject": "reopen me"}], "follow-up links")
     util.check_eq(shown["events"][0]["detail"], {"followup_of": old["ref"]},
                   "follow-up create event")
     shown_old = conn.ok("ticket.show", ticket=old["id"])

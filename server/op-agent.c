@@ -1,0 +1,139 @@
+/* op-agent.c: agent.ready, agent.pause, agent.status, offer.accept and
+ * offer.decline: an agent's side of routing (router.h).
+ *
+ * Ready and pause change the router's state on the loop at once. Accepting
+ * or declining an offer is the ticket's accept or decline transition, made
+ * against the ticket's current version (the agent answers an offer, not a
+ * version it read); the router follows the committed change like any other
+ * ticket write. */
+#include <string.h>
+
+#include "op-args.h"
+#include "op-job.h"
+#include "proto.h"
+#include "route.h"
+#include "router.h"
+#include "server.h"
+#include "store-ticket.h"
+#include "store.h"
+
+void
+op_agent_ready(struct session *s, json_int_t id, json_t *req)
+{
+	char msg[160];
+
+	(void)req;
+	if (router_agent_ready(s->srv, s, msg, sizeof msg) != 0) {
+		session_reply_error(s, id, CC_ERR_CONFLICT, msg);
+		return;
+	}
+	json_t *r = proto_reply_ok(id);
+	json_object_update_new(r, router_agent_status(s->srv, s));
+	session_send(s, r);
+}
+
+void
+op_agent_pause(struct session *s, json_int_t id, json_t *req)
+{
+	char reason[ROUTE_REASON_MAX + 1], msg[160];
+
+	if (arg_text(s, id, req, "reason", ROUTE_REASON_MAX, ARG_BYTES, reason, sizeof reason) < 0)
+		return;
+	if (strcmp(reason, "missed") == 0) {
+		arg_refuse(s, id, CC_ERR_BAD_REQUEST, "reason",
+		           "'missed' is given by the router, not chosen");
+		return;
+	}
+	if (router_agent_pause(s->srv, s, reason, msg, sizeof msg) != 0) {
+		session_reply_error(s, id, CC_ERR_BAD_REQUEST, msg);
+		return;
+	}
+	json_t *r = proto_reply_ok(id);
+	json_object_update_new(r, router_agent_status(s->srv, s));
+	session_send(s, r);
+}
+
+void
+op_agent_status(struct session *s, json_int_t id, json_t *req)
+{
+	json_t *r = proto_reply_ok(id);
+
+	(void)req;
+	json_object_update_new(r, router_agent_status(s->srv, s));
+	session_send(s, r);
+}
+
+struct answer_job {
+	struct op_job base;
+	struct ticket_key key;
+	enum ticket_action action;
+};
+
+/* db worker: the transition against the current version; a version that
+ * moved under us (a note, an SLA escalation) is read again. */
+static int
+run_answer(struct op_job *b, MYSQL *m)
+{
+	struct answer_job *j = (struct answer_job *)b;
+	struct ticket_change c;
+
+	for (int attempt = 0; attempt < 3; attempt++) {
+		MYSQL_BIND p[2];
+		unsigned long len;
+		json_t *row = NULL;
+		int rc;
+
+		if (j->key.id != 0) {
+			bind_u64(&p[0], &j->key.id);
+			rc = ticket_query_one(m, "SELECT version FROM tickets WHERE id = ?", p,
+			                      &row, b->err, sizeof b->err);
+		} else {
+			bind_str(&p[0], j->key.ref, &len);
+			rc = ticket_query_one(m, "SELECT version FROM tickets WHERE ref = ?", p,
+			                      &row, b->err, sizeof b->err);
+		}
+		if (rc < 0)
+			return -1;
+		if (rc == 0) {
+			b->res.code = CC_ERR_NOT_FOUND;
+			snprintf(b->res.msg, sizeof b->res.msg, "no such ticket");
+			return 0;
+		}
+		memset(&c, 0, sizeof c);
+		c.key = j->key;
+		c.action = j->action;
+		c.version = (unsigned int)json_integer_value(json_object_get(row, "version"));
+		json_decref(row);
+		if (store_ticket_transition(m, &b->actor, &c, b->now_ms, &b->res, b->err,
+		                            sizeof b->err) != 0)
+			return -1;
+		if (b->res.code != CC_ERR_CONFLICT || strstr(b->res.msg, "version") == NULL)
+			return 0;
+	}
+	return 0;
+}
+
+static void
+answer(struct session *s, json_int_t id, json_t *req, const char *op, enum ticket_action action)
+{
+	struct answer_job *j = op_job_new(sizeof *j, s, id, "router", op, 1, run_answer);
+
+	j->action = action;
+	if (arg_ticket(s, id, req, 0, &j->key) < 0) {
+		op_job_free(&j->base);
+		return;
+	}
+	op_job_submit(&j->base);
+}
+
+void
+op_offer_accept(struct session *s, json_int_t id, json_t *req)
+{
+	answer(s, id, req, "offer.accept", TA_ACCEPT);
+}
+
+void
+op_offer_decline(struct session *s, json_int_t id, json_t *req)
+{
+	answer(s, id, req, "offer.decline", TA_DECLINE);
+}

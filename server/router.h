@@ -1,0 +1,48 @@
+/* router.h: the routing core (route.h) on the event loop.
+ *
+ * The router feeds the core from what happens on the loop and carries out
+ * its decisions:
+ *
+ * - A ticket write that commits tells router_ticket_changed the ticket's
+ *   new state; the router brings the core in line (work joins the line when
+ *   a ticket is queued, is assigned when an agent holds it, is done when
+ *   it is resolved, closed or moved away).
+ * - Agents say ready, pause or log off (op-agent.c); a session that ends
+ *   takes its agent offline.
+ * - An offer is written as the ticket's "offer" transition (by the router,
+ *   as the service role), and only after that commits is it sent to the
+ *   agent, with the customer's screen pop; an offer that runs out is
+ *   written back as "timeout". The router runs at most one write at a time
+ *   per ticket, in the order the core decided them.
+ *
+ * At start the router reads the queues, agents and skills, takes back
+ * offers left open by an earlier run (written as "timeout"), and puts every
+ * queued ticket back in line with its original enqueue time. */
+#ifndef CC_ROUTER_H
+#define CC_ROUTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+struct server;
+struct session;
+
+/* Load and build, over a connection of its own (blocking, at start-up, on
+ * the loop thread). 0, or -1 with err. */
+int router_start(struct server *srv, char *err, size_t errlen);
+void router_stop(struct server *srv);
+/* A ticket write committed; ticket is the reply's "ticket" object. */
+void router_ticket_changed(struct server *srv, const json_t *ticket);
+/* The session of a logged-in agent ended. */
+void router_session_closed(struct server *srv, struct session *s);
+
+/* For op-agent.c: 0, or -1 with msg (an error code in *code). */
+int router_agent_ready(struct server *srv, struct session *s, char *msg, size_t len);
+int router_agent_pause(struct server *srv, struct session *s, const char *reason, char *msg,
+                       size_t len);
+/* The agent's routing state as a JSON object. */
+json_t *router_agent_status(struct server *srv, struct session *s);
+
+#endif

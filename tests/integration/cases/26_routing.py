@@ -1,0 +1,210 @@
+"""Routing over real TLS: agents who say ready are offered queued tickets
+(the offer and the customer's screen pop pushed to them); accept makes the
+ticket theirs; decline and an offer that runs out send it to the next
+agent; missed offers pause an agent; a restart takes back open offers and
+puts waiting work back in line with its original enqueue time; nothing is
+ever given to two agents."""
+
+import time
+
+from itest import util, wire
+
+
+def _setup(ctx, offer_seconds=15, max_misses=3):
+    """alice and bob (agents at SH), sue (supervisor), a queue 'general' of
+    SH, a customer; the server started after the set-up is in place."""
+    srv = ctx.server(agents={"alice": "pw-alice", "bob": "pw-bob"}, start=False)
+    srv.add_agent("sue", "pw-sue", role="supervisor")
+    srv.dbinfo.sql(
+        "INSERT INTO queues (code, name, site_id, offer_seconds, wrapup_seconds, "
+        "sticky_seconds, max_misses) "
+        f"SELECT 'general', 'General', id, {offer_seconds}, 0, 0, {max_misses} "
+        "FROM sites WHERE code = 'SH';\n"
+        "INSERT INTO customers (id, name) VALUES (7001, '王芳');\n", srv.database)
+    srv.start()
+    return srv
+
+
+def _login(ctx, srv, user):
+    conn = ctx.connect(srv)
+    conn.login(user, "pw-" + user)
+    return conn
+
+
+def _event(conn, name, timeout=10.0, ticket=None):
+    """The next event called name (others seen on the way are kept)."""
+    deadline = time.monotonic() + util.scaled(timeout)
+    while True:
+        for i, ev in enumerate(conn.events):
+            if ev.get("event") == name and (ticket is None or _ticket_of(ev) == ticket):
+                return conn.events.pop(i)
+        left = deadline - time.monotonic()
+        util.check(left > 0, f"no {name} event within {timeout} s; saw "
+                             f"{[e.get('event') for e in conn.events]}")
+        msg = conn.read(timeout=left)
+        if "event" in msg and "id" not in msg:
+            conn.events.append(msg)
+
+
+def _ticket_of(ev):
+    t = ev.get("ticket")
+    return t.get("ref") if isinstance(t, dict) else t
+
+
+def _no_event(conn, name, wait=1.0):
+    """No event called name arrives within wait seconds."""
+    deadline = time.monotonic() + util.scaled(wait)
+    while time.monotonic() < deadline:
+        util.check(all(e.get("event") != name for e in conn.events),
+                   f"unexpected {name}: {conn.events}")
+        try:
+            msg = conn.read(timeout=max(0.05, deadline - time.monotonic()))
+        except TimeoutError:
+            break
+        if "event" in msg:
+            conn.events.append(msg)
+    util.check(all(e.get("event") != name for e in conn.events), f"unexpected {name}")
+
+
+def _create(conn, subject="查询订单", customer=7001):
+    return conn.ok("ticket.create", kind="inquiry", channel="phone", subject=subject,
+                   queue="general", customer_id=customer)["ticket"]
+
+
+def test_offer_accept(ctx):
+    """A ready agent gets the queued ticket with its screen pop, accepts it
+    and owns it; the router's offer is on the ticket's hash chain."""
+    srv = _setup(ctx)
+    alice = _login(ctx, srv, "alice")
+    sue = _login(ctx, srv, "sue")
+    st = alice.ok("agent.status")
+    util.check_eq((st["routed"], st["state"]), (True, "offline"), "status before ready")
+    util.check("lunch" in st["pause_reasons"], f"pause reasons: {st['pause_reasons']}")
+    util.check_eq(alice.ok("agent.ready")["state"], "ready", "state after ready")
+
+    t = _create(sue)
+    util.check_eq(t["state"], "queued", "created into the queue")
+    offer = _event(alice, "offer")
+    util.check_eq((offer["ticket"]["ref"], offer["ticket"]["state"], offer["ticket"]["owner"]),
+                  (t["ref"], "offered", "alice"), "offer pushed to alice")
+    pop = _event(alice, "customer.pop")
+    util.check_eq(pop["customer"]["name"] if "customer" in pop else pop.get("name"), "王芳",
+                  "screen pop with the offer")
+    util.check_eq(alice.ok("agent.status")["state"], "reserved", "reserved while offered")
+
+    taken = alice.ok("offer.accept", ticket=t["ref"])["ticket"]
+    util.check_eq((taken["state"], taken["owner"]), ("in_progress", "alice"), "accepted")
+    st = alice.ok("agent.status")
+    util.check_eq((st["state"], st["calls"]), ("busy", 1), "busy with one call")
+    shown = sue.ok("ticket.show", ticket=t["ref"])
+    ops = [(e["op"], e["actor"]) for e in shown["events"]]
+    util.check_eq(ops[:3], [("create", "sue"), ("offer", "system"), ("accept", "alice")],
+                  "history: create, the router's offer, alice's accept")
+    code, out = srv.tool("--verify-ticket", t["ref"]).returncode, ""
+    util.check_eq(code, 0, "event chain intact")
+
+    # resolving frees alice; the next ticket comes to her
+    sue.ok("ticket.note", ticket=t["ref"], body="done", visibility="customer")
+    alice.ok("ticket.transition", ticket=t["id"], action="resolve", version=taken["version"],
+             code="answered", summary="told the customer")
+    t2 = _create(sue, "第二个")
+    offer = _event(alice, "offer")
+    util.check_eq(offer["ticket"]["ref"], t2["ref"], "next offer after resolve")
+
+
+def test_decline_and_timeout(ctx):
+    """Decline sends the ticket to the other ready agent; an offer that runs
+    out is taken back (offer.retracted) and goes on; the ticket's history
+    shows each step and it is never offered to two agents at once."""
+    srv = _setup(ctx, offer_seconds=2)
+    alice = _login(ctx, srv, "alice")
+    bob = _login(ctx, srv, "bob")
+    sue = _login(ctx, srv, "sue")
+    alice.ok("agent.ready")
+    time.sleep(0.05)  # alice idles longer: she is first
+    bob.ok("agent.ready")
+
+    t = _create(sue)
+    util.check_eq(_event(alice, "offer")["ticket"]["ref"], t["ref"], "first to alice")
+    back = alice.ok("offer.decline", ticket=t["ref"])["ticket"]
+    util.check_eq(back["state"], "queued", "declined: back in line")
+    offer = _event(bob, "offer")
+    util.check_eq(offer["ticket"]["owner"], "bob", "then to bob")
+    # bob lets it run out: taken back, offered to alice again
+    retracted = _event(bob, "offer.retracted", timeout=6)
+    util.check_eq(retracted["ticket"], t["ref"], "retracted from bob")
+    again = _event(alice, "offer", timeout=6)
+    util.check_eq(again["ticket"]["ref"], t["ref"], "back to alice")
+    alice.ok("offer.accept", ticket=t["ref"])
+    events = [(e["op"], e["new_value"]) for e in sue.ok("ticket.show", ticket=t["ref"])["events"]]
+    util.check_eq(events, [("create", "queued"), ("offer", "offered"), ("decline", "queued"),
+                           ("offer", "offered"), ("timeout", "queued"), ("offer", "offered"),
+                           ("accept", "in_progress")], "history")
+    # a second accept by bob is refused: the ticket is alice's
+    wire.check_error(bob.request("offer.accept", ticket=t["ref"]), "conflict")
+
+
+def test_missed_offers_pause(ctx):
+    """An agent who lets max_misses offers run out is paused with reason
+    missed, and the work waits for someone else."""
+    srv = _setup(ctx, offer_seconds=1, max_misses=2)
+    alice = _login(ctx, srv, "alice")
+    sue = _login(ctx, srv, "sue")
+    alice.ok("agent.ready")
+    t = _create(sue)
+    _event(alice, "offer")
+    _event(alice, "offer.retracted", timeout=4)
+    _event(alice, "offer", timeout=4)
+    paused = _event(alice, "agent.paused", timeout=4)
+    util.check_eq(paused["reason"], "missed", "paused for missed offers")
+    _event(alice, "offer.retracted", timeout=4)  # the second offer, written back
+    st = alice.ok("agent.status")
+    util.check_eq((st["state"], st["reason"]), ("paused", "missed"), "status after misses")
+    shown = sue.ok("ticket.show", ticket=t["ref"])["ticket"]
+    util.check_eq((shown["state"], shown["owner"]), ("queued", None), "work waits")
+    wire.check_error(alice.request("agent.pause", reason="missed"), "bad_request", "router")
+    wire.check_error(alice.request("agent.pause", reason="nap"), "bad_request", "unknown")
+    # bob comes: the ticket is his
+    bob = _login(ctx, srv, "bob")
+    bob.ok("agent.ready")
+    util.check_eq(_event(bob, "offer")["ticket"]["ref"], t["ref"], "bob gets it")
+
+
+def test_restart_rebuilds(ctx):
+    """Work waiting at a restart comes back in line in its original order,
+    and an offer open at the restart is taken back first."""
+    srv = _setup(ctx, offer_seconds=60)
+    sue = _login(ctx, srv, "sue")
+    alice = _login(ctx, srv, "alice")
+    first = _create(sue, "first")
+    second = _create(sue, "second")
+    alice.ok("agent.ready")
+    util.check_eq(_event(alice, "offer")["ticket"]["ref"], first["ref"], "first offered")
+    srv.stop()
+    srv.start()
+    sue = _login(ctx, srv, "sue")
+    shown = sue.ok("ticket.show", ticket=first["ref"])
+    util.check_eq((shown["ticket"]["state"], shown["events"][-1]["op"]), ("queued", "timeout"),
+                  "the open offer was taken back at start")
+    alice = _login(ctx, srv, "alice")
+    alice.ok("agent.ready")
+    util.check_eq(_event(alice, "offer")["ticket"]["ref"], first["ref"],
+                  "first in line again, by its enqueue time")
+    alice.ok("offer.accept", ticket=first["ref"])
+    bob = _login(ctx, srv, "bob")
+    bob.ok("agent.ready")
+    util.check_eq(_event(bob, "offer")["ticket"]["ref"], second["ref"], "then second")
+    _no_event(alice, "offer", wait=0.5)
+
+
+def test_not_routed(ctx):
+    """A supervisor without a routing profile of the queue's site, and an
+    admin, are told so; ops need a login."""
+    srv = _setup(ctx)
+    srv.add_agent("root", "pw-root", role="admin")
+    root = _login(ctx, srv, "root")
+    wire.check_error(root.request("agent.ready"), "forbidden")
+    st = root.ok("agent.status")
+    util.check_eq(st["routed"], False, "admin is not routed")
+    anon = ctx.connect(srv)
+    wire.check_error(anon.request("agent.ready"), "unauthorized")
