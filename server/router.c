@@ -69,6 +69,7 @@ struct router {
 	struct rt_agent *agents, *agents_by_user;
 	struct rt_reason *reasons;
 	struct rt_ticket *tickets;
+	uint16_t level_skill[5]; /* complaint.l1..l4 by severity (0: none) */
 	unsigned long long offers, timeouts;
 };
 
@@ -126,6 +127,29 @@ jint(const json_t *o, const char *key)
 	return json_integer_value(json_object_get(o, key));
 }
 
+/* A complaint of severity s needs a handler of level s: the skill
+ * complaint.l<s> (at least proficiency 1) joins the queue's requirements. */
+static void
+complaint_level(struct router *rt, const json_t *t, struct route_item_in *in)
+{
+	json_int_t sev = jint(t, "severity");
+	const char *kind = jstr(t, "kind");
+	uint16_t skill;
+	unsigned i;
+
+	if (kind == NULL || strcmp(kind, "complaint") != 0 || sev < 1 || sev > 4 ||
+	    (skill = rt->level_skill[sev]) == 0)
+		return;
+	for (i = 0; i < in->nreq && in->req[i].skill != skill; i++)
+		;
+	if (i < in->nreq)
+		return;
+	if (in->nreq == ROUTE_MAX_REQ)
+		in->req[ROUTE_MAX_REQ - 1] = (struct route_skill){skill, 1};
+	else
+		in->req[in->nreq++] = (struct route_skill){skill, 1};
+}
+
 /* The core's work item for a ticket object (its reply JSON): 0, or -1 when
  * it names no queue the router knows. */
 static int
@@ -150,6 +174,7 @@ item_from_ticket(struct router *rt, const json_t *t, struct route_item_in *in)
 	in->enqueued_ms = jint(t, "enqueued_at");
 	in->nreq = q->nreq;
 	memcpy(in->req, q->req, sizeof in->req);
+	complaint_level(rt, t, in);
 	return 0;
 }
 
@@ -441,8 +466,17 @@ router_ticket_changed(struct server *srv, const json_t *t)
 			route_item_remove(rt->core, id, now);
 			known = 0;
 		}
-		if (!known && item_from_ticket(rt, t, &in) == 0)
-			route_item_add(rt->core, &in, now);
+		if (!known && item_from_ticket(rt, t, &in) == 0 &&
+		    route_item_add(rt->core, &in, now) == ROUTE_OK && jint(t, "severity") == 4 &&
+		    jstr(t, "kind") && strcmp(jstr(t, "kind"), "complaint") == 0) {
+			/* a critical complaint: every supervisor hears of it at once */
+			json_t *ev = proto_event("complaint.critical");
+			json_object_set_new(ev, "ticket", json_string(jstr(t, "ref")));
+			json_object_set_new(ev, "queue", json_string(jstr(t, "queue")));
+			json_object_set(ev, "site", json_object_get(t, "site"));
+			json_object_set(ev, "subject", json_object_get(t, "subject"));
+			session_broadcast(srv, ROLE_SUPERVISOR, 0, ev);
+		}
 		break;
 	}
 	case TS_OFFERED:
@@ -713,6 +747,16 @@ load_agent_cfg(struct router *rt, MYSQL_ROW r)
 }
 
 static void
+load_level_skill(struct router *rt, MYSQL_ROW r)
+{
+	/* complaint.l1 .. complaint.l4 */
+	int level = r[1][strlen("complaint.l")] - '0';
+
+	if (level >= 1 && level <= 4 && r[1][strlen("complaint.l") + 1] == '\0')
+		rt->level_skill[level] = (uint16_t)col_int(r, 0);
+}
+
+static void
 load_reason(struct router *rt, MYSQL_ROW r)
 {
 	struct rt_reason *x = calloc(1, sizeof *x);
@@ -831,11 +875,17 @@ router_start(struct server *srv, char *err, size_t errlen)
 		rc = load_rows(m, "SELECT code FROM pause_reasons WHERE selectable = 1",
 		               load_reason, rt, why, sizeof why);
 	if (rc == 0)
+		rc = load_rows(m,
+		               "SELECT id, code FROM skills WHERE code LIKE 'complaint.l_' "
+		               "AND kind = 'level'",
+		               load_level_skill, rt, why, sizeof why);
+	if (rc == 0)
 		rc = offers_take_back(rt, m, why, sizeof why);
 	if (rc == 0)
 		rc = load_rows(m,
 		               "SELECT t.id, q.code, s.code, o.code, t.channel, t.priority, "
-		               "TIMESTAMPDIFF(MICROSECOND, '1970-01-01', t.enqueued_at) DIV 1000 "
+		               "TIMESTAMPDIFF(MICROSECOND, '1970-01-01', t.enqueued_at) DIV 1000, "
+		               "t.kind, t.severity "
 		               "FROM tickets t JOIN queues q ON q.id = t.queue_id "
 		               "LEFT JOIN sites s ON s.id = t.site_id "
 		               "JOIN sites o ON o.id = t.owning_site_id "

@@ -208,3 +208,44 @@ def test_not_routed(ctx):
     util.check_eq(st["routed"], False, "admin is not routed")
     anon = ctx.connect(srv)
     wire.check_error(anon.request("agent.ready"), "unauthorized")
+
+
+def test_complaint_levels(ctx):
+    """A complaint of severity N goes only to handlers with the skill
+    complaint.lN; a severity 4 complaint is announced to supervisors."""
+    srv = ctx.server(agents={"alice": "pw-alice", "bob": "pw-bob"}, start=False)
+    srv.add_agent("sue", "pw-sue", role="supervisor")
+    srv.dbinfo.sql(
+        "INSERT INTO queues (code, name, site_id, wrapup_seconds, sticky_seconds) "
+        "SELECT 'complaints', 'Complaints', id, 0, 0 FROM sites WHERE code = 'SH';\n"
+        "INSERT INTO skills (code, name, kind) VALUES "
+        "('complaint.l3', 'Level 3', 'level'), ('complaint.l4', 'Level 4', 'level');\n"
+        "INSERT INTO agent_skills (agent_id, skill_id, proficiency) "
+        "SELECT a.id, s.id, 2 FROM agents a, skills s "
+        "WHERE a.username = 'bob' AND s.code IN ('complaint.l3', 'complaint.l4');\n",
+        srv.database)
+    srv.start()
+    alice = _login(ctx, srv, "alice")
+    bob = _login(ctx, srv, "bob")
+    sue = _login(ctx, srv, "sue")
+    alice.ok("agent.ready")
+    time.sleep(0.05)
+    bob.ok("agent.ready")
+    plain = sue.ok("ticket.create", kind="inquiry", channel="web", subject="plain",
+                   queue="complaints")["ticket"]
+    util.check_eq(_event(alice, "offer")["ticket"]["ref"], plain["ref"],
+                  "an inquiry goes to the longest idle")
+    serious = sue.ok("ticket.create", kind="complaint", channel="web", severity=3,
+                     subject="serious", queue="complaints")["ticket"]
+    util.check_eq(_event(bob, "offer")["ticket"]["ref"], serious["ref"],
+                  "a level 3 complaint goes to the level 3 handler")
+    bob.ok("offer.accept", ticket=serious["ref"])
+    critical = sue.ok("ticket.create", kind="complaint", channel="web", severity=4,
+                      subject="critical", queue="complaints")["ticket"]
+    ev = _event(sue, "complaint.critical")
+    util.check_eq((ev["ticket"], ev["queue"]), (critical["ref"], "complaints"),
+                  "supervisors hear of a critical complaint")
+    # alice holds an offer already and lacks the level: the critical one
+    # waits for bob, who takes async work up to his capacity
+    util.check_eq(_event(bob, "offer")["ticket"]["ref"], critical["ref"], "level 4 to bob")
+    _no_event(alice, "offer", wait=0.5)
