@@ -676,7 +676,7 @@ unmerge_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size
 	struct restore r;
 	char sref[TICKET_REF_MAX + 1];
 	MYSQL_BIND b[2];
-	uint64_t dup;
+	uint64_t dup = 0;
 	unsigned long long n = 0;
 	json_t *detail = NULL, *names = NULL, *d0, *ticket;
 	int rc;

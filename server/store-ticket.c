@@ -1111,7 +1111,7 @@ note_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_t 
 {
 	const struct note_arg *x = arg;
 	struct ticket_chain ch;
-	uint64_t id, note_id;
+	uint64_t id, note_id = 0;
 	json_t *row, *detail;
 	int rc;
 
@@ -1345,7 +1345,7 @@ update_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_
 {
 	const struct update_arg *x = arg;
 	const struct ticket_update *u = x->u;
-	struct update_fields o, n;
+	struct update_fields o = {0}, n = {0};
 	struct ticket_chain ch;
 	uint64_t id, new_customer = 0, order_cust = 0;
 	json_t *row, *detail = NULL, *ticket, *changed;

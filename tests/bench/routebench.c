@@ -13,6 +13,9 @@
  * Usage: routebench [-a AGENTS] [-w WAITING] [-n DECISIONS] [-s SEED]
  *        routebench -g     (the growth series: 1k, 10k and 100k agents)
  *
+ * Last, the baseline in the same run: the scarce-work decisions made by
+ * scanning every agent per item, as a member-scanning router does.
+ *
  * The shape: 50 skills, 3 sites, 20 queues; each queue has 3 requirement
  * sets (one or two of its skills with a minimum proficiency), so there are
  * at most 20 x 3 x (3 sites x 2 levels + 1) = 420 buckets; each agent serves
@@ -272,6 +275,57 @@ run_scarce_work(uint32_t agents, size_t n, struct result *res)
 	route_free(r);
 }
 
+/* The baseline: what a member scan per call costs (app_queue examines
+ * every member of the queue for each waiting caller). Each arriving item
+ * scans all agents for the longest-idle free one with the skills, takes
+ * it and frees it again, as run_scarce_work does through the core. */
+static void
+run_scan(uint32_t agents, size_t n, struct result *res)
+{
+	struct route_agent_cfg *cfg = malloc((agents + 1) * sizeof *cfg);
+	int64_t *idle = malloc((agents + 1) * sizeof *idle), total = 0, now = 1000000000;
+	int64_t *lat = malloc(n * sizeof *lat);
+	struct route_item_in in;
+	size_t got = 0;
+	uint64_t next = 1;
+
+	for (uint32_t a = 1; a <= agents; a++) {
+		make_agent(&cfg[a], a);
+		idle[a] = now;
+	}
+	while (got < n) {
+		int64_t t0, dt;
+		uint32_t best = 0;
+		now += 1;
+		make_item(&in, next++, now);
+		t0 = now_ns();
+		for (uint32_t a = 1; a <= agents; a++) {
+			const struct route_agent_cfg *c = &cfg[a];
+			unsigned ok = 0;
+			int serves = 0;
+			for (unsigned q = 0; q < c->nqueues; q++)
+				serves |= c->queues[q] == in.queue;
+			if (!serves || (best != 0 && idle[a] >= idle[best]))
+				continue;
+			for (unsigned r = 0; r < in.nreq; r++)
+				for (unsigned k = 0; k < c->nskills; k++)
+					ok += c->skills[k].skill == in.req[r].skill;
+			if (ok == in.nreq)
+				best = a;
+		}
+		dt = now_ns() - t0;
+		if (best != 0) {
+			idle[best] = now; /* took the item and finished it */
+			lat[got++] = dt;
+			total += dt;
+		}
+	}
+	summarise(lat, got, total, res);
+	free(cfg);
+	free(idle);
+	free(lat);
+}
+
 static void
 print(const char *regime, uint32_t agents, size_t waiting, const struct result *res)
 {
@@ -329,11 +383,17 @@ main(int argc, char **argv)
 			run_scarce_work(sizes[i], n, &res);
 			print("scarce-work", sizes[i], 0, &res);
 		}
+		for (size_t i = 0; i < 3; i++) {
+			run_scan(sizes[i], n / (sizes[i] / 1000), &res);
+			print("baseline-scan", sizes[i], 0, &res);
+		}
 		return 0;
 	}
 	run_scarce_agents(agents, waiting, n, &res);
 	print("scarce-agents", agents, waiting, &res);
 	run_scarce_work(agents, n, &res);
 	print("scarce-work", agents, 0, &res);
+	run_scan(agents, n / 10, &res);
+	print("baseline-scan", agents, 0, &res);
 	return 0;
 }

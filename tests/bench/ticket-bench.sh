@@ -18,8 +18,9 @@
 #             prepared single-row INSERT in autocommit; what the database
 #             does alone at the same durability
 # The figure that matters is the ratio of the two. Per phase also: CPU of
-# callcentred, mariadbd and ccbench per change, and InnoDB log fsyncs per
-# change (group commit shows as fewer fsyncs than commits).
+# callcentred, mariadbd and ccbench per change, InnoDB fsyncs per change
+# (group commit shows as fewer fsyncs than commits), and the commands and
+# prepares MariaDB received per change.
 # Results are key=value lines on standard output; progress goes to standard
 # error. Exit status 1 when a check fails (an error reply, a dropped
 # connection, the rate under the target, an error in the server log).
@@ -193,9 +194,11 @@ snapshot() {
 # over the whole phase (warm-up included), $3 the client's CPU seconds.
 phase_costs() {
 	local p=$1 n=$2 cli=$3 t0=$S_T b0=$S_BUSY d0=$S_DB s0=$S_SRV f0=$S_FSYNC wall
-	local p0=$S_PREP e0=$S_EXEC c0=$S_COMMIT q0=$S_QUEST
+	local p0=$S_PREP e0=$S_EXEC c0=$S_COMMIT q0=$S_QUEST srv
 	snapshot
 	wall=$(calc "$S_T - $t0" 3)
+	srv=0
+	[[ $s0 == none ]] || srv=$(calc "$S_SRV - $s0" 3)
 	echo "$p.mariadbd_cpu_us_per_change=$(calc "($S_DB - $d0) * 1e6 / $n" 0)"
 	[[ $s0 == none ]] || echo "$p.callcentred_cpu_us_per_change=$(calc "($S_SRV - $s0) * 1e6 / $n" 0)"
 	echo "$p.ccbench_cpu_us_per_change=$(calc "$cli * 1e6 / $n" 0)"
@@ -203,7 +206,7 @@ phase_costs() {
 	[[ $s0 == none ]] || echo "$p.callcentred_cores=$(calc "($S_SRV - $s0) / $wall" 2)"
 	# CPU nobody in the benchmark used: other work on the shared machine
 	echo "$p.other_cpu_pct=$(awk -v b="$(calc "$S_BUSY - $b0" 3)" -v d="$(calc "$S_DB - $d0" 3)" \
-		-v s="$( [[ $s0 == none ]] && echo 0 || calc "$S_SRV - $s0" 3)" -v c="$cli" -v w="$wall" \
+		-v s="$srv" -v c="$cli" -v w="$wall" \
 		'BEGIN {v = (b - d - s - c) * 100 / w; printf "%.0f", v < 0 ? 0 : v}')"
 	# InnoDB's fsyncs (redo log and data files): fewer than commits when
 	# commits are grouped
