@@ -15,6 +15,7 @@
 
 #include "log.h"
 #include "proto.h"
+#include "router.h"
 #include "server.h"
 #include "store.h"
 
@@ -457,6 +458,7 @@ logout_done(void *arg)
 			                    "could not revoke the session; try again");
 		} else {
 			log_info("auth", "msg=\"logout\" user=%s peer=%s", s->agent.user, s->peer);
+			router_session_closed(s->srv, s); /* no more routed work here */
 			s->logged_in = 0;
 			s->has_token = 0;
 			s->srv->nlogged_in--;

@@ -637,20 +637,29 @@ step_next(const struct item *it, int *level)
 	return at;
 }
 
-static void
-offer(struct route *r, struct item *it, struct agent *a, int64_t now)
+/* Reserve it for a until now + the queue's offer time; the deadline. */
+static int64_t
+offer_set(struct route *r, struct item *it, struct agent *a, int64_t now)
 {
 	int64_t until = now + it->b->q->cfg.offer_ms;
 
 	heap_remove(&it->b->items, &it->node);
 	if (it->state == ROUTE_ITEM_HELD)
-		TAILQ_REMOVE(&a->held, it, held);
+		TAILQ_REMOVE(&it->agent->held, it, held);
 	it->state = ROUTE_ITEM_OFFERED;
 	it->agent = a;
 	a->offer = it;
 	a->last_offer = ++r->seq;
 	agent_sync(a);
 	timer_set(r, &it->timer, &it->tkind, T_OFFER, until);
+	return until;
+}
+
+static void
+offer(struct route *r, struct item *it, struct agent *a, int64_t now)
+{
+	int64_t until = offer_set(r, it, a, now);
+
 	emit(r, ROUTE_DO_OFFER, it->id, a->id, it->level, until);
 }
 
@@ -967,6 +976,7 @@ route_item_add(struct route *r, const struct route_item_in *in, int64_t now)
 	    sticky->cfg.capacity[in->channel] > 0 && sticky->presence != P_OFFLINE) {
 		if (agent_free(sticky, in->channel)) {
 			it->state = ROUTE_ITEM_HELD;
+			it->agent = sticky;
 			TAILQ_INSERT_TAIL(&sticky->held, it, held);
 			offer(r, it, sticky, now);
 			return ROUTE_OK;
@@ -1151,6 +1161,55 @@ route_item_assign(struct route *r, uint64_t id, uint32_t agent, const struct rou
 }
 
 int
+route_offer_to(struct route *r, uint64_t id, uint32_t agent, const struct route_item_in *in,
+               int64_t now, int64_t *until)
+{
+	struct item *it = item_find(r, id);
+	struct agent *a = agent_find(r, agent), *other = NULL;
+	int rc;
+
+	if (a == NULL)
+		return ROUTE_ENOENT;
+	if (it == NULL) {
+		struct route_item_in copy;
+		if (in == NULL || in->id != id)
+			return ROUTE_ENOENT;
+		copy = *in;
+		copy.sticky_agent = 0;
+		if ((rc = route_item_add(r, &copy, now)) != ROUTE_OK)
+			return rc;
+		if ((it = item_find(r, id)) == NULL)
+			return ROUTE_ENOENT;
+	}
+	if (it->state == ROUTE_ITEM_ASSIGNED)
+		return ROUTE_ESTATE;
+	if (it->state == ROUTE_ITEM_OFFERED) {
+		if (it->agent == a) {
+			*until = it->timer.idx != NOT_IN_HEAP ? r->timers.a[it->timer.idx].k1 : now;
+			return ROUTE_OK;
+		}
+		other = it->agent;
+		other->offer = NULL;
+		it->agent = NULL;
+		it->state = ROUTE_ITEM_WAITING;
+	}
+	if (a->offer != NULL) {
+		/* the agent's own pending offer of other work goes back */
+		struct item *prev = a->offer;
+		emit(r, ROUTE_DO_RETRACT, prev->id, a->id, prev->level, now);
+		a->offer = NULL;
+		prev->agent = NULL;
+		timer_clear(r, &prev->timer, &prev->tkind);
+		prev->state = ROUTE_ITEM_WAITING;
+		item_place(r, prev, now);
+	}
+	*until = offer_set(r, it, a, now);
+	if (other != NULL)
+		agent_try(r, other, now);
+	return ROUTE_OK;
+}
+
+int
 route_item_done(struct route *r, uint64_t id, int64_t now)
 {
 	struct item *it = item_find(r, id);
@@ -1194,6 +1253,7 @@ item_timer(struct route *r, struct item *it, int64_t now)
 		TAILQ_REMOVE(&it->agent->held, it, held);
 		it->agent = NULL;
 		it->tkind = T_NONE;
+		it->state = ROUTE_ITEM_WAITING;
 		item_place(r, it, now);
 		break;
 	case T_STEP: {

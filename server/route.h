@@ -211,6 +211,14 @@ int route_offer_decline(struct route *r, uint64_t item, int64_t now);
  * in (in may be NULL for a known item). */
 int route_item_assign(struct route *r, uint64_t item, uint32_t agent,
                       const struct route_item_in *in, int64_t now);
+/* Offer the item to agent by hand (a supervisor's transfer to an agent):
+ * reserved for that agent with the queue's offer timer, as if the core had
+ * made the offer, but without an offer decision (the caller made it). An
+ * offer to anyone else is withdrawn silently; an offer the agent held for
+ * other work is retracted (a decision). *until gets the deadline. An item
+ * the core does not know is added first from in. */
+int route_offer_to(struct route *r, uint64_t item, uint32_t agent, const struct route_item_in *in,
+                   int64_t now, int64_t *until);
 /* The assigned work is finished: the agent wraps up, then is free. */
 int route_item_done(struct route *r, uint64_t item, int64_t now);
 

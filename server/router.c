@@ -16,8 +16,6 @@
 #include "store-ticket.h"
 #include "store.h"
 
-#define ROUTER_ACTIONS 8 /* writes waiting per ticket */
-
 struct rt_queue {
 	uint32_t id;
 	char code[65];
@@ -48,16 +46,35 @@ struct rt_reason {
 struct rt_action {
 	enum ticket_action action; /* TA_OFFER or TA_TIMEOUT */
 	uint32_t agent;
-	int64_t until; /* an offer's deadline (Unix ms) */
+	int64_t until;  /* an offer's deadline (Unix ms) */
+	uint32_t queue; /* the queue an offer was made from */
 };
 
+/* The router's writes waiting for one ticket; q[0] is on a worker when
+ * busy, or waits for its retry timer. */
+struct router;
 struct rt_ticket {
 	uint64_t id;
-	int busy; /* a write is on a worker */
-	unsigned n;
-	struct rt_action q[ROUTER_ACTIONS];
+	struct router *rt;
+	int busy;
+	unsigned n, cap, attempts;
+	struct rt_action *q;
+	struct event *retry;
 	UT_hash_handle hh;
 };
+
+/* The newest version of a ticket the router has applied: results reach the
+ * loop in the order workers finish, so an older one is ignored. Kept while
+ * the core knows the ticket, then for SEEN_KEEP_MS. */
+#define SEEN_KEEP_MS 60000
+struct rt_seen {
+	uint64_t id;
+	unsigned int version;
+	int64_t until; /* 0 while the core knows the ticket */
+	TAILQ_ENTRY(rt_seen) gone;
+	UT_hash_handle hh;
+};
+TAILQ_HEAD(rt_seen_list, rt_seen);
 
 struct router {
 	struct server *srv;
@@ -69,7 +86,9 @@ struct router {
 	struct rt_agent *agents, *agents_by_user;
 	struct rt_reason *reasons;
 	struct rt_ticket *tickets;
-	uint16_t level_skill[5]; /* complaint.l1..l4 by severity (0: none) */
+	struct rt_seen *seen;
+	struct rt_seen_list seen_gone; /* forgotten by the core, oldest first */
+	uint16_t level_skill[5];       /* complaint.l1..l4 by severity (0: none) */
 	unsigned long long offers, timeouts;
 };
 
@@ -159,7 +178,7 @@ item_from_ticket(struct router *rt, const json_t *t, struct route_item_in *in)
 	const char *channel = jstr(t, "channel");
 	const char *site = jstr(t, "site");
 
-	if (q == NULL)
+	if (q == NULL || channel == NULL || jstr(t, "owning_site") == NULL)
 		return -1;
 	memset(in, 0, sizeof *in);
 	in->id = (uint64_t)jint(t, "id");
@@ -213,7 +232,17 @@ timer_arm(struct router *rt)
 	evtimer_add(rt->timer, &tv);
 }
 
-/* --- writes on tickets, one at a time per ticket --- */
+/* --- writes on tickets, one at a time per ticket ---
+ *
+ * Each write is checked on the worker against the ticket as it is: an offer
+ * only while the ticket waits in the queue the core offered it from, a
+ * timeout only while the ticket is offered to that agent. A ticket that
+ * moved on is a refusal, not an error: the router then takes the ticket as
+ * it now is. A write that fails on the database stays first in line and is
+ * tried again with a growing delay, so that a timeout is never lost. */
+
+#define RETRY_FIRST_MS 500
+#define RETRY_MAX_MS   30000
 
 struct rt_job {
 	struct router *rt;
@@ -222,12 +251,27 @@ struct rt_job {
 	char agent_user[65];
 	int64_t now_ms;
 	int rc;
+	int moved; /* refused: the ticket is in current */
 	char err[256];
 	struct ticket_result res;
+	json_t *current;
 };
 
-/* db worker: the router's offer or timeout, against the ticket's current
- * version; the ticket may have moved on, which is a refusal, not an error. */
+/* db worker: the ticket as it now is, for a refused write (into j->current). */
+static void
+job_current(struct rt_job *j, MYSQL *m)
+{
+	struct ticket_actor actor = {.agent_id = 0, .role = ROLE_SERVICE};
+	struct ticket_key k = {.id = j->ticket};
+	struct ticket_result r = {0};
+	char err[256];
+
+	snprintf(actor.user, sizeof actor.user, "router");
+	if (store_ticket_show(m, &actor, &k, &r, err, sizeof err) == 0 && r.code == CC_OK)
+		j->current = json_incref(json_object_get(r.reply, "ticket"));
+	json_decref(r.reply);
+}
+
 static void
 job_work(struct db_conn *c, void *arg)
 {
@@ -244,16 +288,33 @@ job_work(struct db_conn *c, void *arg)
 		MYSQL_BIND p[1];
 		json_t *row = NULL;
 		uint64_t id = j->ticket;
-		int rc;
+		const char *state;
+		int rc, fits;
 
 		bind_u64(&p[0], &id);
-		rc = ticket_query_one(m, "SELECT version FROM tickets WHERE id = ?", p, &row,
-		                      j->err, sizeof j->err);
+		rc =
+		    ticket_query_one(m,
+		                     "SELECT version, state, owner_agent_id, queue_id FROM tickets "
+		                     "WHERE id = ?",
+		                     p, &row, j->err, sizeof j->err);
 		if (rc < 0)
-			return;
+			break;
 		if (rc == 0) {
 			j->rc = 0;
-			j->res.code = CC_ERR_NOT_FOUND;
+			j->moved = 1;
+			return;
+		}
+		state = jstr(row, "state");
+		fits = j->act.action == TA_OFFER
+		           ? state && strcmp(state, "queued") == 0 &&
+		                 (uint32_t)jint(row, "queue_id") == j->act.queue
+		           : state && strcmp(state, "offered") == 0 &&
+		                 (uint32_t)jint(row, "owner_agent_id") == j->act.agent;
+		if (!fits) {
+			json_decref(row);
+			j->rc = 0;
+			j->moved = 1;
+			job_current(j, m);
 			return;
 		}
 		memset(&ch, 0, sizeof ch);
@@ -267,15 +328,90 @@ job_work(struct db_conn *c, void *arg)
 		j->res.reply = NULL;
 		j->rc = store_ticket_transition(m, &actor, &ch, j->now_ms, &j->res, j->err,
 		                                sizeof j->err);
-		if (j->rc < 0 || j->res.code != CC_ERR_CONFLICT ||
-		    strstr(j->res.msg, "version") == NULL)
+		if (j->rc < 0)
 			break;
+		if (j->res.code == CC_OK)
+			return;
+		if (j->res.code != CC_ERR_CONFLICT || strstr(j->res.msg, "version") == NULL) {
+			j->moved = 1;
+			job_current(j, m);
+			return;
+		}
 	}
 	if (j->rc < 0)
 		db_conn_failed(c, store_errno());
 }
 
 static void ticket_next(struct router *rt, struct rt_ticket *t);
+static void ticket_seen(struct router *rt, const json_t *t);
+static void ticket_forget(struct router *rt, uint64_t id);
+static void ticket_apply(struct router *rt, const json_t *t, int same);
+
+/* Send ev (consumed) to the agent: on the connection that takes its routed
+ * work, or, when none does yet, on every connection it is logged in on. */
+static void
+agent_tell(struct router *rt, struct rt_agent *a, json_t *ev)
+{
+	if (a->s != NULL && a->s->state == SESSION_OPEN)
+		session_send(a->s, ev);
+	else
+		session_broadcast(rt->srv, 0, a->id, ev);
+}
+
+/* The offer has been written: tell the agent, with the screen pop. */
+static void
+offer_send(struct router *rt, struct rt_agent *a, const json_t *ticket, int64_t until)
+{
+	struct route_item_info info;
+	json_t *ev;
+
+	if (a == NULL)
+		return;
+	ev = proto_event("offer");
+	json_object_set(ev, "ticket", (json_t *)ticket);
+	json_object_set_new(ev, "expires_at", json_integer(until));
+	if (route_item_info(rt->core, (uint64_t)jint(ticket, "id"), now_ms(), &info) == ROUTE_OK)
+		json_object_set_new(ev, "level", json_integer(info.level));
+	agent_tell(rt, a, ev);
+	if (a->s != NULL && a->s->state == SESSION_OPEN && jint(ticket, "customer_id") > 0)
+		customer_pop_send(a->s, (uint64_t)jint(ticket, "customer_id"),
+		                  (uint64_t)jint(ticket, "id"));
+}
+
+static void
+retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct rt_ticket *t = arg;
+
+	(void)fd;
+	(void)what;
+	ticket_next(t->rt, t);
+	router_run(t->rt);
+}
+
+/* The first write failed on the database: try it again later. */
+static void
+ticket_retry(struct router *rt, struct rt_ticket *t)
+{
+	int64_t ms = RETRY_FIRST_MS << (t->attempts < 6 ? t->attempts : 6);
+	struct timeval tv;
+
+	if (ms > RETRY_MAX_MS)
+		ms = RETRY_MAX_MS;
+	t->attempts++;
+	if (t->retry == NULL && (t->retry = evtimer_new(rt->srv->base, retry_cb, t)) == NULL)
+		abort();
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	evtimer_add(t->retry, &tv);
+}
+
+static void
+ticket_pop(struct rt_ticket *t)
+{
+	memmove(t->q, t->q + 1, --t->n * sizeof t->q[0]);
+	t->attempts = 0;
+}
 
 /* loop: the write is back. */
 static void
@@ -285,64 +421,82 @@ job_done(void *arg)
 	struct router *rt = j->rt;
 	struct rt_ticket *t;
 	json_t *ticket = json_object_get(j->res.reply, "ticket");
+	struct rt_agent *a = agent_by_id(rt, j->act.agent);
 
-	if (rt->srv->sla != NULL && j->rc == 0 && j->res.code == CC_OK && j->res.sla_ticket)
-		sla_run_arm(rt->srv, j->res.sla_ticket, j->res.sla_wake_ms);
+	HASH_FIND(hh, rt->tickets, &j->ticket, sizeof j->ticket, t);
+	if (t != NULL)
+		t->busy = 0;
 	if (j->rc < 0) {
 		log_error("router",
-		          "msg=\"ticket write failed\" ticket=%llu action=%s error=\"%s\"",
+		          "msg=\"ticket write failed, will retry\" ticket=%llu action=%s "
+		          "error=\"%s\"",
 		          (unsigned long long)j->ticket, ticket_action_name(j->act.action), j->err);
-		/* the ticket stays as it was: an offer never sent runs out by its timer */
-	} else if (j->res.code != CC_OK) {
-		log_info("router", "msg=\"ticket moved on\" ticket=%llu action=%s why=\"%s\"",
-		         (unsigned long long)j->ticket, ticket_action_name(j->act.action),
-		         j->res.msg);
+		if (t != NULL)
+			ticket_retry(rt, t);
+		goto out;
+	}
+	if (t != NULL)
+		ticket_pop(t);
+	if (j->moved) {
+		struct route_item_info info;
+		log_info("router", "msg=\"ticket moved on\" ticket=%llu action=%s",
+		         (unsigned long long)j->ticket, ticket_action_name(j->act.action));
+		/* an offer the database did not take: the core forgets it, and
+		 * takes the ticket as it now is */
+		if (j->act.action == TA_OFFER &&
+		    route_item_info(rt->core, j->ticket, j->now_ms, &info) == ROUTE_OK &&
+		    info.state == ROUTE_ITEM_OFFERED && info.agent == j->act.agent) {
+			route_item_remove(rt->core, j->ticket, now_ms());
+			ticket_forget(rt, j->ticket);
+		}
+		if (j->current != NULL)
+			ticket_apply(rt, j->current, 1);
+		goto out;
+	}
+	if (rt->srv->sla != NULL && j->res.sla_ticket)
+		sla_run_arm(rt->srv, j->res.sla_ticket, j->res.sla_wake_ms);
+	/* the core decided this write: it is already in line with it */
+	ticket_seen(rt, ticket);
+	if (j->act.action == TA_OFFER) {
+		offer_send(rt, a, ticket, j->act.until);
+		rt->offers++;
 	} else {
-		/* the core decided this write: it is already in line with it */
-		struct rt_agent *a = agent_by_id(rt, j->act.agent);
-		if (j->act.action == TA_OFFER && a != NULL && a->s != NULL &&
-		    a->s->state == SESSION_OPEN) {
-			struct route_item_info info;
-			json_t *ev = proto_event("offer");
-			json_object_set(ev, "ticket", ticket);
-			json_object_set_new(ev, "expires_at", json_integer(j->act.until));
-			if (route_item_info(rt->core, j->ticket, j->now_ms, &info) == ROUTE_OK)
-				json_object_set_new(ev, "level", json_integer(info.level));
-			session_send(a->s, ev);
-			if (jint(ticket, "customer_id") > 0)
-				customer_pop_send(a->s, (uint64_t)jint(ticket, "customer_id"),
-				                  j->ticket);
-			rt->offers++;
-		} else if (j->act.action == TA_TIMEOUT) {
-			rt->timeouts++;
-			if (a != NULL && a->s != NULL && a->s->state == SESSION_OPEN) {
-				json_t *ev = proto_event("offer.retracted");
-				json_object_set_new(ev, "ticket", json_string(jstr(ticket, "ref")));
-				session_send(a->s, ev);
-			}
+		rt->timeouts++;
+		if (a != NULL) {
+			json_t *ev = proto_event("offer.retracted");
+			json_object_set_new(ev, "ticket", json_string(jstr(ticket, "ref")));
+			agent_tell(rt, a, ev);
 		}
 	}
-	HASH_FIND(hh, rt->tickets, &j->ticket, sizeof j->ticket, t);
+out:
 	json_decref(j->res.reply);
+	json_decref(j->current);
 	free(j);
-	if (t != NULL) {
-		t->busy = 0;
+	if (t != NULL && (t->retry == NULL || !evtimer_pending(t->retry, NULL)))
 		ticket_next(rt, t);
-	}
 	router_run(rt);
 }
 
-/* Start the ticket's next waiting write, or forget the ticket. */
+/* Start the ticket's next write, or forget the ticket when none is left.
+ * An offer the core has since taken back is not written at all. */
 static void
 ticket_next(struct router *rt, struct rt_ticket *t)
 {
 	struct rt_job *j;
 	struct rt_agent *a;
+	struct route_item_info info;
 
 	if (t->busy)
 		return;
+	while (t->n > 0 && t->q[0].action == TA_OFFER &&
+	       (route_item_info(rt->core, t->id, now_ms(), &info) != ROUTE_OK ||
+	        info.state != ROUTE_ITEM_OFFERED || info.agent != t->q[0].agent))
+		ticket_pop(t);
 	if (t->n == 0) {
+		if (t->retry != NULL)
+			event_free(t->retry);
 		HASH_DEL(rt->tickets, t);
+		free(t->q);
 		free(t);
 		return;
 	}
@@ -352,16 +506,15 @@ ticket_next(struct router *rt, struct rt_ticket *t)
 	j->ticket = t->id;
 	j->act = t->q[0];
 	j->now_ms = now_ms();
-	memmove(t->q, t->q + 1, --t->n * sizeof t->q[0]);
 	if ((a = agent_by_id(rt, j->act.agent)) != NULL)
 		snprintf(j->agent_user, sizeof j->agent_user, "%s", a->user);
 	t->busy = 1;
 	if (db_pool_submit(rt->srv->db, job_work, job_done, j) != 0) {
-		/* the pool is full: the offer is never sent and runs out */
-		log_warn("router", "msg=\"ticket write not queued\" ticket=%llu",
+		log_warn("router", "msg=\"ticket write not queued, will retry\" ticket=%llu",
 		         (unsigned long long)t->id);
 		t->busy = 0;
 		free(j);
+		ticket_retry(rt, t);
 	}
 }
 
@@ -369,21 +522,36 @@ static void
 ticket_write(struct router *rt, uint64_t id, enum ticket_action action, uint32_t agent,
              int64_t until)
 {
+	struct route_item_info info;
 	struct rt_ticket *t;
+	uint32_t queue = 0;
 
 	HASH_FIND(hh, rt->tickets, &id, sizeof id, t);
 	if (t == NULL) {
 		if ((t = calloc(1, sizeof *t)) == NULL)
 			abort();
 		t->id = id;
+		t->rt = rt;
 		HASH_ADD(hh, rt->tickets, id, sizeof t->id, t);
 	}
-	if (t->n == ROUTER_ACTIONS) {
-		log_warn("router", "msg=\"too many writes waiting\" ticket=%llu",
-		         (unsigned long long)id);
+	/* a timeout for an offer not yet written cancels it */
+	if (action == TA_TIMEOUT && t->n > (t->busy ? 1u : 0u) &&
+	    t->q[t->n - 1].action == TA_OFFER && t->q[t->n - 1].agent == agent) {
+		t->n--;
+		ticket_next(rt, t);
 		return;
 	}
-	t->q[t->n++] = (struct rt_action){action, agent, until};
+	if (action == TA_OFFER && route_item_info(rt->core, id, now_ms(), &info) == ROUTE_OK)
+		queue = info.queue;
+	if (t->n == t->cap) {
+		unsigned cap = t->cap ? t->cap * 2 : 4;
+		struct rt_action *q = realloc(t->q, cap * sizeof *q);
+		if (q == NULL)
+			abort();
+		t->q = q;
+		t->cap = cap;
+	}
+	t->q[t->n++] = (struct rt_action){action, agent, until, queue};
 	ticket_next(rt, t);
 }
 
@@ -424,19 +592,91 @@ router_run(struct router *rt)
 
 /* --- ticket changes --- */
 
+static void
+seen_purge(struct router *rt, int64_t now)
+{
+	struct rt_seen *e;
+
+	while ((e = TAILQ_FIRST(&rt->seen_gone)) != NULL && e->until <= now) {
+		TAILQ_REMOVE(&rt->seen_gone, e, gone);
+		HASH_DEL(rt->seen, e);
+		free(e);
+	}
+}
+
+/* Whether the ticket object is older than one already applied (or as
+ * old, unless same is allowed). */
+static int
+ticket_stale(struct router *rt, uint64_t id, unsigned int version, int same)
+{
+	struct rt_seen *e;
+
+	HASH_FIND(hh, rt->seen, &id, sizeof id, e);
+	return e != NULL && version != 0 &&
+	       (version < e->version || (!same && version == e->version));
+}
+
+/* Remember the version of a ticket object the router applied. */
+static void
+ticket_seen(struct router *rt, const json_t *t)
+{
+	uint64_t id = (uint64_t)jint(t, "id");
+	unsigned int version = (unsigned int)jint(t, "version");
+	struct rt_seen *e;
+
+	if (id == 0 || version == 0)
+		return;
+	HASH_FIND(hh, rt->seen, &id, sizeof id, e);
+	if (e == NULL) {
+		if ((e = calloc(1, sizeof *e)) == NULL)
+			abort();
+		e->id = id;
+		HASH_ADD(hh, rt->seen, id, sizeof e->id, e);
+	} else if (e->until != 0) {
+		TAILQ_REMOVE(&rt->seen_gone, e, gone);
+		e->until = 0;
+	}
+	if (version > e->version)
+		e->version = version;
+}
+
+/* The core no longer knows the ticket: keep its version a while, against
+ * older results still on their way. */
+static void
+ticket_forget(struct router *rt, uint64_t id)
+{
+	struct rt_seen *e;
+
+	HASH_FIND(hh, rt->seen, &id, sizeof id, e);
+	if (e == NULL || e->until != 0)
+		return;
+	e->until = now_ms() + SEEN_KEEP_MS;
+	TAILQ_INSERT_TAIL(&rt->seen_gone, e, gone);
+}
+
 void
 router_ticket_changed(struct server *srv, const json_t *t)
 {
-	struct router *rt = srv->router;
+	if (srv->router != NULL)
+		ticket_apply(srv->router, t, 0);
+}
+
+/* Bring the core in line with the ticket object t. same: t may be as new
+ * as the newest applied (a ticket read back after a refused write). */
+static void
+ticket_apply(struct router *rt, const json_t *t, int same)
+{
+	struct server *srv = rt->srv;
 	struct route_item_info info;
 	struct route_item_in in;
 	struct rt_agent *owner;
+	struct rt_ticket *w;
 	const char *state;
 	uint64_t id;
-	int64_t now = now_ms();
+	int64_t now = now_ms(), until;
 	int known, ts;
 
-	if (rt == NULL || !json_is_object(t))
+	if (!json_is_object(t))
 		return;
 	id = (uint64_t)jint(t, "id");
 	state = jstr(t, "state");
@@ -444,31 +684,40 @@ router_ticket_changed(struct server *srv, const json_t *t)
 	if (id == 0 || state == NULL || (ts = ticket_state_parse(state)) < 0 ||
 	    json_object_get(t, "owner") == NULL || json_object_get(t, "queue") == NULL)
 		return;
+	seen_purge(rt, now);
+	if (ticket_stale(rt, id, (unsigned int)jint(t, "version"), same))
+		return;
+	ticket_seen(rt, t);
 	owner = agent_by_user(rt, jstr(t, "owner"));
 	known = route_item_info(rt->core, id, now, &info) == ROUTE_OK;
+	HASH_FIND(hh, rt->tickets, &id, sizeof id, w);
 	switch (ts) {
-	case TS_QUEUED: {
-		struct rt_ticket *w;
-		HASH_FIND(hh, rt->tickets, &id, sizeof id, w);
+	case TS_QUEUED:
 		if (known && info.state == ROUTE_ITEM_OFFERED && w == NULL) {
 			/* the offered agent declined: back in line */
 			route_offer_decline(rt->core, id, now);
-		} else if (known && info.state == ROUTE_ITEM_OFFERED) {
+			break;
+		}
+		if (known && info.state == ROUTE_ITEM_OFFERED) {
 			/* the router's own writes for this ticket are on their way
 			 * (an offer ran out and went to someone else): the core is
 			 * ahead of the database, and those writes settle it */
-		} else if (known && info.state == ROUTE_ITEM_ASSIGNED) {
-			/* sent back to a queue: done with that agent, new in line */
-			route_item_done(rt->core, id, now);
-			known = 0;
-		} else if (known && item_from_ticket(rt, t, &in) == 0 && in.queue != info.queue) {
-			/* moved to another queue while waiting */
-			route_item_remove(rt->core, id, now);
-			known = 0;
+			break;
 		}
-		if (!known && item_from_ticket(rt, t, &in) == 0 &&
-		    route_item_add(rt->core, &in, now) == ROUTE_OK && jint(t, "severity") == 4 &&
-		    jstr(t, "kind") && strcmp(jstr(t, "kind"), "complaint") == 0) {
+		/* anything else about waiting work may have changed (queue,
+		 * priority, site, severity): it joins the line again, at the
+		 * place its enqueue time gives it */
+		if (known && info.state == ROUTE_ITEM_ASSIGNED)
+			route_item_done(rt->core, id, now);
+		else if (known)
+			route_item_remove(rt->core, id, now);
+		if (item_from_ticket(rt, t, &in) != 0 ||
+		    route_item_add(rt->core, &in, now) != ROUTE_OK) {
+			ticket_forget(rt, id);
+			break;
+		}
+		if (!known && jint(t, "severity") == 4 && jstr(t, "kind") &&
+		    strcmp(jstr(t, "kind"), "complaint") == 0) {
 			/* a critical complaint: every supervisor hears of it at once */
 			json_t *ev = proto_event("complaint.critical");
 			json_object_set_new(ev, "ticket", json_string(jstr(t, "ref")));
@@ -478,18 +727,25 @@ router_ticket_changed(struct server *srv, const json_t *t)
 			session_broadcast(srv, ROLE_SUPERVISOR, 0, ev);
 		}
 		break;
-	}
 	case TS_OFFERED:
+		if (owner == NULL)
+			goto gone;
+		if (known && info.state == ROUTE_ITEM_OFFERED && info.agent == owner->id)
+			break;
+		/* offered by hand (a transfer to an agent): the core holds the
+		 * reservation and its timer, and the agent is told */
+		if (item_from_ticket(rt, t, &in) != 0 && !known)
+			goto gone;
+		if (known && info.state == ROUTE_ITEM_ASSIGNED)
+			route_item_done(rt->core, id, now);
+		if (route_offer_to(rt->core, id, owner->id, &in, now, &until) == ROUTE_OK)
+			offer_send(rt, owner, t, until);
+		break;
 	case TS_IN_PROGRESS:
 	case TS_PENDING_CUSTOMER:
-		if (owner == NULL) {
-			if (known)
-				route_item_remove(rt->core, id, now);
-			break;
-		}
-		if (known && info.agent == owner->id &&
-		    (info.state == ROUTE_ITEM_ASSIGNED ||
-		     (ts == TS_OFFERED && info.state == ROUTE_ITEM_OFFERED)))
+		if (owner == NULL)
+			goto gone;
+		if (known && info.agent == owner->id && info.state == ROUTE_ITEM_ASSIGNED)
 			break;
 		if (known && info.state == ROUTE_ITEM_OFFERED && info.agent == owner->id) {
 			route_offer_accept(rt->core, id, now);
@@ -497,12 +753,16 @@ router_ticket_changed(struct server *srv, const json_t *t)
 		}
 		if (item_from_ticket(rt, t, &in) == 0 || known)
 			route_item_assign(rt->core, id, owner->id, known ? NULL : &in, now);
+		else
+			ticket_forget(rt, id);
 		break;
 	default: /* new, resolved, closed */
+	gone:
 		if (known && info.state == ROUTE_ITEM_ASSIGNED)
 			route_item_done(rt->core, id, now);
 		else if (known)
 			route_item_remove(rt->core, id, now);
+		ticket_forget(rt, id);
 		break;
 	}
 	router_run(rt);
@@ -550,6 +810,11 @@ router_agent_pause(struct server *srv, struct session *s, const char *reason, ch
 		snprintf(msg, len, "unknown pause reason '%s'; agent.status lists them", reason);
 		return -1;
 	}
+	if (a->s != NULL && a->s != s) {
+		snprintf(msg, len, "%s is taking work on another connection; pause there",
+		         s->agent.user);
+		return -1;
+	}
 	a->s = s;
 	route_agent_pause(rt->core, a->id, reason, now_ms());
 	log_info("router", "msg=\"agent paused\" user=%s reason=%s", a->user, reason);
@@ -592,7 +857,7 @@ void
 router_session_closed(struct server *srv, struct session *s)
 {
 	struct router *rt = srv->router;
-	struct rt_agent *a = rt && s->logged_in ? agent_by_id(rt, s->agent.id) : NULL;
+	struct rt_agent *a = rt && s->agent.id ? agent_by_id(rt, s->agent.id) : NULL;
 
 	if (a == NULL || a->s != s)
 		return;
@@ -767,8 +1032,9 @@ load_reason(struct router *rt, MYSQL_ROW r)
 	HASH_ADD_STR(rt->reasons, code, x);
 }
 
-/* Work in line at start: queued tickets, with their original enqueue time.
- * Offers left open by an earlier run were taken back before this. */
+/* Work at start: queued tickets in line with their original enqueue time,
+ * and tickets in hand counted in their agents' load. Offers left open by an
+ * earlier run were taken back before this. */
 static void
 load_waiting(struct router *rt, MYSQL_ROW r)
 {
@@ -778,8 +1044,12 @@ load_waiting(struct router *rt, MYSQL_ROW r)
 	              (json_int_t)col_int(r, 5), "enqueued_at", (json_int_t)col_int(r, 6));
 	struct route_item_in in;
 
-	if (t != NULL && item_from_ticket(rt, t, &in) == 0)
-		route_item_add(rt->core, &in, now_ms());
+	if (t != NULL && item_from_ticket(rt, t, &in) == 0) {
+		if (strcmp(r[9], "queued") == 0)
+			route_item_add(rt->core, &in, now_ms());
+		else if (r[10] != NULL) /* work in hand counts in its agent's load */
+			route_item_assign(rt->core, in.id, (uint32_t)col_int(r, 10), &in, now_ms());
+	}
 	json_decref(t);
 }
 
@@ -831,6 +1101,7 @@ router_start(struct server *srv, char *err, size_t errlen)
 		abort();
 	rt->srv = srv;
 	rt->armed = INT64_MAX;
+	TAILQ_INIT(&rt->seen_gone);
 	rt->timer = evtimer_new(srv->base, timer_cb, rt);
 	srv->router = rt;
 	config_db_params(&srv->cfg, &p);
@@ -885,12 +1156,14 @@ router_start(struct server *srv, char *err, size_t errlen)
 		rc = load_rows(m,
 		               "SELECT t.id, q.code, s.code, o.code, t.channel, t.priority, "
 		               "TIMESTAMPDIFF(MICROSECOND, '1970-01-01', t.enqueued_at) DIV 1000, "
-		               "t.kind, t.severity "
+		               "t.kind, t.severity, t.state, t.owner_agent_id "
 		               "FROM tickets t JOIN queues q ON q.id = t.queue_id "
 		               "LEFT JOIN sites s ON s.id = t.site_id "
 		               "JOIN sites o ON o.id = t.owning_site_id "
-		               "WHERE t.state = 'queued' ORDER BY t.enqueued_at",
+		               "WHERE t.state IN ('queued', 'in_progress', 'pending_customer') "
+		               "ORDER BY t.enqueued_at",
 		               load_waiting, rt, why, sizeof why);
+	store_stmt_cache_drop(); /* statements of this connection, cached on this thread */
 	mysql_close(m);
 	if (rc != 0) {
 		snprintf(err, errlen, "router: cannot load the routing set-up: %s", why);
@@ -911,6 +1184,7 @@ router_stop(struct server *srv)
 	struct rt_agent *a, *ta;
 	struct rt_reason *r, *tr;
 	struct rt_ticket *t, *tt;
+	struct rt_seen *e, *te;
 
 	if (rt == NULL)
 		return;
@@ -919,7 +1193,15 @@ router_stop(struct server *srv)
 	HASH_ITER(hh, rt->tickets, t, tt)
 	{
 		HASH_DEL(rt->tickets, t);
+		if (t->retry != NULL)
+			event_free(t->retry);
+		free(t->q);
 		free(t);
+	}
+	HASH_ITER(hh, rt->seen, e, te)
+	{
+		HASH_DEL(rt->seen, e);
+		free(e);
 	}
 	HASH_ITER(hh_code, rt->queues_by_code, q, tq)
 	{

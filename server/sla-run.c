@@ -27,7 +27,8 @@ struct sla_timer {
 	struct sla_run *run;
 	struct event *ev;
 	int64_t wake_ms;
-	int busy; /* a job for it is in flight */
+	int busy;        /* a job for it is in flight */
+	int64_t pending; /* while busy: the earliest wake-up a write asked for */
 	UT_hash_handle hh;
 };
 
@@ -81,8 +82,13 @@ sla_run_arm(struct server *srv, uint64_t ticket_id, int64_t wake_ms)
 	if (run == NULL || ticket_id == 0)
 		return;
 	HASH_FIND(hh, run->timers, &ticket_id, sizeof ticket_id, t);
-	if (t != NULL && t->busy)
-		return; /* the job's own answer arms it (see above) */
+	if (t != NULL && t->busy) {
+		/* the job's own answer arms it, no later than a write that
+		 * committed meanwhile asks (its result may come back first) */
+		if (wake_ms < t->pending)
+			t->pending = wake_ms;
+		return;
+	}
 	if (wake_ms == SLA_NEVER) {
 		if (t != NULL)
 			timer_drop(run, t);
@@ -152,9 +158,14 @@ sla_job_done(void *arg)
 	struct sla_timer *t;
 	int64_t wake;
 
+	int64_t pending = SLA_NEVER;
+
 	HASH_FIND(hh, run->timers, &j->ticket_id, sizeof j->ticket_id, t);
-	if (t != NULL)
+	if (t != NULL) {
 		t->busy = 0;
+		pending = t->pending;
+		t->pending = SLA_NEVER;
+	}
 	if (j->rc != 0) {
 		run->failures++;
 		log_warn("sla",
@@ -166,6 +177,8 @@ sla_job_done(void *arg)
 			sla_notify(run, &j->fired, &j->fired.events[i], j->ticket_id);
 		wake = j->fired.wake_ms;
 	}
+	if (pending < wake)
+		wake = pending;
 	sla_run_arm(run->srv, j->ticket_id, wake);
 	free(j);
 }
@@ -186,6 +199,7 @@ sla_timer_cb(evutil_socket_t fd, short what, void *arg)
 	j->ticket_id = t->ticket_id;
 	j->now_ms = now_ms();
 	t->busy = 1;
+	t->pending = SLA_NEVER;
 	if (db_pool_submit(run->srv->db, sla_job_work, sla_job_done, j) != 0) {
 		t->busy = 0;
 		free(j);

@@ -547,6 +547,47 @@ test_assign(void **state)
 	route_free(r);
 }
 
+/* An offer by hand: the agent's own pending offer goes back, the item is
+ * reserved with the queue's timer, and running out puts it back in line. */
+static void
+test_offer_to(void **state)
+{
+	struct route *r = fresh();
+	struct log l = {.n = 0};
+	struct route_queue_cfg q = {.id = 1, .offer_ms = S(15)};
+	int64_t until = 0;
+
+	(void)state;
+	assert_int_equal(route_queue_set(r, &q), ROUTE_OK);
+	agent(r, 10, 1, 3, 1, 0, 0);
+	agent(r, 11, 1, 3, 1, 0, 0);
+	item(r, 1, 1, 1, 5, 1, ROUTE_VOICE, S(1)); /* waits: nobody ready */
+	assert_int_equal(route_agent_ready(r, 11, S(2)), ROUTE_OK);
+	drain(r, &l);
+	assert_int_equal(offered_to(&l, 1), 11);
+	item(r, 2, 1, 1, 5, 1, ROUTE_VOICE, S(3)); /* waits */
+	/* a supervisor hands item 2 to 11: item 1 goes back (retracted) */
+	l.n = 0;
+	assert_int_equal(route_offer_to(r, 2, 11, NULL, S(4), &until), ROUTE_OK);
+	assert_int_equal(until, S(19));
+	drain(r, &l);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.d[0].kind, ROUTE_DO_RETRACT);
+	assert_int_equal(l.d[0].item, 1);
+	checked(r);
+	/* 10 comes: item 1 is hers; item 2 runs out at 19 s and waits again */
+	assert_int_equal(route_agent_ready(r, 10, S(5)), ROUTE_OK);
+	drain(r, &l);
+	assert_int_equal(offered_to(&l, 1), 10);
+	route_timer_run(r, S(19));
+	drain(r, &l);
+	assert_int_equal(l.d[l.n - 1].kind, ROUTE_DO_OFFER); /* back to 11 at once */
+	assert_int_equal(l.d[l.n - 2].kind, ROUTE_DO_RETRACT);
+	assert_int_equal(route_offer_to(r, 2, 99, NULL, S(20), &until), ROUTE_ENOENT);
+	checked(r);
+	route_free(r);
+}
+
 /* Refusals: unknown ids, bad values, wrong states. */
 static void
 test_refusals(void **state)
@@ -661,6 +702,18 @@ test_simulation(void **state)
 				assert_int_equal(route_item_done(r, id, t), ROUTE_OK);
 				gone[id] = 1;
 			}
+		} else if (ev < 96) {
+			uint64_t id = 1 + rnd((uint32_t)next);
+			int64_t until;
+			if (id < next && !gone[id] && !assigned[id]) {
+				uint32_t to = 1 + rnd(NA);
+				/* the agent's own pending offer comes back as a
+				 * retract decision below; an offer of this item to
+				 * anyone else is withdrawn without one */
+				assert_int_equal(route_offer_to(r, id, to, NULL, t, &until),
+				                 ROUTE_OK);
+				open_offer[id] = to;
+			}
 		} else if (ev < 97) {
 			uint64_t id = 1 + rnd((uint32_t)next);
 			if (id < next && !gone[id] && !assigned[id]) {
@@ -708,7 +761,8 @@ main(void)
 	    cmocka_unit_test(test_ewt_overflow),  cmocka_unit_test(test_offer_timeout),
 	    cmocka_unit_test(test_capacity),      cmocka_unit_test(test_sticky),
 	    cmocka_unit_test(test_wrapup),        cmocka_unit_test(test_assign),
-	    cmocka_unit_test(test_refusals),      cmocka_unit_test(test_simulation),
+	    cmocka_unit_test(test_offer_to),      cmocka_unit_test(test_refusals),
+	    cmocka_unit_test(test_simulation),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

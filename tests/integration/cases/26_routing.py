@@ -7,7 +7,7 @@ ever given to two agents."""
 
 import time
 
-from itest import util, wire
+from itest import proxy, util, wire
 
 
 def _setup(ctx, offer_seconds=15, max_misses=3):
@@ -249,3 +249,119 @@ def test_complaint_levels(ctx):
     # waits for bob, who takes async work up to his capacity
     util.check_eq(_event(bob, "offer")["ticket"]["ref"], critical["ref"], "level 4 to bob")
     _no_event(alice, "offer", wait=0.5)
+
+
+def test_logout_ends_routing(ctx):
+    """Logging out takes the agent offline: the next user on the same
+    connection gets no offers meant for them, and they can say ready again
+    on a new connection."""
+    srv = _setup(ctx)
+    sue = _login(ctx, srv, "sue")
+    conn = _login(ctx, srv, "alice")
+    conn.ok("agent.ready")
+    conn.ok("logout")
+    conn.login("bob", "pw-bob")
+    util.check_eq(conn.ok("agent.status")["state"], "offline", "bob is not ready")
+    t = _create(sue)
+    _no_event(conn, "offer", wait=0.5)
+    shown = sue.ok("ticket.show", ticket=t["ref"])["ticket"]
+    util.check_eq((shown["state"], shown["owner"]), ("queued", None), "nobody was offered it")
+    conn.close()
+    alice = _login(ctx, srv, "alice")
+    util.check_eq(alice.ok("agent.ready")["state"], "reserved", "ready again, and offered")
+    util.check_eq(_event(alice, "offer")["ticket"]["ref"], t["ref"], "the waiting ticket")
+
+
+def test_transfer_to_agent(ctx):
+    """A supervisor's transfer to an agent is an offer like the router's:
+    pushed to the agent, timed by the queue, taken back when it runs out;
+    a second connection cannot pause the agent."""
+    srv = _setup(ctx, offer_seconds=1)
+    sue = _login(ctx, srv, "sue")
+    alice = _login(ctx, srv, "alice")
+    t = sue.ok("ticket.create", kind="inquiry", channel="phone", subject="for alice",
+               customer_id=7001)["ticket"]
+    moved = sue.ok("ticket.transition", ticket=t["id"], action="transfer_agent",
+                   agent="alice", queue="general", version=t["version"])["ticket"]
+    util.check_eq((moved["state"], moved["owner"]), ("offered", "alice"), "transferred")
+    offer = _event(alice, "offer")
+    util.check_eq(offer["ticket"]["ref"], t["ref"], "alice is told")
+    util.check("expires_at" in offer, f"offer without a deadline: {offer}")
+    st = alice.ok("agent.status")
+    util.check_eq((st["state"], st["calls"]), ("offline", 0), "an offer is not work in hand")
+    other = _login(ctx, srv, "alice")
+    alice.ok("agent.ready")
+    wire.check_error(other.request("agent.pause", reason="lunch"), "bad_request",
+                     "another connection")
+    _event(alice, "offer.retracted", timeout=5)
+    shown = sue.ok("ticket.show", ticket=t["ref"])["ticket"]
+    util.check_eq(shown["state"] in ("queued", "offered"), True, "taken back into the queue")
+
+
+def test_restart_keeps_work_in_hand(ctx):
+    """After a restart a call in progress still counts: its agent is not
+    offered a second call."""
+    srv = _setup(ctx)
+    sue = _login(ctx, srv, "sue")
+    alice = _login(ctx, srv, "alice")
+    alice.ok("agent.ready")
+    first = _create(sue, "first")
+    _event(alice, "offer")
+    alice.ok("offer.accept", ticket=first["ref"])
+    srv.stop()
+    srv.start()
+    sue = _login(ctx, srv, "sue")
+    alice = _login(ctx, srv, "alice")
+    st = alice.ok("agent.ready")
+    util.check_eq((st["state"], st["calls"]), ("busy", 1), "the call in hand counts")
+    _create(sue, "second")
+    _no_event(alice, "offer", wait=0.5)
+
+
+def test_priority_change_reorders(ctx):
+    """Raising a waiting ticket's priority moves it ahead in line."""
+    srv = _setup(ctx)
+    sue = _login(ctx, srv, "sue")
+    _create(sue, "low")
+    other = _create(sue, "other")
+    sue.ok("ticket.update", ticket=other["id"], version=other["version"], priority=9)
+    alice = _login(ctx, srv, "alice")
+    alice.ok("agent.ready")
+    util.check_eq(_event(alice, "offer")["ticket"]["ref"], other["ref"],
+                  "the raised ticket goes first")
+
+
+def test_database_outage_loses_no_timeout(ctx):
+    """An offer that runs out while the database is unreachable is written
+    back once it returns: the ticket never stays offered to an agent whose
+    offer has ended."""
+    relay = proxy.TcpProxy(ctx.db.port).start()
+    try:
+        srv = ctx.server(agents={"alice": "pw-alice"}, start=False,
+                         settings={"database.port": relay.port,
+                                   "database.connect_timeout": 1})
+        srv.add_agent("sue", "pw-sue", role="supervisor")
+        srv.dbinfo.sql(
+            "INSERT INTO queues (code, name, site_id, offer_seconds, wrapup_seconds, "
+            "sticky_seconds, max_misses) SELECT 'general', 'General', id, 1, 0, 0, 1 "
+            "FROM sites WHERE code = 'SH';\n", srv.database)
+        srv.start()
+        sue = _login(ctx, srv, "sue")
+        alice = _login(ctx, srv, "alice")
+        alice.ok("agent.ready")
+        t = sue.ok("ticket.create", kind="inquiry", channel="phone", subject="x",
+                   queue="general")["ticket"]
+        _event(alice, "offer")
+        relay.stop()
+        time.sleep(util.scaled(3))  # the offer runs out while the database is away
+        relay.start()
+        _event(alice, "offer.retracted", timeout=40)
+        state = srv.dbinfo.scalar(
+            f"SELECT CONCAT(state, ':', IFNULL(owner_agent_id, '-')) FROM tickets "
+            f"WHERE id = {t['id']}", srv.database)
+        util.check_eq(state, "queued:-", "the timeout was written once the database came back")
+        st = alice.ok("agent.status")
+        util.check_eq((st["state"], st.get("reason")), ("paused", "missed"), "one miss pauses")
+    finally:
+        if relay.running:
+            relay.stop()
