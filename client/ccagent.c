@@ -12,6 +12,7 @@
  * environment (CCAGENT_SERVER, CCAGENT_USER, CCAGENT_CA, CCAGENT_PASSWORD),
  * the config file, and the defaults. */
 #include "ccagent.h"
+#include "sanitize.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -82,6 +83,10 @@ static struct client {
 	SSL_CTX *ctx;
 	int exit_code;
 	int exited;
+
+	/* the offer on screen: its deadline, and the prompt's countdown */
+	int64_t offer_until; /* Unix ms; 0 none */
+	struct event *countdown;
 } cl;
 
 /* ---- the upper layer session.c reports to ---- */
@@ -96,7 +101,18 @@ client_exit(int code)
 	event_base_loopbreak(cl.base);
 }
 
-/* The prompt: "user@SITE> ", or with "(offline)" while reconnecting. */
+/* Unix time in milliseconds (offers carry their deadline so). */
+static int64_t
+client_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The prompt: "user@SITE> ", or with "(offline)" while reconnecting; an
+ * offer waiting for an answer shows first, with the seconds left. */
 static void
 client_prompt_text(char *prompt, size_t len, int offline)
 {
@@ -104,7 +120,16 @@ client_prompt_text(char *prompt, size_t len, int offline)
 	char *user = render_value(json_object_get(agent, "user"));
 	char *site = render_value(json_object_get(agent, "site"));
 
-	snprintf(prompt, len, "%s@%s%s> ", agent != NULL ? user : session_user(),
+	char offer[96] = "";
+
+	if (cl.offer_until > 0 && cmd_offer_get()[0] != '\0') {
+		int64_t left = (cl.offer_until - client_wall_ms() + 999) / 1000;
+		char *ref = term_sanitize(cmd_offer_get(), strlen(cmd_offer_get()), 0);
+		snprintf(offer, sizeof offer, "[offer %s %llds] ", ref,
+		         (long long)(left > 0 ? left : 0));
+		free(ref);
+	}
+	snprintf(prompt, len, "%s%s@%s%s> ", offer, agent != NULL ? user : session_user(),
 	         agent != NULL ? site : "?", offline ? " (offline)" : "");
 	free(user);
 	free(site);
@@ -117,6 +142,47 @@ client_prompt(int offline)
 
 	client_prompt_text(prompt, sizeof prompt, offline);
 	ui_set_prompt(prompt);
+}
+
+/* The prompt counts the offer down, once a second, until it is answered
+ * or runs out. */
+static void
+client_countdown_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (cl.offer_until > 0 && client_wall_ms() >= cl.offer_until + 1000)
+		client_offer_clear();
+	else
+		client_prompt(0);
+}
+
+/* An offer came: count it down in the prompt. */
+static void
+client_offer_shown(int64_t until)
+{
+	struct timeval second = {1, 0};
+
+	cl.offer_until = until;
+	if (!cl.interactive)
+		return;
+	if (cl.countdown == NULL)
+		cl.countdown = event_new(cl.base, -1, EV_PERSIST, client_countdown_cb, NULL);
+	if (cl.countdown != NULL)
+		event_add(cl.countdown, &second);
+	client_prompt(0);
+}
+
+void
+client_offer_clear(void)
+{
+	cmd_offer_set(NULL);
+	cl.offer_until = 0;
+	if (cl.countdown != NULL)
+		event_del(cl.countdown);
+	if (cl.interactive)
+		client_prompt(0);
 }
 
 /* What client_command did. */
@@ -251,6 +317,8 @@ client_reply(const struct request *req, json_t *msg, const char *line, size_t le
 		ui_print(text);
 		free(text);
 	}
+	if (ok && (strcmp(req->op, "offer.accept") == 0 || strcmp(req->op, "offer.decline") == 0))
+		client_offer_clear();
 	if (ok) {
 		if (!cl.json) {
 			double rtt = (double)(session_now_us() - req->sent_us) / 1000.0;
@@ -281,7 +349,21 @@ client_reply(const struct request *req, json_t *msg, const char *line, size_t le
 void
 client_event(json_t *msg, const char *line, size_t len)
 {
+	const char *name = json_string_value(json_object_get(msg, "event"));
 	char *text = cl.json ? render_raw(line, len) : render_event(msg);
+
+	/* accept and decline answer the offer last shown; the prompt counts
+	 * it down */
+	if (name != NULL && strcmp(name, "offer") == 0) {
+		cmd_offer_set(
+		    json_string_value(json_object_get(json_object_get(msg, "ticket"), "ref")));
+		client_offer_shown(json_integer_value(json_object_get(msg, "expires_at")));
+	} else if (name != NULL && strcmp(name, "offer.retracted") == 0 &&
+	           json_is_string(json_object_get(msg, "ticket")) &&
+	           strcmp(json_string_value(json_object_get(msg, "ticket")), cmd_offer_get()) ==
+	               0) {
+		client_offer_clear();
+	}
 
 	/* in scripts, events go to stderr so that stdout holds only replies */
 	if (cl.interactive || cl.json)

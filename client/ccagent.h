@@ -130,6 +130,11 @@ struct cmd_list {
 	struct cmd *v;
 	size_t n;
 };
+/* The ticket of the offer last shown (for accept and decline); "" none. */
+void cmd_offer_set(const char *ref);
+/* ccagent.c: the offer is answered or gone: no more countdown. */
+void client_offer_clear(void);
+const char *cmd_offer_get(void);
 /* Parse a line of commands separated by unquoted ';'. 0 or -1 with err. */
 int cmd_parse(const char *text, struct cmd_list *out, char *err, size_t errlen);
 void cmd_list_free(struct cmd_list *list);

@@ -46,7 +46,41 @@ static const struct cmd_entry cmd_table[] = {
      "Logs out first, so the session's resume token stops working.", CMD_QUIT},
     {"raw", NULL, "JSON", "send a JSON object as the request; ccagent fills in the id",
      "Example: raw {\"op\":\"whoami\"}", CMD_REQUEST},
+    {"ready", NULL, "", "take routed calls and tickets (agent.ready)", NULL, CMD_REQUEST},
+    {"pause", NULL, "REASON", "stop taking routed work (agent.pause reason=REASON)",
+     "The reasons are listed by 'status'.", CMD_REQUEST},
+    {"status", NULL, "", "your routing state and load (agent.status)", NULL, CMD_REQUEST},
+    {"accept", NULL, "[TICKET]", "take the offer (offer.accept)",
+     "Without TICKET: the ticket of the last offer shown.", CMD_REQUEST},
+    {"decline", NULL, "[TICKET]", "refuse the offer; it goes to the next agent (offer.decline)",
+     "Without TICKET: the ticket of the last offer shown.", CMD_REQUEST},
 };
+
+/* Shortcuts: a command word, the op it sends, and the name of its one
+ * optional positional argument (NULL: none). */
+static const struct {
+	const char *name, *op, *arg;
+	int required;
+} cmd_shortcuts[] = {
+    {"ready", "agent.ready", NULL, 0},         {"pause", "agent.pause", "reason", 1},
+    {"status", "agent.status", NULL, 0},       {"accept", "offer.accept", "ticket", 0},
+    {"decline", "offer.decline", "ticket", 0},
+};
+
+/* The ticket of the last offer shown; "" when none is pending. */
+static char cmd_offer[64];
+
+void
+cmd_offer_set(const char *ref)
+{
+	snprintf(cmd_offer, sizeof cmd_offer, "%s", ref ? ref : "");
+}
+
+const char *
+cmd_offer_get(void)
+{
+	return cmd_offer;
+}
 #define CMD_TABLE_SIZE (sizeof cmd_table / sizeof cmd_table[0])
 
 static const char cmd_generic_help[] =
@@ -227,6 +261,49 @@ cmd_parse_raw(const char *text, struct cmd *cmd, char *err, size_t errlen)
 	return 0;
 }
 
+/* A shortcut: op, and arg from the one word after it (or, for a ticket,
+ * the last offer shown). */
+static int
+cmd_parse_shortcut(const char *const *op, const char *arg, int required, const struct cmd_entry *ce,
+                   const char *p, struct cmd *cmd, char *err, size_t errlen)
+{
+	struct cmd_word w;
+	json_t *req = json_pack("{s:s}", "op", *op);
+	int r = cmd_next_word(&p, &w, err, errlen);
+
+	if (r < 0) {
+		json_decref(req);
+		return -1;
+	}
+	if (r > 0 && arg == NULL) {
+		free(w.text);
+		snprintf(err, errlen, "usage: %s", ce->name);
+		json_decref(req);
+		return -1;
+	}
+	if (r > 0) {
+		json_object_set_new(req, arg, json_string(w.text));
+		free(w.text);
+		if ((r = cmd_next_word(&p, &w, err, errlen)) != 0) {
+			if (r > 0)
+				free(w.text);
+			snprintf(err, errlen, "usage: %s %s", ce->name, ce->usage);
+			json_decref(req);
+			return -1;
+		}
+	} else if (arg != NULL && strcmp(arg, "ticket") == 0 && cmd_offer[0] != '\0') {
+		json_object_set_new(req, arg, json_string(cmd_offer));
+	} else if (arg != NULL && (required || strcmp(arg, "ticket") == 0)) {
+		snprintf(err, errlen, "usage: %s %s%s", ce->name, ce->usage,
+		         strcmp(arg, "ticket") == 0 ? " (no offer is pending)" : "");
+		json_decref(req);
+		return -1;
+	}
+	cmd->type = CMD_REQUEST;
+	cmd->request = req;
+	return 1;
+}
+
 /* Parse one command (no ';' in it) into cmd. */
 static int
 cmd_parse_one(const char *text, struct cmd *cmd, char *err, size_t errlen)
@@ -262,6 +339,13 @@ cmd_parse_one(const char *text, struct cmd *cmd, char *err, size_t errlen)
 		free(w.text);
 		cmd->type = CMD_QUIT;
 		return 1;
+	}
+	for (size_t i = 0; ce != NULL && i < sizeof cmd_shortcuts / sizeof cmd_shortcuts[0]; i++) {
+		if (strcmp(ce->name, cmd_shortcuts[i].name) != 0)
+			continue;
+		free(w.text);
+		return cmd_parse_shortcut(&cmd_shortcuts[i].op, cmd_shortcuts[i].arg,
+		                          cmd_shortcuts[i].required, ce, p, cmd, err, errlen);
 	}
 	if (ce != NULL && strcmp(ce->name, "raw") == 0) {
 		free(w.text);

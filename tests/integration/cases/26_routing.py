@@ -365,3 +365,31 @@ def test_database_outage_loses_no_timeout(ctx):
     finally:
         if relay.running:
             relay.stop()
+
+
+def test_ccagent_offer(ctx):
+    """In ccagent: 'ready', an offer shown with the ticket, the screen pop
+    and a countdown in the prompt, 'accept' without naming the ticket, and
+    'status'."""
+    srv = _setup(ctx, offer_seconds=30)
+    sue = _login(ctx, srv, "sue")
+    term = ctx.ccagent(srv).interactive(user="alice", password="pw-alice")
+    term.expect(r"logged in as alice", timeout=15)
+    term.sendline("accept")
+    term.expect(r"no offer is pending")
+    term.sendline("ready")
+    term.expect(r"ready")
+    t = _create(sue, "来电 查询订单")
+    term.expect(r"-- offer: " + t["ref"] + r", answer by \d\d:\d\d:\d\d --")
+    term.expect(r"offer\.accept ticket=" + t["ref"])
+    term.expect(r"screen pop")
+    term.expect(r"王芳")
+    term.expect(r"\[offer " + t["ref"] + r" (29|30)s\]")  # the countdown in the prompt
+    term.sendline("accept")
+    term.expect(r"in_progress")
+    term.sendline("status")
+    term.expect(r"busy")
+    term.sendline("quit")
+    util.check_eq(term.wait(10), 0, "ccagent exit status after quit")
+    shown = sue.ok("ticket.show", ticket=t["ref"])["ticket"]
+    util.check_eq((shown["state"], shown["owner"]), ("in_progress", "alice"), "accepted")
