@@ -137,3 +137,10 @@ op_offer_decline(struct session *s, json_int_t id, json_t *req)
 {
 	answer(s, id, req, "offer.decline", TA_DECLINE);
 }
+
+void
+op_route_reload(struct session *s, json_int_t id, json_t *req)
+{
+	(void)req;
+	router_reload(s, id);
+}

@@ -45,6 +45,8 @@ static const struct op op_table[] = {
      "take the ticket you were offered"},
     {"offer.decline", 0, ROLE_AGENT | ROLE_SUPERVISOR, op_offer_decline,
      "refuse the ticket you were offered; it goes to the next agent"},
+    {"route.reload", 0, ROLE_ADMIN, op_route_reload,
+     "read queues, agents, skills and pause reasons again, without a restart"},
     /* compensations and follow-ups: op-care.c */
     {"compensation.request", 0, ROLE_ANY, op_compensation_request,
      "request a refund, coupon, gift, apology letter or exchange for a ticket"},

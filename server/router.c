@@ -32,6 +32,7 @@ struct rt_site {
 
 struct rt_agent {
 	uint32_t id;
+	int active; /* in the set-up last read; inactive agents take no work */
 	char user[65];
 	struct session *s; /* logged in and routed, or NULL */
 	UT_hash_handle hh, hh_user;
@@ -776,7 +777,7 @@ router_agent_ready(struct server *srv, struct session *s, char *msg, size_t len)
 	struct router *rt = srv->router;
 	struct rt_agent *a = rt ? agent_by_id(rt, s->agent.id) : NULL;
 
-	if (a == NULL) {
+	if (a == NULL || !a->active) {
 		snprintf(msg, len, "user %s takes no routed work (no routing profile)",
 		         s->agent.user);
 		return -1;
@@ -869,9 +870,60 @@ router_session_closed(struct server *srv, struct session *s)
 
 /* --- start-up --- */
 
+/* The routing set-up as read from the database: read on any thread into
+ * plain arrays (setup_load), applied on the loop (setup_apply), at start
+ * and on route.reload. */
+struct su_queue {
+	char code[65];
+	struct route_queue_cfg cfg;
+	unsigned nreq;
+	struct route_skill req[ROUTE_MAX_REQ];
+};
+struct su_agent {
+	char user[65];
+	struct route_agent_cfg cfg;
+};
+struct su_site {
+	uint16_t id;
+	char code[65];
+};
+struct rt_setup {
+	struct su_queue *queues;
+	size_t nq, capq;
+	struct su_agent *agents;
+	size_t na, capa;
+	struct su_site *sites;
+	size_t ns, caps;
+	char (*reasons)[ROUTE_REASON_MAX + 1];
+	size_t nr, capr;
+	uint16_t level_skill[5];
+};
+
+/* Room for one more element in *v (of size each, n used, cap allocated). */
+static void *
+grow(void *v, size_t *cap, size_t n, size_t each)
+{
+	if (n < *cap)
+		return v;
+	*cap = *cap ? *cap * 2 : 16;
+	if ((v = realloc(v, *cap * each)) == NULL)
+		abort();
+	return v;
+}
+
+static void
+setup_free(struct rt_setup *su)
+{
+	free(su->queues);
+	free(su->agents);
+	free(su->sites);
+	free(su->reasons);
+	memset(su, 0, sizeof *su);
+}
+
 /* Run a fixed query (no values in it) and call row() for each row. */
 static int
-load_rows(MYSQL *m, const char *sql, void (*row)(struct router *, MYSQL_ROW), struct router *rt,
+load_rows(MYSQL *m, const char *sql, void (*row)(struct rt_setup *, MYSQL_ROW), struct rt_setup *su,
           char *err, size_t errlen)
 {
 	MYSQL_RES *res;
@@ -882,7 +934,7 @@ load_rows(MYSQL *m, const char *sql, void (*row)(struct router *, MYSQL_ROW), st
 		return -1;
 	}
 	while ((r = mysql_fetch_row(res)) != NULL)
-		row(rt, r);
+		row(su, r);
 	mysql_free_result(res);
 	return 0;
 }
@@ -894,103 +946,74 @@ col_int(MYSQL_ROW r, int i)
 }
 
 static void
-load_site(struct router *rt, MYSQL_ROW r)
+load_site(struct rt_setup *su, MYSQL_ROW r)
 {
-	struct rt_site *s = calloc(1, sizeof *s);
+	struct su_site *x;
 
-	if (s == NULL)
-		abort();
-	s->id = (uint16_t)col_int(r, 0);
-	snprintf(s->code, sizeof s->code, "%s", r[1]);
-	HASH_ADD_KEYPTR(hh_code, rt->sites, s->code, strlen(s->code), s);
+	su->sites = grow(su->sites, &su->caps, su->ns, sizeof *su->sites);
+	x = &su->sites[su->ns++];
+	x->id = (uint16_t)col_int(r, 0);
+	snprintf(x->code, sizeof x->code, "%s", r[1]);
 }
 
 static void
-load_queue(struct router *rt, MYSQL_ROW r)
+load_queue(struct rt_setup *su, MYSQL_ROW r)
 {
-	struct rt_queue *q = calloc(1, sizeof *q);
-	struct route_queue_cfg c = {0};
+	struct su_queue *q;
 	int s;
 
-	if (q == NULL)
-		abort();
-	q->id = (uint32_t)col_int(r, 0);
+	su->queues = grow(su->queues, &su->capq, su->nq, sizeof *su->queues);
+	q = &su->queues[su->nq++];
+	memset(q, 0, sizeof *q);
 	snprintf(q->code, sizeof q->code, "%s", r[1]);
-	HASH_ADD(hh, rt->queues, id, sizeof q->id, q);
-	HASH_ADD_KEYPTR(hh_code, rt->queues_by_code, q->code, strlen(q->code), q);
-	c.id = q->id;
-	c.strategy =
+	q->cfg.id = (uint32_t)col_int(r, 0);
+	q->cfg.strategy =
 	    (s = route_strategy_parse(r[2])) < 0 ? ROUTE_LONGEST_IDLE : (enum route_strategy)s;
-	c.relax_ms = col_int(r, 3) * 1000;
-	c.overflow_ms = col_int(r, 4) * 1000;
-	c.ewt_overflow_ms = col_int(r, 5) * 1000;
-	c.offer_ms = col_int(r, 6) * 1000;
-	c.wrapup_ms = col_int(r, 7) * 1000;
-	c.sticky_ms = col_int(r, 8) * 1000;
-	c.aht_ms = col_int(r, 9) * 1000;
-	c.max_misses = (int)col_int(r, 10);
-	route_queue_set(rt->core, &c);
+	q->cfg.relax_ms = col_int(r, 3) * 1000;
+	q->cfg.overflow_ms = col_int(r, 4) * 1000;
+	q->cfg.ewt_overflow_ms = col_int(r, 5) * 1000;
+	q->cfg.offer_ms = col_int(r, 6) * 1000;
+	q->cfg.wrapup_ms = col_int(r, 7) * 1000;
+	q->cfg.sticky_ms = col_int(r, 8) * 1000;
+	q->cfg.aht_ms = col_int(r, 9) * 1000;
+	q->cfg.max_misses = (int)col_int(r, 10);
 }
 
 static void
-load_queue_skill(struct router *rt, MYSQL_ROW r)
+load_queue_skill(struct rt_setup *su, MYSQL_ROW r)
 {
 	uint32_t id = (uint32_t)col_int(r, 0);
-	struct rt_queue *q;
 
-	HASH_FIND(hh, rt->queues, &id, sizeof id, q);
-	if (q == NULL || q->nreq == ROUTE_MAX_REQ)
-		return;
-	q->req[q->nreq].skill = (uint16_t)col_int(r, 1);
-	q->req[q->nreq].prof = (uint8_t)col_int(r, 2);
-	q->nreq++;
+	for (size_t i = 0; i < su->nq; i++) {
+		struct su_queue *q = &su->queues[i];
+		if (q->cfg.id != id || q->nreq == ROUTE_MAX_REQ)
+			continue;
+		q->req[q->nreq].skill = (uint16_t)col_int(r, 1);
+		q->req[q->nreq].prof = (uint8_t)col_int(r, 2);
+		q->nreq++;
+	}
 }
 
-/* Agents are read in one pass with their skills and queues: the rows come
- * ordered by agent, and an agent's configuration is complete when the next
- * agent starts. */
-struct agent_load {
-	struct route_agent_cfg cfg;
-	int open;
-};
-static struct agent_load pending_agent;
-
+/* One row per agent × skill × queue, ordered by agent: an agent's set-up
+ * is complete when the next agent's rows start. */
 static void
-agent_flush(struct router *rt)
-{
-	if (pending_agent.open)
-		route_agent_set(rt->core, &pending_agent.cfg, now_ms());
-	pending_agent.open = 0;
-}
-
-static void
-load_agent(struct router *rt, MYSQL_ROW r)
-{
-	struct rt_agent *a = calloc(1, sizeof *a);
-
-	if (a == NULL)
-		abort();
-	a->id = (uint32_t)col_int(r, 0);
-	snprintf(a->user, sizeof a->user, "%s", r[1]);
-	HASH_ADD(hh, rt->agents, id, sizeof a->id, a);
-	HASH_ADD_KEYPTR(hh_user, rt->agents_by_user, a->user, strlen(a->user), a);
-}
-
-static void
-load_agent_cfg(struct router *rt, MYSQL_ROW r)
+load_agent(struct rt_setup *su, MYSQL_ROW r)
 {
 	uint32_t id = (uint32_t)col_int(r, 0);
-	struct route_agent_cfg *c = &pending_agent.cfg;
+	struct route_agent_cfg *c;
 
-	if (!pending_agent.open || c->id != id) {
-		agent_flush(rt);
-		memset(c, 0, sizeof *c);
+	if (su->na == 0 || su->agents[su->na - 1].cfg.id != id) {
+		su->agents = grow(su->agents, &su->capa, su->na, sizeof *su->agents);
+		memset(&su->agents[su->na], 0, sizeof su->agents[0]);
+		c = &su->agents[su->na].cfg;
+		snprintf(su->agents[su->na].user, sizeof su->agents[0].user, "%s", r[7]);
+		su->na++;
 		c->id = id;
 		c->site = (uint16_t)col_int(r, 1);
 		c->capacity[ROUTE_VOICE] = (int)col_int(r, 2);
 		c->capacity[ROUTE_ASYNC] = (int)col_int(r, 3);
-		pending_agent.open = 1;
 	}
+	c = &su->agents[su->na - 1].cfg;
 	if (r[4] != NULL && c->nskills < ROUTE_MAX_SKILLS) {
 		uint16_t skill = (uint16_t)col_int(r, 4);
 		unsigned i;
@@ -1012,24 +1035,143 @@ load_agent_cfg(struct router *rt, MYSQL_ROW r)
 }
 
 static void
-load_level_skill(struct router *rt, MYSQL_ROW r)
+load_level_skill(struct rt_setup *su, MYSQL_ROW r)
 {
 	/* complaint.l1 .. complaint.l4 */
 	int level = r[1][strlen("complaint.l")] - '0';
 
 	if (level >= 1 && level <= 4 && r[1][strlen("complaint.l") + 1] == '\0')
-		rt->level_skill[level] = (uint16_t)col_int(r, 0);
+		su->level_skill[level] = (uint16_t)col_int(r, 0);
 }
 
 static void
-load_reason(struct router *rt, MYSQL_ROW r)
+load_reason(struct rt_setup *su, MYSQL_ROW r)
 {
-	struct rt_reason *x = calloc(1, sizeof *x);
+	su->reasons = grow(su->reasons, &su->capr, su->nr, sizeof *su->reasons);
+	snprintf(su->reasons[su->nr++], sizeof su->reasons[0], "%s", r[0]);
+}
 
-	if (x == NULL)
-		abort();
-	snprintf(x->code, sizeof x->code, "%s", r[0]);
-	HASH_ADD_STR(rt->reasons, code, x);
+/* Read the whole set-up over m: 0, or -1 with err. */
+static int
+setup_load(MYSQL *m, struct rt_setup *su, char *err, size_t errlen)
+{
+	int rc;
+
+	memset(su, 0, sizeof *su);
+	rc = load_rows(m, "SELECT id, code FROM sites", load_site, su, err, errlen);
+	if (rc == 0)
+		rc = load_rows(m,
+		               "SELECT id, code, strategy, relax_seconds, overflow_seconds, "
+		               "ewt_overflow_seconds, offer_seconds, wrapup_seconds, "
+		               "sticky_seconds, aht_seconds, max_misses FROM queues",
+		               load_queue, su, err, errlen);
+	if (rc == 0)
+		rc = load_rows(m,
+		               "SELECT queue_id, skill_id, min_proficiency FROM queue_skills "
+		               "ORDER BY queue_id, skill_id",
+		               load_queue_skill, su, err, errlen);
+	/* an agent without agent_queues rows serves its site's queues and the
+	 * queues of every site */
+	if (rc == 0)
+		rc = load_rows(m,
+		               "SELECT a.id, COALESCE(a.site_id, 0), a.voice_capacity, "
+		               "a.async_capacity, s.skill_id, s.proficiency, "
+		               "COALESCE(aq.queue_id, q.id), a.username FROM agents a "
+		               "LEFT JOIN agent_skills s ON s.agent_id = a.id "
+		               "LEFT JOIN agent_queues aq ON aq.agent_id = a.id "
+		               "LEFT JOIN queues q ON aq.agent_id IS NULL AND "
+		               "NOT EXISTS (SELECT 1 FROM agent_queues x WHERE x.agent_id = a.id) "
+		               "AND (q.site_id IS NULL OR q.site_id = a.site_id) "
+		               "WHERE a.active = 1 AND a.role IN ('agent', 'supervisor') "
+		               "ORDER BY a.id",
+		               load_agent, su, err, errlen);
+	if (rc == 0)
+		rc = load_rows(m, "SELECT code FROM pause_reasons WHERE selectable = 1",
+		               load_reason, su, err, errlen);
+	if (rc == 0)
+		rc = load_rows(m,
+		               "SELECT id, code FROM skills WHERE code LIKE 'complaint.l_' "
+		               "AND kind = 'level'",
+		               load_level_skill, su, err, errlen);
+	if (rc != 0)
+		setup_free(su);
+	return rc;
+}
+
+/* Make the router's set-up su: queues and agents added or changed in place
+ * (waiting work and agents' states stay), agents no longer active taken
+ * offline. Loop thread. */
+static void
+setup_apply(struct router *rt, const struct rt_setup *su)
+{
+	struct rt_reason *r, *tr;
+	struct rt_agent *a, *ta;
+	int64_t now = now_ms();
+
+	for (size_t i = 0; i < su->ns; i++) {
+		struct rt_site *x;
+		HASH_FIND(hh_code, rt->sites, su->sites[i].code, strlen(su->sites[i].code), x);
+		if (x != NULL)
+			continue;
+		if ((x = calloc(1, sizeof *x)) == NULL)
+			abort();
+		x->id = su->sites[i].id;
+		snprintf(x->code, sizeof x->code, "%s", su->sites[i].code);
+		HASH_ADD_KEYPTR(hh_code, rt->sites, x->code, strlen(x->code), x);
+	}
+	for (size_t i = 0; i < su->nq; i++) {
+		const struct su_queue *sq = &su->queues[i];
+		struct rt_queue *q;
+		HASH_FIND(hh, rt->queues, &sq->cfg.id, sizeof sq->cfg.id, q);
+		if (q == NULL) {
+			if ((q = calloc(1, sizeof *q)) == NULL)
+				abort();
+			q->id = sq->cfg.id;
+			HASH_ADD(hh, rt->queues, id, sizeof q->id, q);
+		} else {
+			HASH_DELETE(hh_code, rt->queues_by_code, q);
+		}
+		snprintf(q->code, sizeof q->code, "%s", sq->code);
+		HASH_ADD_KEYPTR(hh_code, rt->queues_by_code, q->code, strlen(q->code), q);
+		q->nreq = sq->nreq;
+		memcpy(q->req, sq->req, sizeof q->req);
+		route_queue_set(rt->core, &sq->cfg);
+	}
+	HASH_ITER(hh, rt->agents, a, ta)
+	{
+		a->active = 0;
+	}
+	for (size_t i = 0; i < su->na; i++) {
+		const struct su_agent *sa = &su->agents[i];
+		a = agent_by_id(rt, sa->cfg.id);
+		if (a == NULL) {
+			if ((a = calloc(1, sizeof *a)) == NULL)
+				abort();
+			a->id = sa->cfg.id;
+			snprintf(a->user, sizeof a->user, "%s", sa->user);
+			HASH_ADD(hh, rt->agents, id, sizeof a->id, a);
+			HASH_ADD_KEYPTR(hh_user, rt->agents_by_user, a->user, strlen(a->user), a);
+		}
+		a->active = 1;
+		route_agent_set(rt->core, &sa->cfg, now);
+	}
+	HASH_ITER(hh, rt->agents, a, ta)
+	{
+		if (!a->active) /* deactivated: no more routed work */
+			route_agent_offline(rt->core, a->id, now);
+	}
+	HASH_ITER(hh, rt->reasons, r, tr)
+	{
+		HASH_DEL(rt->reasons, r);
+		free(r);
+	}
+	for (size_t i = 0; i < su->nr; i++) {
+		if ((r = calloc(1, sizeof *r)) == NULL)
+			abort();
+		snprintf(r->code, sizeof r->code, "%s", su->reasons[i]);
+		HASH_ADD_STR(rt->reasons, code, r);
+	}
+	memcpy(rt->level_skill, su->level_skill, sizeof rt->level_skill);
 }
 
 /* Work at start: queued tickets in line with their original enqueue time,
@@ -1088,11 +1230,37 @@ offers_take_back(struct router *rt, MYSQL *m, char *err, size_t errlen)
 	return 0;
 }
 
+/* Put the tickets of a fixed query through load_waiting. */
+static int
+load_work(struct router *rt, MYSQL *m, char *err, size_t errlen)
+{
+	MYSQL_RES *res;
+	MYSQL_ROW r;
+
+	if (mysql_query(m, "SELECT t.id, q.code, s.code, o.code, t.channel, t.priority, "
+	                   "TIMESTAMPDIFF(MICROSECOND, '1970-01-01', t.enqueued_at) DIV 1000, "
+	                   "t.kind, t.severity, t.state, t.owner_agent_id "
+	                   "FROM tickets t JOIN queues q ON q.id = t.queue_id "
+	                   "LEFT JOIN sites s ON s.id = t.site_id "
+	                   "JOIN sites o ON o.id = t.owning_site_id "
+	                   "WHERE t.state IN ('queued', 'in_progress', 'pending_customer') "
+	                   "ORDER BY t.enqueued_at") != 0 ||
+	    (res = mysql_store_result(m)) == NULL) {
+		snprintf(err, errlen, "%s", mysql_error(m));
+		return -1;
+	}
+	while ((r = mysql_fetch_row(res)) != NULL)
+		load_waiting(rt, r);
+	mysql_free_result(res);
+	return 0;
+}
+
 int
 router_start(struct server *srv, char *err, size_t errlen)
 {
 	struct db_params p;
 	struct router *rt = calloc(1, sizeof *rt);
+	struct rt_setup su;
 	char why[256];
 	MYSQL *m;
 	int rc;
@@ -1109,60 +1277,14 @@ router_start(struct server *srv, char *err, size_t errlen)
 		snprintf(err, errlen, "router: cannot reach the database: %s", why);
 		return -1;
 	}
-	rc = load_rows(m, "SELECT id, code FROM sites", load_site, rt, why, sizeof why);
-	if (rc == 0)
-		rc = load_rows(m,
-		               "SELECT id, code, strategy, relax_seconds, overflow_seconds, "
-		               "ewt_overflow_seconds, offer_seconds, wrapup_seconds, "
-		               "sticky_seconds, aht_seconds, max_misses FROM queues",
-		               load_queue, rt, why, sizeof why);
-	if (rc == 0)
-		rc = load_rows(m,
-		               "SELECT queue_id, skill_id, min_proficiency FROM queue_skills "
-		               "ORDER BY queue_id, skill_id",
-		               load_queue_skill, rt, why, sizeof why);
-	if (rc == 0)
-		rc = load_rows(m,
-		               "SELECT id, username FROM agents WHERE active = 1 AND role IN "
-		               "('agent', 'supervisor')",
-		               load_agent, rt, why, sizeof why);
-	/* an agent without agent_queues rows serves its site's queues and the
-	 * queues of every site */
-	if (rc == 0)
-		rc = load_rows(m,
-		               "SELECT a.id, COALESCE(a.site_id, 0), a.voice_capacity, "
-		               "a.async_capacity, s.skill_id, s.proficiency, "
-		               "COALESCE(aq.queue_id, q.id) FROM agents a "
-		               "LEFT JOIN agent_skills s ON s.agent_id = a.id "
-		               "LEFT JOIN agent_queues aq ON aq.agent_id = a.id "
-		               "LEFT JOIN queues q ON aq.agent_id IS NULL AND "
-		               "NOT EXISTS (SELECT 1 FROM agent_queues x WHERE x.agent_id = a.id) "
-		               "AND (q.site_id IS NULL OR q.site_id = a.site_id) "
-		               "WHERE a.active = 1 AND a.role IN ('agent', 'supervisor') "
-		               "ORDER BY a.id",
-		               load_agent_cfg, rt, why, sizeof why);
-	agent_flush(rt);
-	if (rc == 0)
-		rc = load_rows(m, "SELECT code FROM pause_reasons WHERE selectable = 1",
-		               load_reason, rt, why, sizeof why);
-	if (rc == 0)
-		rc = load_rows(m,
-		               "SELECT id, code FROM skills WHERE code LIKE 'complaint.l_' "
-		               "AND kind = 'level'",
-		               load_level_skill, rt, why, sizeof why);
+	if ((rc = setup_load(m, &su, why, sizeof why)) == 0) {
+		setup_apply(rt, &su);
+		setup_free(&su);
+	}
 	if (rc == 0)
 		rc = offers_take_back(rt, m, why, sizeof why);
 	if (rc == 0)
-		rc = load_rows(m,
-		               "SELECT t.id, q.code, s.code, o.code, t.channel, t.priority, "
-		               "TIMESTAMPDIFF(MICROSECOND, '1970-01-01', t.enqueued_at) DIV 1000, "
-		               "t.kind, t.severity, t.state, t.owner_agent_id "
-		               "FROM tickets t JOIN queues q ON q.id = t.queue_id "
-		               "LEFT JOIN sites s ON s.id = t.site_id "
-		               "JOIN sites o ON o.id = t.owning_site_id "
-		               "WHERE t.state IN ('queued', 'in_progress', 'pending_customer') "
-		               "ORDER BY t.enqueued_at",
-		               load_waiting, rt, why, sizeof why);
+		rc = load_work(rt, m, why, sizeof why);
 	store_stmt_cache_drop(); /* statements of this connection, cached on this thread */
 	mysql_close(m);
 	if (rc != 0) {
@@ -1173,6 +1295,83 @@ router_start(struct server *srv, char *err, size_t errlen)
 	         HASH_CNT(hh, rt->queues), HASH_CNT(hh, rt->agents), route_waiting(rt->core));
 	router_run(rt);
 	return 0;
+}
+
+/* --- route.reload --- */
+
+struct reload_job {
+	struct session *s;
+	json_int_t id;
+	struct rt_setup su;
+	int rc;
+	int db_down;
+	unsigned int db_errno;
+	char err[256];
+};
+
+static void
+reload_work(struct db_conn *c, void *arg)
+{
+	struct reload_job *j = arg;
+	MYSQL *m = db_conn_get(c, j->err, sizeof j->err);
+
+	if (m == NULL) {
+		j->rc = -1;
+		j->db_down = 1;
+		return;
+	}
+	if ((j->rc = setup_load(m, &j->su, j->err, sizeof j->err)) != 0) {
+		j->db_errno = mysql_errno(m);
+		j->db_down = db_conn_failed(c, j->db_errno);
+	}
+}
+
+static void
+reload_done(void *arg)
+{
+	struct reload_job *j = arg;
+	struct session *s = j->s;
+	struct router *rt = s->srv->router;
+
+	if (j->rc == 0 && rt != NULL) {
+		setup_apply(rt, &j->su);
+		log_info("router", "msg=\"routing set-up reloaded\" user=%s queues=%zu agents=%zu",
+		         s->agent.user, j->su.nq, j->su.na);
+		router_run(rt);
+	}
+	if (s->state == SESSION_OPEN) {
+		if (j->rc != 0) {
+			op_reply_db_error(s, j->id, "router", "route.reload", j->err, j->db_down,
+			                  j->db_errno);
+		} else {
+			json_t *r = proto_reply_ok(j->id);
+			json_object_set_new(r, "queues", json_integer((json_int_t)j->su.nq));
+			json_object_set_new(r, "agents", json_integer((json_int_t)j->su.na));
+			json_object_set_new(r, "pause_reasons", json_integer((json_int_t)j->su.nr));
+			session_send(s, r);
+		}
+	}
+	setup_free(&j->su);
+	session_release(s);
+	free(j);
+}
+
+void
+router_reload(struct session *s, json_int_t id)
+{
+	struct reload_job *j = calloc(1, sizeof *j);
+
+	if (j == NULL)
+		abort();
+	j->s = s;
+	j->id = id;
+	session_hold(s);
+	if (db_pool_submit(s->srv->db, reload_work, reload_done, j) != 0) {
+		session_reply_error(s, id, CC_ERR_UNAVAILABLE,
+		                    "the server is overloaded; try again shortly");
+		session_release(s);
+		free(j);
+	}
 }
 
 void

@@ -42,6 +42,9 @@ void router_session_closed(struct server *srv, struct session *s);
 int router_agent_ready(struct server *srv, struct session *s, char *msg, size_t len);
 int router_agent_pause(struct server *srv, struct session *s, const char *reason, char *msg,
                        size_t len);
+/* route.reload: read the queues, agents, skills and pause reasons again
+ * (on a worker) and apply them; waiting work and agents' states stay. */
+void router_reload(struct session *s, json_int_t id);
 /* The agent's routing state as a JSON object. */
 json_t *router_agent_status(struct server *srv, struct session *s);
 

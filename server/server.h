@@ -216,6 +216,7 @@ void op_agent_pause(struct session *s, json_int_t id, json_t *req);
 void op_agent_status(struct session *s, json_int_t id, json_t *req);
 void op_offer_accept(struct session *s, json_int_t id, json_t *req);
 void op_offer_decline(struct session *s, json_int_t id, json_t *req);
+void op_route_reload(struct session *s, json_int_t id, json_t *req);
 /* op-care.c */
 void op_compensation_request(struct session *s, json_int_t id, json_t *req);
 void op_compensation_approve(struct session *s, json_int_t id, json_t *req);

@@ -393,3 +393,33 @@ def test_ccagent_offer(ctx):
     util.check_eq(term.wait(10), 0, "ccagent exit status after quit")
     shown = sue.ok("ticket.show", ticket=t["ref"])["ticket"]
     util.check_eq((shown["state"], shown["owner"]), ("in_progress", "alice"), "accepted")
+
+
+def test_reload_without_restart(ctx):
+    """route.reload (admin only) picks up a new queue, a new agent and a
+    changed offer time while work waits and agents keep their state."""
+    srv = _setup(ctx)
+    srv.add_agent("root", "pw-root", role="admin")
+    sue = _login(ctx, srv, "sue")
+    alice = _login(ctx, srv, "alice")
+    alice.ok("agent.ready")
+    srv.dbinfo.sql(
+        "INSERT INTO queues (code, name, site_id, offer_seconds, wrapup_seconds, "
+        "sticky_seconds) SELECT 'vip', 'VIP', id, 1, 0, 0 FROM sites WHERE code = 'SH';\n",
+        srv.database)
+    srv.add_agent("carol", "pw-carol")
+    wire.check_error(sue.request("ticket.create", kind="inquiry", channel="phone",
+                                 subject="too early", queue="nope"), "not_found")
+    root = _login(ctx, srv, "root")
+    wire.check_error(alice.request("route.reload"), "forbidden")
+    reply = root.ok("route.reload")
+    util.check_eq(reply["queues"], 2, "queues read")
+    util.check_eq(alice.ok("agent.status")["state"], "ready", "alice still ready")
+    t = sue.ok("ticket.create", kind="inquiry", channel="phone", subject="vip",
+               queue="vip")["ticket"]
+    offer = _event(alice, "offer")
+    util.check_eq(offer["ticket"]["ref"], t["ref"], "the new queue's work is routed")
+    util.check(offer["expires_at"] - int(time.time() * 1000) <= 1500,
+               f"the new queue's 1 s offer time applies: {offer}")
+    carol = _login(ctx, srv, "carol")
+    util.check_eq(carol.ok("agent.ready")["routed"], True, "the new agent is routed")
