@@ -70,8 +70,12 @@ job_done(void *arg)
 	 * still here. */
 	if (j->rc == 0 && j->res.code == CC_OK && j->res.sla_ticket != 0)
 		sla_run_arm(s->srv, j->res.sla_ticket, j->res.sla_wake_ms);
+	if (j->rc == 0 && j->res.code == CC_OK && j->pre != NULL)
+		j->pre(j);
 	if (j->rc == 0 && j->res.code == CC_OK && j->write)
 		router_ticket_changed(s->srv, json_object_get(j->res.reply, "ticket"));
+	if (j->rc == 0 && j->res.code == CC_OK && j->post != NULL)
+		j->post(j, j->res.reply);
 	if (s->state == SESSION_OPEN) {
 		if (j->rc < 0) {
 			op_reply_db_error(s, j->id, j->sub, j->op, j->err, j->db_down, j->db_errno);

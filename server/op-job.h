@@ -32,6 +32,10 @@ struct op_job {
 	struct ticket_actor actor;
 	int64_t now_ms; /* the time of the change, taken on the loop */
 	op_job_fn run;
+	/* Loop, after a successful write: pre before the router hears of the
+	 * ticket, post after it (and may add members to the reply). NULL: none. */
+	void (*pre)(struct op_job *j);
+	void (*post)(struct op_job *j, json_t *reply);
 
 	int rc; /* 0, or -1 on a database error */
 	int db_down;

@@ -47,6 +47,17 @@ static const struct op op_table[] = {
      "refuse the ticket you were offered; it goes to the next agent"},
     {"route.reload", 0, ROLE_ADMIN, op_route_reload,
      "read queues, agents, skills and pause reasons again, without a restart"},
+    /* calls from the phone system: op-call.c */
+    {"call.arrive", 0, ROLE_SERVICE, op_call_arrive,
+     "a call arrived: its ticket joins the queue of the dialled number and IVR choice"},
+    {"call.answer", 0, ROLE_SERVICE, op_call_answer, "the offered agent picked the call up"},
+    {"call.end", 0, ROLE_SERVICE, op_call_end,
+     "the call ended: the agent wraps up and is free for the next call"},
+    {"call.abandon", 0, ROLE_SERVICE, op_call_abandon, "the caller hung up while waiting"},
+    {"callback.request", 0, ROLE_SERVICE, op_callback_request,
+     "the caller asked to be called back: the ticket keeps its place in line"},
+    {"queue.estimate", 0, ROLE_SERVICE | ROLE_SUPERVISOR | ROLE_ADMIN, op_queue_estimate,
+     "the estimated wait for new work in a queue"},
     /* compensations and follow-ups: op-care.c */
     {"compensation.request", 0, ROLE_ANY, op_compensation_request,
      "request a refund, coupon, gift, apology letter or exchange for a ticket"},

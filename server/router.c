@@ -77,6 +77,14 @@ struct rt_seen {
 };
 TAILQ_HEAD(rt_seen_list, rt_seen);
 
+/* A ticket id with a value: sticky agents for work about to join the line,
+ * and calls that ended while their tickets stay open. */
+struct rt_mark {
+	uint64_t id;
+	uint32_t agent;
+	UT_hash_handle hh;
+};
+
 struct router {
 	struct server *srv;
 	struct route *core;
@@ -89,6 +97,8 @@ struct router {
 	struct rt_ticket *tickets;
 	struct rt_seen *seen;
 	struct rt_seen_list seen_gone; /* forgotten by the core, oldest first */
+	struct rt_mark *sticky;        /* ticket -> the agent who last served the customer */
+	struct rt_mark *released;      /* tickets whose call ended: no load any more */
 	uint16_t level_skill[5];       /* complaint.l1..l4 by severity (0: none) */
 	unsigned long long offers, timeouts;
 };
@@ -147,6 +157,58 @@ jint(const json_t *o, const char *key)
 	return json_integer_value(json_object_get(o, key));
 }
 
+static void
+mark_set(struct rt_mark **set, uint64_t id, uint32_t agent)
+{
+	struct rt_mark *m;
+
+	HASH_FIND(hh, *set, &id, sizeof id, m);
+	if (m == NULL) {
+		if ((m = calloc(1, sizeof *m)) == NULL)
+			abort();
+		m->id = id;
+		HASH_ADD(hh, *set, id, sizeof m->id, m);
+	}
+	m->agent = agent;
+}
+
+/* Take the mark of id out of set: 1 and *agent, 0 none. */
+static int
+mark_take(struct rt_mark **set, uint64_t id, uint32_t *agent)
+{
+	struct rt_mark *m;
+
+	HASH_FIND(hh, *set, &id, sizeof id, m);
+	if (m == NULL)
+		return 0;
+	if (agent != NULL)
+		*agent = m->agent;
+	HASH_DEL(*set, m);
+	free(m);
+	return 1;
+}
+
+static int
+mark_has(struct rt_mark *set, uint64_t id)
+{
+	struct rt_mark *m;
+
+	HASH_FIND(hh, set, &id, sizeof id, m);
+	return m != NULL;
+}
+
+static void
+mark_free(struct rt_mark **set)
+{
+	struct rt_mark *m, *t;
+
+	HASH_ITER(hh, *set, m, t)
+	{
+		HASH_DEL(*set, m);
+		free(m);
+	}
+}
+
 /* A complaint of severity s needs a handler of level s: the skill
  * complaint.l<s> (at least proficiency 1) joins the queue's requirements. */
 static void
@@ -195,6 +257,7 @@ item_from_ticket(struct router *rt, const json_t *t, struct route_item_in *in)
 	in->nreq = q->nreq;
 	memcpy(in->req, q->req, sizeof in->req);
 	complaint_level(rt, t, in);
+	mark_take(&rt->sticky, in->id, &in->sticky_agent);
 	return 0;
 }
 
@@ -694,6 +757,7 @@ ticket_apply(struct router *rt, const json_t *t, int same)
 	HASH_FIND(hh, rt->tickets, &id, sizeof id, w);
 	switch (ts) {
 	case TS_QUEUED:
+		mark_take(&rt->released, id, NULL);
 		if (known && info.state == ROUTE_ITEM_OFFERED && w == NULL) {
 			/* the offered agent declined: back in line */
 			route_offer_decline(rt->core, id, now);
@@ -746,6 +810,8 @@ ticket_apply(struct router *rt, const json_t *t, int same)
 	case TS_PENDING_CUSTOMER:
 		if (owner == NULL)
 			goto gone;
+		if (mark_has(rt->released, id))
+			break; /* the call ended: the ticket takes no capacity */
 		if (known && info.agent == owner->id && info.state == ROUTE_ITEM_ASSIGNED)
 			break;
 		if (known && info.state == ROUTE_ITEM_OFFERED && info.agent == owner->id) {
@@ -759,6 +825,7 @@ ticket_apply(struct router *rt, const json_t *t, int same)
 		break;
 	default: /* new, resolved, closed */
 	gone:
+		mark_take(&rt->released, id, NULL);
 		if (known && info.state == ROUTE_ITEM_ASSIGNED)
 			route_item_done(rt->core, id, now);
 		else if (known)
@@ -767,6 +834,55 @@ ticket_apply(struct router *rt, const json_t *t, int same)
 		break;
 	}
 	router_run(rt);
+}
+
+void
+router_hint_sticky(struct server *srv, uint64_t ticket_id, uint32_t agent)
+{
+	if (srv->router != NULL && agent != 0)
+		mark_set(&srv->router->sticky, ticket_id, agent);
+}
+
+void
+router_call_ended(struct server *srv, uint64_t ticket_id)
+{
+	struct router *rt = srv->router;
+	struct route_item_info info;
+	int64_t now = now_ms();
+
+	if (rt == NULL)
+		return;
+	if (route_item_info(rt->core, ticket_id, now, &info) == ROUTE_OK &&
+	    info.state == ROUTE_ITEM_ASSIGNED) {
+		route_item_done(rt->core, ticket_id, now); /* wrap-up, then free */
+		mark_set(&rt->released, ticket_id, info.agent);
+	}
+	router_run(rt);
+}
+
+void
+router_wait_info(struct server *srv, uint64_t ticket_id, json_t *out)
+{
+	struct router *rt = srv->router;
+	struct route_item_info info;
+
+	if (rt == NULL || route_item_info(rt->core, ticket_id, now_ms(), &info) != ROUTE_OK ||
+	    info.state != ROUTE_ITEM_WAITING)
+		return;
+	json_object_set_new(out, "position", json_integer(info.position));
+	json_object_set_new(out, "estimated_wait_ms", json_integer(info.ewt_ms));
+}
+
+json_t *
+router_queue_estimate(struct server *srv, const char *queue)
+{
+	struct router *rt = srv->router;
+	struct rt_queue *q = rt ? queue_by_code(rt, queue) : NULL;
+
+	if (q == NULL)
+		return NULL;
+	return json_pack("{s:s,s:I}", "queue", q->code, "estimated_wait_ms",
+	                 (json_int_t)route_queue_ewt(rt->core, q->id));
 }
 
 /* --- agents --- */
@@ -1402,6 +1518,8 @@ router_stop(struct server *srv)
 		HASH_DEL(rt->seen, e);
 		free(e);
 	}
+	mark_free(&rt->sticky);
+	mark_free(&rt->released);
 	HASH_ITER(hh_code, rt->queues_by_code, q, tq)
 	{
 		HASH_DELETE(hh_code, rt->queues_by_code, q);

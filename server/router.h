@@ -35,6 +35,17 @@ int router_start(struct server *srv, char *err, size_t errlen);
 void router_stop(struct server *srv);
 /* A ticket write committed; ticket is the reply's "ticket" object. */
 void router_ticket_changed(struct server *srv, const json_t *ticket);
+/* The agent who last served the customer of a ticket about to be queued
+ * (a call from a known number): offered it first, within the queue's
+ * sticky time. */
+void router_hint_sticky(struct server *srv, uint64_t ticket_id, uint32_t agent);
+/* The call of a ticket ended: its agent wraps up and is free for the next
+ * call, while the ticket stays theirs to finish. */
+void router_call_ended(struct server *srv, uint64_t ticket_id);
+/* "position" and "estimated_wait_ms" of waiting work, into out. */
+void router_wait_info(struct server *srv, uint64_t ticket_id, json_t *out);
+/* {"queue", "estimated_wait_ms"} for new work in queue, or NULL. */
+json_t *router_queue_estimate(struct server *srv, const char *queue);
 /* The session of a logged-in agent ended. */
 void router_session_closed(struct server *srv, struct session *s);
 

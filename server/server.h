@@ -217,6 +217,13 @@ void op_agent_status(struct session *s, json_int_t id, json_t *req);
 void op_offer_accept(struct session *s, json_int_t id, json_t *req);
 void op_offer_decline(struct session *s, json_int_t id, json_t *req);
 void op_route_reload(struct session *s, json_int_t id, json_t *req);
+/* op-call.c */
+void op_call_arrive(struct session *s, json_int_t id, json_t *req);
+void op_call_answer(struct session *s, json_int_t id, json_t *req);
+void op_call_end(struct session *s, json_int_t id, json_t *req);
+void op_call_abandon(struct session *s, json_int_t id, json_t *req);
+void op_callback_request(struct session *s, json_int_t id, json_t *req);
+void op_queue_estimate(struct session *s, json_int_t id, json_t *req);
 /* op-care.c */
 void op_compensation_request(struct session *s, json_int_t id, json_t *req);
 void op_compensation_approve(struct session *s, json_int_t id, json_t *req);

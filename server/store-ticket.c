@@ -1668,3 +1668,18 @@ store_ticket_verify(MYSQL *m, const char *ref, char *msg, size_t msglen, char *e
 	json_decref(rows);
 	return rc;
 }
+
+int
+store_ticket_create_body(MYSQL *m, const struct ticket_actor *a, const struct ticket_new *t,
+                         int64_t now_ms, struct ticket_result *res, char *err, size_t errlen)
+{
+	struct create_arg c = {a, t, now_ms};
+
+	return create_tx(m, &c, res, err, errlen);
+}
+
+int
+store_ticket_get(MYSQL *m, uint64_t id, json_t **out, char *err, size_t errlen)
+{
+	return ticket_json(m, id, out, err, errlen);
+}

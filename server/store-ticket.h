@@ -208,4 +208,12 @@ int ticket_sla_hook(MYSQL *m, uint64_t id, enum sla_hook what, unsigned flags, i
                     int new_state, int64_t now_ms, struct ticket_result *res, char *err,
                     size_t errlen);
 
+/* For stores that make a ticket inside a transaction of their own (a call):
+ * the body of store_ticket_create (0, 1 refused, -1), and a ticket as the
+ * ops show it (1 and *out, 0 none, -1). */
+int store_ticket_create_body(MYSQL *m, const struct ticket_actor *a, const struct ticket_new *t,
+                             int64_t now_ms, struct ticket_result *res, char *err,
+                             size_t errlen);
+int store_ticket_get(MYSQL *m, uint64_t id, json_t **out, char *err, size_t errlen);
+
 #endif
