@@ -232,6 +232,31 @@ complaint_level(struct router *rt, const json_t *t, struct route_item_in *in)
 		in->req[in->nreq++] = (struct route_skill){skill, 1};
 }
 
+/* Loyal, high-value customers go first (docs/ROUTING.md): the head start
+ * a customer's value tier gives their work. */
+static int64_t
+tier_boost(const char *tier)
+{
+	static const struct {
+		const char *tier;
+		int64_t ms;
+	} boosts[] = {{"loyal", 180000}, {"old", 120000}, {"regular", 60000}, {"potential", 30000}};
+
+	for (size_t i = 0; tier != NULL && i < sizeof boosts / sizeof boosts[0]; i++)
+		if (strcmp(tier, boosts[i].tier) == 0)
+			return boosts[i].ms;
+	return 0;
+}
+
+/* The earlier of two instants, where 0 is none. */
+static int64_t
+earliest(int64_t a, int64_t b)
+{
+	if (a <= 0)
+		return b > 0 ? b : 0;
+	return b > 0 && b < a ? b : a;
+}
+
 /* The core's work item for a ticket object (its reply JSON): 0, or -1 when
  * it names no queue the router knows. */
 static int
@@ -254,6 +279,8 @@ item_from_ticket(struct router *rt, const json_t *t, struct route_item_in *in)
 	if (in->priority < 1 || in->priority > 9)
 		in->priority = 5;
 	in->enqueued_ms = jint(t, "enqueued_at");
+	in->boost_ms = tier_boost(jstr(t, "value_tier"));
+	in->sla_due_ms = earliest(jint(t, "first_response_due"), jint(t, "resolution_due"));
 	in->nreq = q->nreq;
 	memcpy(in->req, q->req, sizeof in->req);
 	complaint_level(rt, t, in);
@@ -1296,10 +1323,12 @@ setup_apply(struct router *rt, const struct rt_setup *su)
 static void
 load_waiting(struct router *rt, MYSQL_ROW r)
 {
-	json_t *t =
-	    json_pack("{s:I,s:s,s:s?,s:s?,s:s,s:I,s:I}", "id", (json_int_t)col_int(r, 0), "queue",
-	              r[1], "site", r[2], "owning_site", r[3], "channel", r[4], "priority",
-	              (json_int_t)col_int(r, 5), "enqueued_at", (json_int_t)col_int(r, 6));
+	json_t *t = json_pack(
+	    "{s:I,s:s,s:s?,s:s?,s:s,s:I,s:I,s:s,s:I,s:s?,s:I,s:I}", "id", (json_int_t)col_int(r, 0),
+	    "queue", r[1], "site", r[2], "owning_site", r[3], "channel", r[4], "priority",
+	    (json_int_t)col_int(r, 5), "enqueued_at", (json_int_t)col_int(r, 6), "kind", r[7],
+	    "severity", (json_int_t)col_int(r, 8), "value_tier", r[11], "first_response_due",
+	    (json_int_t)col_int(r, 12), "resolution_due", (json_int_t)col_int(r, 13));
 	struct route_item_in in;
 
 	if (t != NULL && item_from_ticket(rt, t, &in) == 0) {
@@ -1355,8 +1384,11 @@ load_work(struct router *rt, MYSQL *m, char *err, size_t errlen)
 
 	if (mysql_query(m, "SELECT t.id, q.code, s.code, o.code, t.channel, t.priority, "
 	                   "TIMESTAMPDIFF(MICROSECOND, '1970-01-01', t.enqueued_at) DIV 1000, "
-	                   "t.kind, t.severity, t.state, t.owner_agent_id "
-	                   "FROM tickets t JOIN queues q ON q.id = t.queue_id "
+	                   "t.kind, t.severity, t.state, t.owner_agent_id, c.value_tier, "
+	                   "TIMESTAMPDIFF(MICROSECOND, '1970-01-01', t.first_response_due) DIV "
+	                   "1000, TIMESTAMPDIFF(MICROSECOND, '1970-01-01', t.resolution_due) DIV "
+	                   "1000 FROM tickets t JOIN queues q ON q.id = t.queue_id "
+	                   "LEFT JOIN customers c ON c.id = t.customer_id "
 	                   "LEFT JOIN sites s ON s.id = t.site_id "
 	                   "JOIN sites o ON o.id = t.owning_site_id "
 	                   "WHERE t.state IN ('queued', 'in_progress', 'pending_customer') "
