@@ -19,6 +19,7 @@
 #include <event2/thread.h>
 
 #include "log.h"
+#include "store-sla.h"
 #include "store.h"
 
 const double db_latency_bounds[DB_LATENCY_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
@@ -253,6 +254,7 @@ db_worker_main(void *p)
 		db_conn_close(&w->conn);
 		mysql_thread_end();
 	}
+	store_sla_cache_drop(); /* the SLA policies this worker read */
 	return NULL;
 }
 

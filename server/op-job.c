@@ -29,6 +29,7 @@ op_job_new(size_t size, struct session *s, json_int_t id, const char *sub, const
 	j->actor.role = s->agent.role;
 	snprintf(j->actor.user, sizeof j->actor.user, "%s", s->agent.user);
 	snprintf(j->actor.site, sizeof j->actor.site, "%s", s->agent.site);
+	j->actor.site_id = s->agent.site_id;
 	j->actor.reopen_window_ms = (int64_t)s->srv->cfg.reopen_window * 86400000;
 	return j;
 }

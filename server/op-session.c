@@ -148,6 +148,7 @@ login_succeed(struct login_job *j)
 	snprintf(a->name, sizeof a->name, "%s", j->row.display_name);
 	snprintf(a->role_name, sizeof a->role_name, "%s", j->row.role);
 	snprintf(a->site, sizeof a->site, "%s", j->row.site);
+	a->site_id = j->row.site_id;
 	a->role = role_parse(j->row.role);
 	s->logged_in = 1;
 	memcpy(s->token_digest, j->digest, sizeof s->token_digest);

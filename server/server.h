@@ -56,6 +56,7 @@ struct agent_info {
 	unsigned role;
 	char role_name[16];
 	char site[65];
+	unsigned int site_id; /* sites.id of site; 0 when none */
 };
 
 struct session {

@@ -55,33 +55,6 @@ bind_opt(MYSQL_BIND *b, const char *s, unsigned long *len, my_bool *is_null)
 	b->is_null = is_null;
 }
 
-/* Refuse with a code and message; 1, the transaction bodies' "refused". */
-static int refuse(struct ticket_result *res, enum cc_err code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int
-refuse(struct ticket_result *res, enum cc_err code, const char *fmt, ...)
-{
-	va_list ap;
-
-	res->code = code;
-	va_start(ap, fmt);
-	vsnprintf(res->msg, sizeof res->msg, fmt, ap);
-	va_end(ap);
-	return 1;
-}
-
-static uint64_t
-jint(const json_t *row, const char *key)
-{
-	return (uint64_t)json_integer_value(json_object_get(row, key));
-}
-
-static const char *
-jstr(const json_t *row, const char *key)
-{
-	return json_string_value(json_object_get(row, key));
-}
-
 /* One row by a u64 key: 1 and *row, 0 none, -1. */
 static int
 row_by_id(MYSQL *m, const char *sql, uint64_t id, json_t **row, char *err, size_t errlen)
@@ -90,18 +63,6 @@ row_by_id(MYSQL *m, const char *sql, uint64_t id, json_t **row, char *err, size_
 
 	bind_u64(&p[0], &id);
 	return ticket_query_one(m, sql, p, row, err, errlen);
-}
-
-static int
-last_insert_id(MYSQL *m, uint64_t *id, char *err, size_t errlen)
-{
-	json_t *row;
-
-	if (ticket_query_one(m, "SELECT LAST_INSERT_ID() AS id", NULL, &row, err, errlen) != 1)
-		return -1;
-	*id = jint(row, "id");
-	json_decref(row);
-	return 0;
 }
 
 /* Lock ticket k for a: 0 and *row, or refused (not_found, also for a
@@ -117,8 +78,8 @@ lock_ticket(MYSQL *m, const struct ticket_actor *a, const struct ticket_key *k, 
 	if (rc == 1)
 		return 0;
 	if (k->id != 0)
-		return refuse(res, CC_ERR_NOT_FOUND, "no ticket with id %" PRIu64, k->id);
-	return refuse(res, CC_ERR_NOT_FOUND, "no ticket with ref %s", k->ref);
+		return ticket_refuse(res, CC_ERR_NOT_FOUND, "no ticket with id %" PRIu64, k->id);
+	return ticket_refuse(res, CC_ERR_NOT_FOUND, "no ticket with ref %s", k->ref);
 }
 
 /* Append the event op to the locked ticket row; detail is stolen. */
@@ -131,7 +92,7 @@ ticket_event(MYSQL *m, const json_t *trow, const struct ticket_actor *a, const c
 	int rc = ticket_row_chain(trow, &ch, err, errlen);
 
 	if (rc == 0)
-		rc = ticket_event_append(m, jint(trow, "id"), &ch, a, op, old_value, new_value,
+		rc = ticket_event_append(m, row_uint(trow, "id"), &ch, a, op, old_value, new_value,
 		                         detail, now_ms, err, errlen);
 	json_decref(detail);
 	return rc;
@@ -149,9 +110,10 @@ reply_with(MYSQL *m, const char *sql, uint64_t id, const char *name, const json_
 	res->reply = json_pack("{s:o}", name, obj);
 	if (trow != NULL)
 		json_object_set_new(res->reply, "ticket",
-		                    json_pack("{s:I,s:s,s:I}", "id", (json_int_t)jint(trow, "id"),
-		                              "ref", jstr(trow, "ref"), "version",
-		                              (json_int_t)jint(trow, "version")));
+		                    json_pack("{s:I,s:s,s:I}", "id",
+		                              (json_int_t)row_uint(trow, "id"), "ref",
+		                              row_str(trow, "ref"), "version",
+		                              (json_int_t)row_uint(trow, "version")));
 	return 0;
 }
 
@@ -197,13 +159,11 @@ comp_insert(MYSQL *m, const struct request_arg *x, uint64_t ticket_id, uint64_t 
 	bind_str(&p[5], x->r->reason, &len[5]);
 	bind_uint(&p[6], &agent);
 	bind_str(&p[7], when, &len[7]);
-	if (store_exec(
-	        m,
-	        "INSERT INTO compensations (ticket_id, customer_id, kind, amount_minor, "
-	        "currency, reason, requested_by, requested_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-	        p, err, errlen, NULL) != 0)
-		return -1;
-	return last_insert_id(m, comp_id, err, errlen);
+	return store_insert(
+	    m,
+	    "INSERT INTO compensations (ticket_id, customer_id, kind, amount_minor, "
+	    "currency, reason, requested_by, requested_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+	    p, comp_id, err, errlen);
 }
 
 static int
@@ -217,16 +177,17 @@ request_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size
 
 	if ((rc = lock_ticket(m, x->a, &r->key, &trow, res, err, errlen)) != 0)
 		return rc;
-	if (r->has_version && jint(trow, "version") != r->version)
-		rc = refuse(res, CC_ERR_CONFLICT, "ticket changed since version %u (now %u)",
-		            r->version, (unsigned int)jint(trow, "version"));
-	else if (jint(trow, "customer_id") == 0)
-		rc = refuse(res, CC_ERR_BAD_REQUEST,
-		            "ticket %s has no customer; set one before requesting compensation",
-		            jstr(trow, "ref"));
+	if (r->has_version && row_uint(trow, "version") != r->version)
+		rc = ticket_refuse(res, CC_ERR_CONFLICT, "ticket changed since version %u (now %u)",
+		                   r->version, (unsigned int)row_uint(trow, "version"));
+	else if (row_uint(trow, "customer_id") == 0)
+		rc = ticket_refuse(
+		    res, CC_ERR_BAD_REQUEST,
+		    "ticket %s has no customer; set one before requesting compensation",
+		    row_str(trow, "ref"));
 	else
-		rc = comp_insert(m, x, jint(trow, "id"), jint(trow, "customer_id"), &comp_id, err,
-		                 errlen);
+		rc = comp_insert(m, x, row_uint(trow, "id"), row_uint(trow, "customer_id"),
+		                 &comp_id, err, errlen);
 	if (rc == 0)
 		rc = ticket_event(m, trow, x->a, "compensation.request", NULL, "requested",
 		                  json_pack("{s:I,s:s,s:I,s:s}", "compensation_id",
@@ -262,10 +223,10 @@ comp_lock(MYSQL *m, const struct ticket_actor *a, uint64_t id, json_t **trow, js
 	rc =
 	    row_by_id(m, "SELECT ticket_id FROM compensations WHERE id = ?", id, &row, err, errlen);
 	if (rc <= 0)
-		return rc < 0
-		           ? -1
-		           : refuse(res, CC_ERR_NOT_FOUND, "no compensation with id %" PRIu64, id);
-	k.id = jint(row, "ticket_id");
+		return rc < 0 ? -1
+		              : ticket_refuse(res, CC_ERR_NOT_FOUND,
+		                              "no compensation with id %" PRIu64, id);
+	k.id = row_uint(row, "ticket_id");
 	json_decref(row);
 	if ((rc = lock_ticket(m, a, &k, trow, res, err, errlen)) != 0)
 		return rc;
@@ -273,14 +234,15 @@ comp_lock(MYSQL *m, const struct ticket_actor *a, uint64_t id, json_t **trow, js
 	               "SELECT id, ticket_id, kind, amount_minor, currency, state, requested_by "
 	               "FROM compensations WHERE id = ? FOR UPDATE",
 	               id, crow, err, errlen);
-	if (rc == 1 && jint(*crow, "ticket_id") == k.id)
+	if (rc == 1 && row_uint(*crow, "ticket_id") == k.id)
 		return 0;
 	/* moved to another ticket between the two reads: let the client retry */
 	json_decref(*trow);
 	json_decref(*crow);
 	*trow = *crow = NULL;
 	return rc < 0 ? -1
-	              : refuse(res, CC_ERR_CONFLICT, "compensation %" PRIu64 " changed; retry", id);
+	              : ticket_refuse(res, CC_ERR_CONFLICT,
+	                              "compensation %" PRIu64 " changed; retry", id);
 }
 
 /* Whether the actor's role may decide crow (approving needs a limit that
@@ -289,9 +251,9 @@ static int
 limit_check(MYSQL *m, const struct ticket_actor *a, const json_t *crow, int approve,
             struct ticket_result *res, char *err, size_t errlen)
 {
-	const char *role = role_name(a->role), *kind = jstr(crow, "kind"),
-	           *cur = jstr(crow, "currency");
-	uint64_t amount = jint(crow, "amount_minor");
+	const char *role = role_name(a->role), *kind = row_str(crow, "kind"),
+	           *cur = row_str(crow, "currency");
+	uint64_t amount = row_uint(crow, "amount_minor");
 	MYSQL_BIND p[3];
 	unsigned long len[3];
 	json_t *row, *max;
@@ -307,17 +269,17 @@ limit_check(MYSQL *m, const struct ticket_actor *a, const json_t *crow, int appr
 	if (rc < 0)
 		return -1;
 	if (rc == 0)
-		return refuse(
+		return ticket_refuse(
 		    res, CC_ERR_FORBIDDEN,
 		    "role %s has no approval limit for %s in %s; a higher role must decide", role,
 		    kind, cur);
 	max = json_object_get(row, "max_amount_minor");
 	rc = 0;
 	if (approve && json_is_integer(max) && (uint64_t)json_integer_value(max) < amount)
-		rc = refuse(res, CC_ERR_FORBIDDEN,
-		            "amount %" PRIu64 " exceeds the %s approval limit of %" PRIu64
-		            " for %s in %s",
-		            amount, role, (uint64_t)json_integer_value(max), kind, cur);
+		rc = ticket_refuse(res, CC_ERR_FORBIDDEN,
+		                   "amount %" PRIu64 " exceeds the %s approval limit of %" PRIu64
+		                   " for %s in %s",
+		                   amount, role, (uint64_t)json_integer_value(max), kind, cur);
 	json_decref(row);
 	return rc;
 }
@@ -334,16 +296,18 @@ static int
 decide_check(MYSQL *m, const struct decide_arg *x, const json_t *crow, struct ticket_result *res,
              char *err, size_t errlen)
 {
-	const char *state = jstr(crow, "state");
+	const char *state = row_str(crow, "state");
 
 	if (strcmp(state, "requested") != 0)
-		return refuse(res, CC_ERR_CONFLICT,
-		              "compensation %" PRIu64 " is %s; only a requested one can be decided",
-		              x->d->id, state);
-	if (jint(crow, "requested_by") == x->a->agent_id)
-		return refuse(res, CC_ERR_FORBIDDEN,
-		              "you requested compensation %" PRIu64 "; someone else must decide it",
-		              x->d->id);
+		return ticket_refuse(res, CC_ERR_CONFLICT,
+		                     "compensation %" PRIu64
+		                     " is %s; only a requested one can be decided",
+		                     x->d->id, state);
+	if (row_uint(crow, "requested_by") == x->a->agent_id)
+		return ticket_refuse(res, CC_ERR_FORBIDDEN,
+		                     "you requested compensation %" PRIu64
+		                     "; someone else must decide it",
+		                     x->d->id);
 	return limit_check(m, x->a, crow, x->d->approve, res, err, errlen);
 }
 
@@ -387,8 +351,8 @@ decide_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_
 		    m, trow, x->a, x->d->approve ? "compensation.approve" : "compensation.reject",
 		    "requested", to,
 		    json_pack("{s:I,s:I,s:s}", "compensation_id", (json_int_t)x->d->id, "amount",
-		              (json_int_t)jint(crow, "amount_minor"), "currency",
-		              jstr(crow, "currency")),
+		              (json_int_t)row_uint(crow, "amount_minor"), "currency",
+		              row_str(crow, "currency")),
 		    x->now_ms, err, errlen);
 	if (rc == 0)
 		rc = reply_with(m, COMP_SELECT, x->d->id, "compensation", trow, res, err, errlen);
@@ -443,10 +407,11 @@ issue_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_t
 
 	if ((rc = comp_lock(m, x->a, x->i->id, &trow, &crow, res, err, errlen)) != 0)
 		return rc;
-	if (strcmp(jstr(crow, "state"), "approved") != 0)
-		rc = refuse(res, CC_ERR_CONFLICT,
-		            "compensation %" PRIu64 " is %s; only an approved one can be issued",
-		            x->i->id, jstr(crow, "state"));
+	if (strcmp(row_str(crow, "state"), "approved") != 0)
+		rc = ticket_refuse(res, CC_ERR_CONFLICT,
+		                   "compensation %" PRIu64
+		                   " is %s; only an approved one can be issued",
+		                   x->i->id, row_str(crow, "state"));
 	else
 		rc = issue_update(m, x, err, errlen);
 	if (rc == 0) {
@@ -499,9 +464,9 @@ assignee_lookup(MYSQL *m, const struct schedule_arg *x, unsigned int *id, struct
 	                      err, errlen);
 	if (rc <= 0)
 		return rc < 0 ? -1
-		              : refuse(res, CC_ERR_NOT_FOUND, "no active agent named %s",
-		                       x->f->assignee);
-	*id = (unsigned int)jint(row, "id");
+		              : ticket_refuse(res, CC_ERR_NOT_FOUND, "no active agent named %s",
+		                              x->f->assignee);
+	*id = (unsigned int)row_uint(row, "id");
 	json_decref(row);
 	return 0;
 }
@@ -516,22 +481,23 @@ customer_of(MYSQL *m, const struct care_followup_new *f, const json_t *trow, uin
 	int rc;
 
 	if (trow != NULL) {
-		*customer = jint(trow, "customer_id");
+		*customer = row_uint(trow, "customer_id");
 		if (*customer == 0)
-			return refuse(res, CC_ERR_BAD_REQUEST, "ticket %s has no customer",
-			              jstr(trow, "ref"));
+			return ticket_refuse(res, CC_ERR_BAD_REQUEST, "ticket %s has no customer",
+			                     row_str(trow, "ref"));
 		if (f->customer_id != 0 && f->customer_id != *customer)
-			return refuse(res, CC_ERR_BAD_REQUEST,
-			              "customer %" PRIu64 " is not the customer of ticket %s",
-			              f->customer_id, jstr(trow, "ref"));
+			return ticket_refuse(res, CC_ERR_BAD_REQUEST,
+			                     "customer %" PRIu64
+			                     " is not the customer of ticket %s",
+			                     f->customer_id, row_str(trow, "ref"));
 		return 0;
 	}
 	*customer = f->customer_id;
 	rc = row_by_id(m, "SELECT id FROM customers WHERE id = ?", *customer, &row, err, errlen);
 	if (rc <= 0)
 		return rc < 0 ? -1
-		              : refuse(res, CC_ERR_NOT_FOUND, "no customer with id %" PRIu64,
-		                       *customer);
+		              : ticket_refuse(res, CC_ERR_NOT_FOUND, "no customer with id %" PRIu64,
+		                              *customer);
 	json_decref(row);
 	return 0;
 }
@@ -543,7 +509,7 @@ followup_insert(MYSQL *m, const struct schedule_arg *x, uint64_t customer, const
 	MYSQL_BIND p[7];
 	unsigned long len[7];
 	my_bool nul = trow == NULL;
-	uint64_t ticket = trow ? jint(trow, "id") : 0;
+	uint64_t ticket = trow ? row_uint(trow, "id") : 0;
 	unsigned int agent = x->a->agent_id;
 	char due[48], when[48];
 
@@ -557,12 +523,11 @@ followup_insert(MYSQL *m, const struct schedule_arg *x, uint64_t customer, const
 	bind_uint(&p[4], &assignee);
 	bind_uint(&p[5], &agent);
 	bind_str(&p[6], when, &len[6]);
-	if (store_exec(m,
-	               "INSERT INTO followups (customer_id, ticket_id, purpose, due_at, "
-	               "assignee_agent_id, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-	               p, err, errlen, NULL) != 0)
-		return -1;
-	return last_insert_id(m, id, err, errlen);
+	return store_insert(
+	    m,
+	    "INSERT INTO followups (customer_id, ticket_id, purpose, due_at, "
+	    "assignee_agent_id, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+	    p, id, err, errlen);
 }
 
 static int
@@ -625,8 +590,9 @@ followup_lock(MYSQL *m, const struct ticket_actor *a, uint64_t id, json_t **trow
 	rc = row_by_id(m, "SELECT ticket_id FROM followups WHERE id = ?", id, &row, err, errlen);
 	if (rc <= 0)
 		return rc < 0 ? -1
-		              : refuse(res, CC_ERR_NOT_FOUND, "no follow-up with id %" PRIu64, id);
-	k.id = jint(row, "ticket_id");
+		              : ticket_refuse(res, CC_ERR_NOT_FOUND,
+		                              "no follow-up with id %" PRIu64, id);
+	k.id = row_uint(row, "ticket_id");
 	json_decref(row);
 	if (k.id != 0 && (rc = lock_ticket(m, a, &k, trow, res, err, errlen)) != 0)
 		return rc;
@@ -666,9 +632,10 @@ done_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_t 
 		json_decref(trow);
 		return rc;
 	}
-	if (jstr(frow, "outcome") != NULL)
-		rc = refuse(res, CC_ERR_CONFLICT, "follow-up %" PRIu64 " is already done (%s)",
-		            x->d->id, jstr(frow, "outcome"));
+	if (row_str(frow, "outcome") != NULL)
+		rc = ticket_refuse(res, CC_ERR_CONFLICT,
+		                   "follow-up %" PRIu64 " is already done (%s)", x->d->id,
+		                   row_str(frow, "outcome"));
 	else
 		rc = done_update(m, x, err, errlen);
 	if (rc == 0 && trow != NULL)

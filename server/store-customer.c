@@ -59,8 +59,9 @@ row_value(const struct row_buf *rb, const struct col *c, int i)
 	return v ? v : json_null(); /* cut inside a character: should not happen */
 }
 
-/* Run st (prepared, parameters bound) and append each row to arr as an
- * object named by cols. Closes st. 0 or -1. */
+/* Run st (from store_stmt, parameters bound) and append each row to arr
+ * as an object named by cols. Gives st back (store_stmt_done), or closes
+ * it through store_fail on an error. 0 or -1. */
 static int
 fetch_rows(MYSQL *m, MYSQL_STMT *st, const struct col *cols, int ncols, json_t *arr, char *err,
            size_t errlen)
@@ -89,7 +90,7 @@ fetch_rows(MYSQL *m, MYSQL_STMT *st, const struct col *cols, int ncols, json_t *
 	}
 	if (rc != MYSQL_NO_DATA)
 		return store_fail(m, st, err, errlen);
-	mysql_stmt_close(st);
+	store_stmt_done(st);
 	return 0;
 }
 
@@ -142,7 +143,7 @@ query_ids(MYSQL *m, const char *sql, const struct id_set *ids, MYSQL_BIND *extra
 	}
 	for (int i = 0; i < nextra; i++)
 		p[ids->n + (size_t)i] = extra[i];
-	if ((st = store_prepare(m, text, p, err, errlen)) == NULL)
+	if ((st = store_stmt(m, text, p, err, errlen)) == NULL)
 		return -1;
 	return fetch_rows(m, st, cols, ncols, arr, err, errlen);
 }
@@ -251,7 +252,7 @@ store_customer_search(MYSQL *m, enum customer_key key, const char *value, unsign
 	}
 	bind_str(&p[0], value, &vlen);
 	bind_uint(&p[1], &limit);
-	if ((st = store_prepare(m, search_sql[key], p, err, errlen)) == NULL)
+	if ((st = store_stmt(m, search_sql[key], p, err, errlen)) == NULL)
 		return -1;
 	*out = json_array();
 	if (fetch_rows(m, st, cols, 7, *out, err, errlen) != 0) {
@@ -300,7 +301,7 @@ view_profile(MYSQL *m, uint64_t id, json_t **out, char *err, size_t errlen)
 	json_t *arr = json_array();
 
 	bind_u64(&p[0], &id);
-	st = store_prepare(m, PROFILE_SQL, p, err, errlen);
+	st = store_stmt(m, PROFILE_SQL, p, err, errlen);
 	if (st == NULL || fetch_rows(m, st, cols, 12, arr, err, errlen) != 0) {
 		json_decref(arr);
 		return -1;
@@ -363,7 +364,7 @@ view_merged(MYSQL *m, struct id_set *ids, json_t *profile, json_t *view, char *e
 	bind_u64(&p[0], &ids->id[0]);
 	bind_uint(&p[1], &hops);
 	bind_uint(&p[2], &limit);
-	st = store_prepare(m, MERGED_SQL, p, err, errlen);
+	st = store_stmt(m, MERGED_SQL, p, err, errlen);
 	if (st == NULL || fetch_rows(m, st, cols, 3, arr, err, errlen) != 0) {
 		json_decref(arr);
 		return -1;

@@ -32,34 +32,6 @@
 
 #define LINK_COL_BYTES 1024 /* widest text: a subject of 255 characters */
 
-/* Refuse with a code and message; 1, the transaction bodies' "refused". */
-static int refuse(struct ticket_result *res, enum cc_err code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int
-refuse(struct ticket_result *res, enum cc_err code, const char *fmt, ...)
-{
-	va_list ap;
-
-	res->code = code;
-	va_start(ap, fmt);
-	vsnprintf(res->msg, sizeof res->msg, fmt, ap);
-	va_end(ap);
-	return 1;
-}
-
-static uint64_t
-jint(const json_t *row, const char *key)
-{
-	return (uint64_t)json_integer_value(json_object_get(row, key));
-}
-
-/* A string member, or NULL for null. */
-static const char *
-jstr(const json_t *row, const char *key)
-{
-	return json_string_value(json_object_get(row, key));
-}
-
 /* A member as a new reference; null when absent. */
 static json_t *
 jval(const json_t *obj, const char *key)
@@ -72,16 +44,8 @@ jval(const json_t *obj, const char *key)
 static const char *
 jstr0(const json_t *row, const char *key)
 {
-	const char *s = jstr(row, key);
+	const char *s = row_str(row, key);
 	return s ? s : "";
-}
-
-static int
-refuse_unknown(struct ticket_result *res, const struct ticket_key *k)
-{
-	if (k->id != 0)
-		return refuse(res, CC_ERR_NOT_FOUND, "no ticket with id %" PRIu64, k->id);
-	return refuse(res, CC_ERR_NOT_FOUND, "no ticket with ref %s", k->ref);
 }
 
 /* The id of the ticket of k, without a lock: 1 and *id, 0 none, -1. */
@@ -100,7 +64,7 @@ ticket_id_of(MYSQL *m, const struct ticket_key *k, uint64_t *id, char *err, size
 	bind_str(&p[0], k->ref, &len);
 	if ((rc = ticket_query_one(m, "SELECT id FROM tickets WHERE ref = ?", p, &row, err,
 	                           errlen)) == 1) {
-		*id = jint(row, "id");
+		*id = row_uint(row, "id");
 		json_decref(row);
 	}
 	return rc;
@@ -134,15 +98,15 @@ pair_lock(MYSQL *m, const struct ticket_actor *a, const struct ticket_key *k0,
 	memset(p, 0, sizeof *p);
 	for (int i = 0; i < 2; i++)
 		if ((rc = ticket_id_of(m, keys[i], &p->id[i], err, errlen)) <= 0)
-			return rc < 0 ? -1 : refuse_unknown(res, keys[i]);
+			return rc < 0 ? -1 : ticket_refuse_unknown(res, keys[i]);
 	if (p->id[0] == p->id[1])
-		return refuse(res, CC_ERR_BAD_REQUEST, "%s", same_msg);
+		return ticket_refuse(res, CC_ERR_BAD_REQUEST, "%s", same_msg);
 	for (int n = 0; n < 2; n++) {
 		int i = (p->id[0] < p->id[1]) == (n == 0) ? 0 : 1;
 		struct ticket_key k = {.id = p->id[i]};
 
 		if ((rc = ticket_lock(m, a, &k, &p->row[i], err, errlen)) <= 0)
-			return rc < 0 ? -1 : refuse_unknown(res, keys[i]);
+			return rc < 0 ? -1 : ticket_refuse_unknown(res, keys[i]);
 		if (ticket_row_chain(p->row[i], &p->ch[i], err, errlen) != 0)
 			return -1;
 	}
@@ -153,8 +117,8 @@ pair_lock(MYSQL *m, const struct ticket_actor *a, const struct ticket_key *k0,
 static json_t *
 ticket_brief(const json_t *row)
 {
-	return json_pack("{s:I,s:s,s:I}", "id", (json_int_t)jint(row, "id"), "ref",
-	                 jstr0(row, "ref"), "version", (json_int_t)jint(row, "version"));
+	return json_pack("{s:I,s:s,s:I}", "id", (json_int_t)row_uint(row, "id"), "ref",
+	                 jstr0(row, "ref"), "version", (json_int_t)row_uint(row, "version"));
 }
 
 /* The merged_into link of ticket id (into set): 1 and the survivor's id
@@ -183,7 +147,7 @@ merge_link(MYSQL *m, uint64_t id, int into, int lock, uint64_t *other, char ref[
 	bind_u64(&p[0], &id);
 	if ((rc = ticket_query_one(m, sql[!!into][!!lock], p, &row, err, errlen)) != 1)
 		return rc;
-	*other = jint(row, "id");
+	*other = row_uint(row, "id");
 	json_decref(row);
 	bind_u64(&p[0], other);
 	if (ticket_query_one(m, "SELECT ref FROM tickets WHERE id = ?", p, &row, err, errlen) != 1)
@@ -259,8 +223,9 @@ link_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_t 
 	                           b, &row, err, errlen)) != 0) {
 		json_decref(row);
 		if (rc > 0)
-			rc = refuse(res, CC_ERR_CONFLICT, "tickets %s and %s are already linked",
-			            jstr0(p.row[0], "ref"), jstr0(p.row[1], "ref"));
+			rc = ticket_refuse(res, CC_ERR_CONFLICT,
+			                   "tickets %s and %s are already linked",
+			                   jstr0(p.row[0], "ref"), jstr0(p.row[1], "ref"));
 		goto out;
 	}
 	bind_uint(&b[2], &by);
@@ -314,8 +279,8 @@ unlink_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_
 	                     b, err, errlen, &n)) != 0)
 		goto out;
 	if (n != 1) {
-		rc = refuse(res, CC_ERR_NOT_FOUND, "tickets %s and %s are not linked",
-		            jstr0(p.row[0], "ref"), jstr0(p.row[1], "ref"));
+		rc = ticket_refuse(res, CC_ERR_NOT_FOUND, "tickets %s and %s are not linked",
+		                   jstr0(p.row[0], "ref"), jstr0(p.row[1], "ref"));
 		goto out;
 	}
 	rc =
@@ -359,7 +324,7 @@ customer_root(MYSQL *m, uint64_t id, uint64_t *root, char *err, size_t errlen)
 			json_decref(row);
 			break;
 		}
-		id = jint(row, "merged_into");
+		id = row_uint(row, "merged_into");
 		json_decref(row);
 	}
 	*root = id;
@@ -372,7 +337,7 @@ static int
 row_names(MYSQL *m, const json_t *row, json_t **names, char *err, size_t errlen)
 {
 	MYSQL_BIND p[1];
-	uint64_t id = jint(row, "id");
+	uint64_t id = row_uint(row, "id");
 
 	bind_u64(&p[0], &id);
 	return ticket_query_one(m,
@@ -418,43 +383,48 @@ merge_check(MYSQL *m, const struct merge_arg *x, const struct pair *p, struct ti
 	uint64_t oid, c0, c1;
 	int rc;
 
-	if (jint(p->row[0], "version") != x->l->version)
-		return refuse(res, CC_ERR_CONFLICT, "ticket changed since version %u (now %u)",
-		              x->l->version, (unsigned int)jint(p->row[0], "version"));
+	if (row_uint(p->row[0], "version") != x->l->version)
+		return ticket_refuse(res, CC_ERR_CONFLICT,
+		                     "ticket changed since version %u (now %u)", x->l->version,
+		                     (unsigned int)row_uint(p->row[0], "version"));
 	if ((rc = merge_link(m, p->id[0], 1, 1, &oid, other, err, errlen)) != 0)
 		return rc < 0 ? -1
-		              : refuse(res, CC_ERR_CONFLICT, "ticket %s is already merged into %s",
-		                       dref, other);
+		              : ticket_refuse(res, CC_ERR_CONFLICT,
+		                              "ticket %s is already merged into %s", dref, other);
 	if ((rc = merge_link(m, p->id[1], 1, 1, &oid, other, err, errlen)) != 0)
 		return rc < 0 ? -1
-		              : refuse(res, CC_ERR_CONFLICT,
-		                       "ticket %s is itself merged into %s; merge into %s instead",
-		                       sref, other, other);
+		              : ticket_refuse(
+		                    res, CC_ERR_CONFLICT,
+		                    "ticket %s is itself merged into %s; merge into %s instead",
+		                    sref, other, other);
 	if ((rc = merge_link(m, p->id[0], 0, 1, &oid, other, err, errlen)) != 0)
 		return rc < 0 ? -1
-		              : refuse(res, CC_ERR_CONFLICT,
-		                       "ticket %s has tickets merged into it (%s); unmerge them "
-		                       "first",
-		                       dref, other);
+		              : ticket_refuse(
+		                    res, CC_ERR_CONFLICT,
+		                    "ticket %s has tickets merged into it (%s); unmerge them "
+		                    "first",
+		                    dref, other);
 	if (ticket_state_parse(jstr0(p->row[1], "state")) == TS_CLOSED)
-		return refuse(res, CC_ERR_CONFLICT,
-		              "ticket %s is closed; merge into an open ticket (or reopen it first)",
-		              sref);
+		return ticket_refuse(
+		    res, CC_ERR_CONFLICT,
+		    "ticket %s is closed; merge into an open ticket (or reopen it first)", sref);
 	if (json_is_integer(json_object_get(p->row[0], "customer_id")) &&
 	    json_is_integer(json_object_get(p->row[1], "customer_id"))) {
-		if (customer_root(m, jint(p->row[0], "customer_id"), &c0, err, errlen) != 0 ||
-		    customer_root(m, jint(p->row[1], "customer_id"), &c1, err, errlen) != 0)
+		if (customer_root(m, row_uint(p->row[0], "customer_id"), &c0, err, errlen) != 0 ||
+		    customer_root(m, row_uint(p->row[1], "customer_id"), &c1, err, errlen) != 0)
 			return -1;
 		if (c0 != c1 && !x->l->force)
-			return refuse(res, CC_ERR_CONFLICT,
-			              "tickets %s and %s belong to different customers (%" PRIu64
-			              " and %" PRIu64 "); a supervisor may merge them with "
-			              "force=true",
-			              dref, sref, c0, c1);
+			return ticket_refuse(
+			    res, CC_ERR_CONFLICT,
+			    "tickets %s and %s belong to different customers (%" PRIu64
+			    " and %" PRIu64 "); a supervisor may merge them with "
+			    "force=true",
+			    dref, sref, c0, c1);
 		if (c0 != c1 && !(x->a->role & (ROLE_SUPERVISOR | ROLE_ADMIN)))
-			return refuse(res, CC_ERR_FORBIDDEN,
-			              "only supervisor, admin can merge tickets of different "
-			              "customers");
+			return ticket_refuse(
+			    res, CC_ERR_FORBIDDEN,
+			    "only supervisor, admin can merge tickets of different "
+			    "customers");
 	}
 	return 0;
 }
@@ -494,7 +464,8 @@ merge_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_t
 	                     b, err, errlen, &n)) != 0)
 		goto out;
 	if (n != 1) {
-		rc = refuse(res, CC_ERR_CONFLICT, "ticket changed since version %u", version);
+		rc =
+		    ticket_refuse(res, CC_ERR_CONFLICT, "ticket changed since version %u", version);
 		goto out;
 	}
 	bind_u64(&b[0], &dup);
@@ -567,7 +538,7 @@ merge_detail(MYSQL *m, uint64_t id, json_t **detail, char *err, size_t errlen)
 	                           "'merge' ORDER BY seq DESC LIMIT 1 LOCK IN SHARE MODE",
 	                           p, &row, err, errlen)) != 1)
 		return rc;
-	text = jstr(row, "detail");
+	text = row_str(row, "detail");
 	*detail = text ? json_loads(text, 0, NULL) : NULL;
 	json_decref(row);
 	return json_is_object(*detail) ? 1 : 0;
@@ -601,8 +572,8 @@ restore_plan(MYSQL *m, const json_t *detail, struct restore *r, char *err, size_
 
 	memset(r, 0, sizeof *r);
 	r->state = st < 0 ? TS_QUEUED : st;
-	r->owner = (unsigned int)jint(detail, "owner_id");
-	r->queue = (unsigned int)jint(detail, "queue_id");
+	r->owner = (unsigned int)row_uint(detail, "owner_id");
+	r->queue = (unsigned int)row_uint(detail, "queue_id");
 	if (r->state == TS_CLOSED)
 		return 0;
 	if (r->state == TS_OFFERED) {
@@ -683,7 +654,7 @@ unmerge_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size
 
 	memset(&p, 0, sizeof p);
 	if ((rc = ticket_id_of(m, &x->l->ticket, &dup, err, errlen)) <= 0)
-		return rc < 0 ? -1 : refuse_unknown(res, &x->l->ticket);
+		return rc < 0 ? -1 : ticket_refuse_unknown(res, &x->l->ticket);
 	/* the survivor, read without a lock to learn the lock order; the
 	 * DELETE below checks the link again under both locks */
 	if ((rc = merge_link(m, dup, 1, 0, &into.id, sref, err, errlen)) < 0)
@@ -692,8 +663,9 @@ unmerge_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size
 		struct ticket_key k = {.id = dup};
 		json_t *row;
 		if ((rc = ticket_lock(m, x->a, &k, &row, err, errlen)) <= 0)
-			return rc < 0 ? -1 : refuse_unknown(res, &x->l->ticket);
-		rc = refuse(res, CC_ERR_CONFLICT, "ticket %s is not merged", jstr0(row, "ref"));
+			return rc < 0 ? -1 : ticket_refuse_unknown(res, &x->l->ticket);
+		rc = ticket_refuse(res, CC_ERR_CONFLICT, "ticket %s is not merged",
+		                   jstr0(row, "ref"));
 		json_decref(row);
 		return rc;
 	}
@@ -701,9 +673,9 @@ unmerge_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size
 	if ((rc = pair_lock(m, x->a, &self, &into, "a ticket cannot be merged into itself", &p, res,
 	                    err, errlen)) != 0)
 		goto out;
-	if (x->l->has_version && jint(p.row[0], "version") != x->l->version) {
-		rc = refuse(res, CC_ERR_CONFLICT, "ticket changed since version %u (now %u)",
-		            x->l->version, (unsigned int)jint(p.row[0], "version"));
+	if (x->l->has_version && row_uint(p.row[0], "version") != x->l->version) {
+		rc = ticket_refuse(res, CC_ERR_CONFLICT, "ticket changed since version %u (now %u)",
+		                   x->l->version, (unsigned int)row_uint(p.row[0], "version"));
 		goto out;
 	}
 	bind_u64(&b[0], &p.id[0]);
@@ -714,8 +686,8 @@ unmerge_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size
 	                     b, err, errlen, &n)) != 0)
 		goto out;
 	if (n != 1) {
-		rc = refuse(res, CC_ERR_CONFLICT, "ticket %s is not merged into %s",
-		            jstr0(p.row[0], "ref"), jstr0(p.row[1], "ref"));
+		rc = ticket_refuse(res, CC_ERR_CONFLICT, "ticket %s is not merged into %s",
+		                   jstr0(p.row[0], "ref"), jstr0(p.row[1], "ref"));
 		goto out;
 	}
 	if ((rc = merge_detail(m, dup, &detail, err, errlen)) < 0 ||
@@ -785,8 +757,8 @@ customers_lock(MYSQL *m, uint64_t c0, uint64_t c1, json_t *rows[2], struct ticke
 		         "FOR UPDATE",
 		         p, &rows[i], err, errlen)) <= 0)
 			return rc < 0 ? -1
-			              : refuse(res, CC_ERR_NOT_FOUND,
-			                       "no customer with id %" PRIu64, ids[i]);
+			              : ticket_refuse(res, CC_ERR_NOT_FOUND,
+			                              "no customer with id %" PRIu64, ids[i]);
 	}
 	return 0;
 }
@@ -807,8 +779,8 @@ customer_tree(MYSQL *m, uint64_t id, unsigned *count, unsigned *depth, char *err
 	                     "SELECT COUNT(*) - 1 AS n, MAX(depth) AS depth FROM t",
 	                     p, &row, err, errlen) != 1)
 		return -1;
-	*count = (unsigned)jint(row, "n");
-	*depth = (unsigned)jint(row, "depth");
+	*count = (unsigned)row_uint(row, "n");
+	*depth = (unsigned)row_uint(row, "depth");
 	json_decref(row);
 	return 0;
 }
@@ -878,16 +850,17 @@ cmerge_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_
 	if ((rc = customers_lock(m, d, s, rows, res, err, errlen)) != 0)
 		goto out;
 	if (json_is_integer(json_object_get(rows[0], "merged_into"))) {
-		rc = refuse(res, CC_ERR_CONFLICT,
-		            "customer %" PRIu64 " is already merged into %" PRIu64, d,
-		            jint(rows[0], "merged_into"));
+		rc = ticket_refuse(res, CC_ERR_CONFLICT,
+		                   "customer %" PRIu64 " is already merged into %" PRIu64, d,
+		                   row_uint(rows[0], "merged_into"));
 		goto out;
 	}
 	if (json_is_integer(json_object_get(rows[1], "merged_into"))) {
-		rc = refuse(res, CC_ERR_CONFLICT,
-		            "customer %" PRIu64 " is itself merged into %" PRIu64
-		            "; merge into %" PRIu64 " instead",
-		            s, jint(rows[1], "merged_into"), jint(rows[1], "merged_into"));
+		rc = ticket_refuse(res, CC_ERR_CONFLICT,
+		                   "customer %" PRIu64 " is itself merged into %" PRIu64
+		                   "; merge into %" PRIu64 " instead",
+		                   s, row_uint(rows[1], "merged_into"),
+		                   row_uint(rows[1], "merged_into"));
 		goto out;
 	}
 	/* Merges stay one level deep: the survivor is merged into nothing
@@ -897,18 +870,19 @@ cmerge_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_
 	    (rc = customer_tree(m, s, &ns, &ds, err, errlen)) != 0)
 		goto out;
 	if (nd > 0) {
-		rc = refuse(res, CC_ERR_CONFLICT,
-		            "customer %" PRIu64 " has %u customers merged into it; unmerge them "
-		            "first (or merge them into %" PRIu64 ")",
-		            d, nd, s);
+		rc = ticket_refuse(res, CC_ERR_CONFLICT,
+		                   "customer %" PRIu64
+		                   " has %u customers merged into it; unmerge them "
+		                   "first (or merge them into %" PRIu64 ")",
+		                   d, nd, s);
 		goto out;
 	}
 	if (ns + 1 > CUSTOMER_MERGED_MAX) {
-		rc =
-		    refuse(res, CC_ERR_CONFLICT,
-		           "customer %" PRIu64 " already has %u customers merged into it, the most "
-		           "a customer view reads",
-		           s, ns);
+		rc = ticket_refuse(res, CC_ERR_CONFLICT,
+		                   "customer %" PRIu64
+		                   " already has %u customers merged into it, the most "
+		                   "a customer view reads",
+		                   s, ns);
 		goto out;
 	}
 	ticket_format_time(x->now_ms, when);
@@ -923,7 +897,8 @@ cmerge_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_
 	                     b, err, errlen, &n)) != 0)
 		goto out;
 	if (n != 1) {
-		rc = refuse(res, CC_ERR_CONFLICT, "customer %" PRIu64 " changed meanwhile", d);
+		rc = ticket_refuse(res, CC_ERR_CONFLICT, "customer %" PRIu64 " changed meanwhile",
+		                   d);
 		goto out;
 	}
 	if ((rc = customer_event(m, x->a, d, "merge", json_pack("{s:I}", "into", (json_int_t)s),
@@ -957,10 +932,10 @@ cunmerge_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, siz
 	if ((rc = customers_lock(m, d, 0, rows, res, err, errlen)) != 0)
 		goto out;
 	if (!json_is_integer(json_object_get(rows[0], "merged_into"))) {
-		rc = refuse(res, CC_ERR_CONFLICT, "customer %" PRIu64 " is not merged", d);
+		rc = ticket_refuse(res, CC_ERR_CONFLICT, "customer %" PRIu64 " is not merged", d);
 		goto out;
 	}
-	s = jint(rows[0], "merged_into");
+	s = row_uint(rows[0], "merged_into");
 	json_decref(rows[0]);
 	if ((rc = customers_lock(m, d, s, rows, res, err, errlen)) != 0)
 		goto out;
@@ -972,7 +947,8 @@ cunmerge_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, siz
 	                     b, err, errlen, &n)) != 0)
 		goto out;
 	if (n != 1) {
-		rc = refuse(res, CC_ERR_CONFLICT, "customer %" PRIu64 " changed meanwhile", d);
+		rc = ticket_refuse(res, CC_ERR_CONFLICT, "customer %" PRIu64 " changed meanwhile",
+		                   d);
 		goto out;
 	}
 	if ((rc = customer_event(m, x->a, d, "unmerge", json_pack("{s:I}", "into", (json_int_t)s),
@@ -1042,14 +1018,14 @@ store_link_list(MYSQL *m, uint64_t ticket_id, json_t **out, char *err, size_t er
 	bind_uint(&p[1], &limit);
 	bind_u64(&p[2], &tid);
 	bind_uint(&p[3], &limit);
-	st = store_prepare(m,
-	                   "(SELECT l.kind, 'to' AS direction, t.id, t.ref, t.state, t.subject "
-	                   "FROM ticket_links l JOIN tickets t ON t.id = l.to_ticket_id "
-	                   "WHERE l.from_ticket_id = ? ORDER BY l.kind, t.id LIMIT ?) UNION ALL "
-	                   "(SELECT l.kind, 'from', t.id, t.ref, t.state, t.subject "
-	                   "FROM ticket_links l JOIN tickets t ON t.id = l.from_ticket_id "
-	                   "WHERE l.to_ticket_id = ? ORDER BY l.kind, t.id LIMIT ?)",
-	                   p, err, errlen);
+	st = store_stmt(m,
+	                "(SELECT l.kind, 'to' AS direction, t.id, t.ref, t.state, t.subject "
+	                "FROM ticket_links l JOIN tickets t ON t.id = l.to_ticket_id "
+	                "WHERE l.from_ticket_id = ? ORDER BY l.kind, t.id LIMIT ?) UNION ALL "
+	                "(SELECT l.kind, 'from', t.id, t.ref, t.state, t.subject "
+	                "FROM ticket_links l JOIN tickets t ON t.id = l.from_ticket_id "
+	                "WHERE l.to_ticket_id = ? ORDER BY l.kind, t.id LIMIT ?)",
+	                p, err, errlen);
 	if (st == NULL)
 		return -1;
 	memset(r, 0, sizeof r);
@@ -1082,6 +1058,6 @@ store_link_list(MYSQL *m, uint64_t ticket_id, json_t **out, char *err, size_t er
 		*out = NULL;
 		return store_fail(m, st, err, errlen);
 	}
-	mysql_stmt_close(st);
+	store_stmt_done(st);
 	return 0;
 }

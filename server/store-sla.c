@@ -362,10 +362,33 @@ policy_row(const struct col *c, void *arg)
 	return 0;
 }
 
+/* The policies as a db worker last read them, and the version of
+ * sla_policies they were read at (POLICY_VERSION_SQL). Every SLA change
+ * reads the current version with the ticket's clocks (ticket_sla_load), in
+ * its own transaction, and the rows are read again whenever it differs: an
+ * edit of the table applies to the next ticket change without a restart,
+ * and an unchanged table costs no query. */
+struct policy_cache {
+	int valid;
+	char version[COL_TEXT];
+	struct policy_set set;
+};
+
+static _Thread_local struct policy_cache *policy_cache;
+
+void
+store_sla_cache_drop(void)
+{
+	free(policy_cache);
+	policy_cache = NULL;
+}
+
 /* The policy for a ticket: from sla_policies when it has rows (*id the
- * row's id), else the built-in table (*id 0). NULL when none matches. */
+ * row's id), else the built-in table (*id 0). NULL when none matches.
+ * version is the table's version in the caller's transaction. The result
+ * points into this thread's cache: valid until the next policy_pick. */
 static int
-policy_pick(MYSQL *m, struct policy_set *ps, const char *kind, const char *channel, int severity,
+policy_pick(MYSQL *m, const char *version, const char *kind, const char *channel, int severity,
             int priority, const struct sla_policy **out, unsigned int *id, char *err, size_t errlen)
 {
 	enum sla_kind k = SLA_KIND_ANY;
@@ -373,19 +396,29 @@ policy_pick(MYSQL *m, struct policy_set *ps, const char *kind, const char *chann
 	MYSQL_BIND p[1];
 	unsigned int limit = SLA_POLICIES_MAX;
 	const struct sla_policy *table;
+	struct policy_set *ps;
 	size_t n;
 
 	*out = NULL;
 	*id = 0;
-	ps->n = 0;
-	bind_uint(&p[0], &limit);
-	if (query_rows(m,
-	               "SELECT id, name, kind, severity, priority_min, priority_max, channel, "
-	               "first_response_seconds, first_response_basis, next_response_seconds, "
-	               "next_response_basis, resolution_seconds, resolution_basis, warn_percent "
-	               "FROM sla_policies ORDER BY id LIMIT ?",
-	               p, "issiiisisisisi", policy_row, ps, err, errlen) != 0)
-		return -1;
+	if (policy_cache == NULL && (policy_cache = calloc(1, sizeof *policy_cache)) == NULL)
+		abort();
+	ps = &policy_cache->set;
+	if (!policy_cache->valid || strcmp(policy_cache->version, version) != 0) {
+		policy_cache->valid = 0;
+		ps->n = 0;
+		bind_uint(&p[0], &limit);
+		if (query_rows(m,
+		               "SELECT id, name, kind, severity, priority_min, priority_max, "
+		               "channel, first_response_seconds, first_response_basis, "
+		               "next_response_seconds, next_response_basis, resolution_seconds, "
+		               "resolution_basis, warn_percent "
+		               "FROM sla_policies ORDER BY id LIMIT ?",
+		               p, "issiiisisisisi", policy_row, ps, err, errlen) != 0)
+			return -1;
+		snprintf(policy_cache->version, sizeof policy_cache->version, "%s", version);
+		policy_cache->valid = 1;
+	}
 	if (sla_kind_parse(kind, &k) != 0 || sla_channel_parse(channel, &ch) != 0) {
 		snprintf(err, errlen, "ticket has kind %s, channel %s: unknown to the SLA table",
 		         kind, channel);
@@ -407,6 +440,8 @@ policy_pick(MYSQL *m, struct policy_set *ps, const char *kind, const char *chann
 
 struct ticket_sla {
 	int found;
+	char policy_version[COL_TEXT]; /* POLICY_VERSION_SQL */
+	char site_code[COL_TEXT];      /* the owning site's, when asked for */
 	char kind[COL_TEXT], channel[COL_TEXT];
 	int severity, priority, state, responded;
 	unsigned int site_id;
@@ -415,6 +450,11 @@ struct ticket_sla {
 	struct sla_clock loaded[SLA_METRIC_COUNT]; /* as read, to write only changes */
 };
 
+static int clock_row(const struct col *c, void *arg);
+
+/* A row of ticket_sla_load's query: the ticket's facts, the policies'
+ * version, the site code, then one clock (all NULL when the ticket has
+ * none). */
 static int
 facts_row(const struct col *c, void *arg)
 {
@@ -428,7 +468,11 @@ facts_row(const struct col *c, void *arg)
 	t->site_id = (unsigned int)c[4].i;
 	t->state = ticket_state_parse(c[5].s);
 	t->responded = (int)c[6].i;
-	return t->state < 0 ? -1 : 0;
+	snprintf(t->policy_version, sizeof t->policy_version, "%s", c[7].s);
+	text_copy(t->site_code, sizeof t->site_code, c[8].s);
+	if (t->state < 0)
+		return -1;
+	return c[9].nul ? 0 : clock_row(c + 9, t);
 }
 
 static int
@@ -482,29 +526,49 @@ clock_row(const struct col *c, void *arg)
 	return 0;
 }
 
-#define CLOCK_COLUMNS                                                                              \
-	"SELECT metric, state, basis, target_ms, warn_percent, elapsed_ms, " MS(                   \
-	    "since_at") ", " MS("started_at") ", " MS("breach_at") ", notified FROM "              \
-	                                                           "ticket_sla_clocks "
+/* The columns of a ticket_sla_clocks row, as clock_row reads them. */
 #define CLOCK_TYPES "sssiiiiiii"
 
-/* The ticket's facts and clocks: 0 (t->found says whether it exists) or -1. */
+/* The version of sla_policies: its row count, and an MD5 and a CRC32
+ * over every column of every row, so that any insert, update or delete
+ * changes it. The table is small (policy_pick reads at most
+ * SLA_POLICIES_MAX rows) and the subquery is evaluated once a statement. */
+#define POLICY_ROW_TEXT                                                                            \
+	"CONCAT_WS('|', id, name, IFNULL(kind, '-'), IFNULL(severity, '-'), "                      \
+	"IFNULL(priority_min, '-'), IFNULL(priority_max, '-'), IFNULL(channel, '-'), "             \
+	"IFNULL(first_response_seconds, '-'), first_response_basis, "                              \
+	"IFNULL(next_response_seconds, '-'), next_response_basis, "                                \
+	"IFNULL(resolution_seconds, '-'), resolution_basis, warn_percent)"
+#define POLICY_VERSION_SQL                                                                         \
+	"(SELECT CONCAT_WS(':', COUNT(*), MD5(GROUP_CONCAT(" POLICY_ROW_TEXT                       \
+	" ORDER BY id SEPARATOR '\\n')), BIT_XOR(CRC32(" POLICY_ROW_TEXT "))) FROM sla_policies)"
+
+/* ticket_sla_load's query, with site the owning site's code column. */
+#define CLOCK_SELECT                                                                               \
+	"c.metric, c.state, c.basis, c.target_ms, c.warn_percent, c.elapsed_ms, " MS(              \
+	    "c.since_at") ", " MS("c.started_at") ", " MS("c.breach_at") ", c.notified"
+#define SLA_LOAD_SQL(site)                                                                         \
+	"SELECT t.kind, t.channel, IFNULL(t.severity, 0), t.priority, t.owning_site_id, "          \
+	"t.state, t.first_responded_at IS NOT NULL, " POLICY_VERSION_SQL ", " site                 \
+	", " CLOCK_SELECT " FROM tickets t LEFT JOIN ticket_sla_clocks c ON c.ticket_id = t.id "   \
+	"WHERE t.id = ?"
+
+/* The ticket's facts, the policies' version and the ticket's clocks, and
+ * the owning site's code when with_site (else ""), in one query: 0
+ * (t->found says whether the ticket exists) or -1. */
 static int
-ticket_sla_load(MYSQL *m, uint64_t id, struct ticket_sla *t, char *err, size_t errlen)
+ticket_sla_load(MYSQL *m, uint64_t id, int with_site, struct ticket_sla *t, char *err,
+                size_t errlen)
 {
 	MYSQL_BIND p[1];
 
 	memset(t, 0, sizeof *t);
 	bind_u64(&p[0], &id);
 	if (query_rows(m,
-	               "SELECT kind, channel, IFNULL(severity, 0), priority, owning_site_id, "
-	               "state, first_responded_at IS NOT NULL FROM tickets WHERE id = ?",
-	               p, "ssiiisi", facts_row, t, err, errlen) != 0)
-		return -1;
-	if (!t->found)
-		return 0;
-	if (query_rows(m, CLOCK_COLUMNS "WHERE ticket_id = ?", p, CLOCK_TYPES, clock_row, t, err,
-	               errlen) != 0)
+	               with_site ? SLA_LOAD_SQL("(SELECT s.code FROM sites s WHERE s.id = "
+	                                        "t.owning_site_id)")
+	                         : SLA_LOAD_SQL("''"),
+	               p, "ssiiisiss" CLOCK_TYPES, facts_row, t, err, errlen) != 0)
 		return -1;
 	memcpy(t->loaded, t->clock, sizeof t->loaded);
 	return 0;
@@ -523,52 +587,82 @@ bind_time(MYSQL_BIND *b, int64_t ms, int present, char buf[48], unsigned long *l
 	b->is_null = nul;
 }
 
-/* Write the rows that are new or changed. */
+/* The values of one clock row, bound for ticket_sla_save. */
+#define CLOCK_PARAMS 11
+struct clock_params {
+	MYSQL_BIND b[CLOCK_PARAMS];
+	unsigned long len[CLOCK_PARAMS];
+	my_bool nul[CLOCK_PARAMS];
+	char since[48], started[48], breach[48];
+	uint64_t tid, target, elapsed;
+	unsigned int warn, notified;
+};
+
+static void
+clock_bind(struct clock_params *c, uint64_t id, int metric, const struct sla_clock *k)
+{
+	int idle = k->state == SLA_CLOCK_IDLE;
+
+	c->tid = id;
+	c->target = (uint64_t)k->target_ms;
+	c->elapsed = (uint64_t)(k->elapsed_ms > 0 ? k->elapsed_ms : 0);
+	c->warn = (unsigned int)(k->warn_pct >= 1 && k->warn_pct <= 99 ? k->warn_pct : 80);
+	c->notified = k->notified;
+	memset(c->b, 0, sizeof c->b);
+	bind_u64(&c->b[0], &c->tid);
+	bind_str(&c->b[1], sla_metric_name((enum sla_metric)metric), &c->len[1]);
+	bind_str(&c->b[2], clock_state_name(k->state), &c->len[2]);
+	bind_str(&c->b[3], basis_name(k->basis), &c->len[3]);
+	bind_u64(&c->b[4], &c->target);
+	bind_uint(&c->b[5], &c->warn);
+	bind_u64(&c->b[6], &c->elapsed);
+	bind_time(&c->b[7], k->since_ms, !idle, c->since, &c->len[7], &c->nul[7]);
+	bind_time(&c->b[8], k->started_ms, !idle, c->started, &c->len[8], &c->nul[8]);
+	bind_time(&c->b[9], k->breach_ms, !idle, c->breach, &c->len[9], &c->nul[9]);
+	bind_uint(&c->b[10], &c->notified);
+}
+
+#define CLOCK_INSERT_HEAD                                                                          \
+	"INSERT INTO ticket_sla_clocks (ticket_id, metric, state, basis, target_ms, "              \
+	"warn_percent, elapsed_ms, since_at, started_at, breach_at, notified) VALUES "
+#define CLOCK_INSERT_ROW "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+#define CLOCK_INSERT_TAIL                                                                          \
+	" ON DUPLICATE KEY UPDATE state = VALUES(state), basis = VALUES(basis), "                  \
+	"target_ms = VALUES(target_ms), warn_percent = VALUES(warn_percent), "                     \
+	"elapsed_ms = VALUES(elapsed_ms), since_at = VALUES(since_at), "                           \
+	"started_at = VALUES(started_at), breach_at = VALUES(breach_at), "                         \
+	"notified = VALUES(notified)"
+
+/* Write the rows that are new or changed, in one statement (one text per
+ * number of rows, so at most SLA_METRIC_COUNT statements to cache). */
 static int
 ticket_sla_save(MYSQL *m, uint64_t id, struct ticket_sla *t, char *err, size_t errlen)
 {
-	for (int i = 0; i < SLA_METRIC_COUNT; i++) {
-		const struct sla_clock *k = &t->clock[i];
-		MYSQL_BIND b[11];
-		unsigned long len[11];
-		my_bool nul[11];
-		char since[48], started[48], breach[48];
-		uint64_t tid = id, target = (uint64_t)k->target_ms,
-		         elapsed = (uint64_t)(k->elapsed_ms > 0 ? k->elapsed_ms : 0);
-		unsigned int warn =
-		                 (unsigned int)(k->warn_pct >= 1 && k->warn_pct <= 99 ? k->warn_pct
-		                                                                      : 80),
-		             notified = k->notified;
-		int idle = k->state == SLA_CLOCK_IDLE;
+	static const char *const sql[SLA_METRIC_COUNT] = {
+	    CLOCK_INSERT_HEAD CLOCK_INSERT_ROW CLOCK_INSERT_TAIL,
+	    CLOCK_INSERT_HEAD CLOCK_INSERT_ROW ", " CLOCK_INSERT_ROW CLOCK_INSERT_TAIL,
+	    CLOCK_INSERT_HEAD CLOCK_INSERT_ROW ", " CLOCK_INSERT_ROW
+	                                       ", " CLOCK_INSERT_ROW CLOCK_INSERT_TAIL,
+	};
+	_Static_assert(SLA_METRIC_COUNT == 3, "one INSERT text per number of clock rows");
+	struct clock_params c[SLA_METRIC_COUNT];
+	MYSQL_BIND b[SLA_METRIC_COUNT * CLOCK_PARAMS];
+	int row[SLA_METRIC_COUNT], n = 0;
 
-		if (t->exists[i] && memcmp(k, &t->loaded[i], sizeof *k) == 0)
+	for (int i = 0; i < SLA_METRIC_COUNT; i++) {
+		if (t->exists[i] && memcmp(&t->clock[i], &t->loaded[i], sizeof t->clock[i]) == 0)
 			continue;
-		memset(b, 0, sizeof b);
-		bind_u64(&b[0], &tid);
-		bind_str(&b[1], sla_metric_name((enum sla_metric)i), &len[1]);
-		bind_str(&b[2], clock_state_name(k->state), &len[2]);
-		bind_str(&b[3], basis_name(k->basis), &len[3]);
-		bind_u64(&b[4], &target);
-		bind_uint(&b[5], &warn);
-		bind_u64(&b[6], &elapsed);
-		bind_time(&b[7], k->since_ms, !idle, since, &len[7], &nul[7]);
-		bind_time(&b[8], k->started_ms, !idle, started, &len[8], &nul[8]);
-		bind_time(&b[9], k->breach_ms, !idle, breach, &len[9], &nul[9]);
-		bind_uint(&b[10], &notified);
-		if (store_exec(
-		        m,
-		        "INSERT INTO ticket_sla_clocks (ticket_id, metric, state, basis, "
-		        "target_ms, warn_percent, elapsed_ms, since_at, started_at, breach_at, "
-		        "notified) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-		        "ON DUPLICATE KEY UPDATE state = VALUES(state), basis = VALUES(basis), "
-		        "target_ms = VALUES(target_ms), warn_percent = VALUES(warn_percent), "
-		        "elapsed_ms = VALUES(elapsed_ms), since_at = VALUES(since_at), "
-		        "started_at = VALUES(started_at), breach_at = VALUES(breach_at), "
-		        "notified = VALUES(notified)",
-		        b, err, errlen, NULL) != 0)
-			return -1;
-		t->exists[i] = 1;
-		t->loaded[i] = *k;
+		clock_bind(&c[n], id, i, &t->clock[i]);
+		memcpy(&b[n * CLOCK_PARAMS], c[n].b, sizeof c[n].b);
+		row[n++] = i;
+	}
+	if (n == 0)
+		return 0;
+	if (store_exec(m, sql[n - 1], b, err, errlen, NULL) != 0)
+		return -1;
+	for (int j = 0; j < n; j++) {
+		t->exists[row[j]] = 1;
+		t->loaded[row[j]] = t->clock[row[j]];
 	}
 	return 0;
 }
@@ -599,19 +693,20 @@ ticket_sla_wake(const struct ticket_sla *t, const struct sla_calendar *cal, int6
 	return wake;
 }
 
-/* Copy the due instants to the ticket row; policy (when set_policy) and
- * the first response time (when responded) too. */
+/* Copy the due instants to the ticket row; policy (when set_policy), the
+ * first response time (when responded) and the chain head (when head is
+ * not NULL) too. */
 static int
 ticket_due_update(MYSQL *m, uint64_t id, const struct ticket_sla *t, const struct sla_calendar *cal,
-                  int set_policy, unsigned int policy_id, int responded, int64_t now, char *err,
-                  size_t errlen)
+                  int set_policy, unsigned int policy_id, int responded,
+                  const struct sla_head *head, int64_t now, char *err, size_t errlen)
 {
-	MYSQL_BIND b[8];
-	unsigned long len[8];
-	my_bool nul[8];
+	MYSQL_BIND b[9];
+	unsigned long len[9];
+	my_bool nul[9];
 	char due[SLA_METRIC_COUNT][48], when[48];
 	uint64_t tid = id;
-	unsigned int pid = policy_id;
+	unsigned int pid = policy_id, seq = head ? head->seq : 0;
 	int sp = set_policy;
 
 	memset(b, 0, sizeof b);
@@ -622,11 +717,23 @@ ticket_due_update(MYSQL *m, uint64_t id, const struct ticket_sla *t, const struc
 	nul[4] = pid == 0;
 	b[4].is_null = &nul[4];
 	bind_time(&b[5], now, responded, when, &len[5], &nul[5]);
-	bind_u64(&b[6], &tid);
+	if (head == NULL) {
+		bind_u64(&b[6], &tid);
+		return store_exec(
+		    m,
+		    "UPDATE tickets SET first_response_due = ?, next_response_due = ?, "
+		    "resolution_due = ?, sla_policy_id = IF(? = 1, ?, sla_policy_id), "
+		    "first_responded_at = IFNULL(first_responded_at, ?) WHERE id = ?",
+		    b, err, errlen, NULL);
+	}
+	bind_uint(&b[6], &seq);
+	bind_blob(&b[7], head->hash, &len[7], AUDIT_HASH_LEN);
+	bind_u64(&b[8], &tid);
 	return store_exec(m,
 	                  "UPDATE tickets SET first_response_due = ?, next_response_due = ?, "
 	                  "resolution_due = ?, sla_policy_id = IF(? = 1, ?, sla_policy_id), "
-	                  "first_responded_at = IFNULL(first_responded_at, ?) WHERE id = ?",
+	                  "first_responded_at = IFNULL(first_responded_at, ?), "
+	                  "last_event_seq = ?, last_event_hash = ? WHERE id = ?",
 	                  b, err, errlen, NULL);
 }
 
@@ -674,25 +781,27 @@ clock_apply(struct sla_clock *k, enum sla_op op, const struct sla_policy *pol, i
 }
 
 int
-store_sla_apply(MYSQL *m, const struct sla_change *c, int64_t now_ms, int64_t *wake_ms, char *err,
-                size_t errlen)
+store_sla_apply(MYSQL *m, const struct sla_change *c, const struct sla_head *head, int64_t now_ms,
+                int64_t *wake_ms, char *err, size_t errlen)
 {
 	struct ticket_sla *t = malloc(sizeof *t);
-	struct policy_set *ps = NULL;
 	const struct sla_policy *pol = NULL;
 	const struct sla_calendar *cal;
 	enum sla_clock_state st[SLA_METRIC_COUNT];
 	enum sla_op op[SLA_METRIC_COUNT];
 	unsigned int policy_id = 0;
-	int need_policy, rc = -1;
+	int need_policy, changed = 0, set_policy, responded, rc = -1;
 
 	*wake_ms = SLA_NEVER;
 	if (t == NULL)
 		abort();
-	if (ticket_sla_load(m, c->ticket_id, t, err, errlen) != 0)
+	if (ticket_sla_load(m, c->ticket_id, 0, t, err, errlen) != 0)
 		goto out;
 	if (!t->found) {
-		rc = 0;
+		if (head != NULL)
+			snprintf(err, errlen, "ticket %" PRIu64 " not found for its chain head",
+			         c->ticket_id);
+		rc = head != NULL ? -1 : 0;
 		goto out;
 	}
 	cal = site_calendar(t->site_id);
@@ -703,24 +812,26 @@ store_sla_apply(MYSQL *m, const struct sla_change *c, int64_t now_ms, int64_t *w
 	for (int i = 0; i < SLA_METRIC_COUNT; i++)
 		if (op[i] == SLA_OP_START || op[i] == SLA_OP_RETARGET)
 			need_policy = 1;
-	if (need_policy) {
-		if ((ps = malloc(sizeof *ps)) == NULL)
-			abort();
-		if (policy_pick(m, ps, t->kind, t->channel, t->severity, t->priority, &pol,
-		                &policy_id, err, errlen) != 0)
-			goto out;
-	}
-	for (int i = 0; i < SLA_METRIC_COUNT; i++)
+	if (need_policy && policy_pick(m, t->policy_version, t->kind, t->channel, t->severity,
+	                               t->priority, &pol, &policy_id, err, errlen) != 0)
+		goto out;
+	for (int i = 0; i < SLA_METRIC_COUNT; i++) {
 		clock_apply(&t->clock[i], op[i], pol, i, cal, now_ms);
+		if (!t->exists[i] || memcmp(&t->clock[i], &t->loaded[i], sizeof t->clock[i]) != 0)
+			changed = 1;
+	}
+	set_policy = c->what == SLA_HOOK_CREATED || c->what == SLA_HOOK_UPDATED;
+	responded = c->what == SLA_HOOK_RESPONDED;
+	/* the due instants on the ticket row follow from the clocks: with no
+	 * clock changed, no policy to set and no response to stamp they stand */
 	if (ticket_sla_save(m, c->ticket_id, t, err, errlen) != 0 ||
-	    ticket_due_update(m, c->ticket_id, t, cal,
-	                      c->what == SLA_HOOK_CREATED || c->what == SLA_HOOK_UPDATED, policy_id,
-	                      c->what == SLA_HOOK_RESPONDED, now_ms, err, errlen) != 0)
+	    ((changed || set_policy || responded || head != NULL) &&
+	     ticket_due_update(m, c->ticket_id, t, cal, set_policy, policy_id, responded, head,
+	                       now_ms, err, errlen) != 0))
 		goto out;
 	*wake_ms = ticket_sla_wake(t, cal, now_ms);
 	rc = 0;
 out:
-	free(ps);
 	free(t);
 	return rc;
 }
@@ -741,7 +852,7 @@ store_sla_json(MYSQL *m, uint64_t ticket_id, int64_t now_ms, json_t **out, char 
 	*out = NULL;
 	if (t == NULL)
 		abort();
-	if (ticket_sla_load(m, ticket_id, t, err, errlen) != 0) {
+	if (ticket_sla_load(m, ticket_id, 0, t, err, errlen) != 0) {
 		free(t);
 		return -1;
 	}
@@ -790,37 +901,32 @@ struct fire_arg {
 	struct sla_fired *out;
 };
 
+/* Move the chain head to ch after the timer's events, and when escalate
+ * raise priority and escalation level by one (bounded, as the breach
+ * event's detail says) with version + 1: one UPDATE. 0 or -1. */
 static int
-site_code_row(const struct col *c, void *arg)
+fire_update(MYSQL *m, uint64_t id, const struct ticket_chain *ch, int escalate, char *err,
+            size_t errlen)
 {
-	struct sla_fired *f = arg;
-
-	text_copy(f->site, sizeof f->site, c[0].s);
-	return 0;
-}
-
-/* Raise priority and escalation level by one (bounded), version + 1:
- * 0 and the new values, -1. */
-static int
-escalate(MYSQL *m, uint64_t id, json_t *detail, char *err, size_t errlen)
-{
-	MYSQL_BIND p[1];
-	json_t *row;
+	MYSQL_BIND p[6];
+	unsigned long len;
+	unsigned int seq = ch->seq;
 	uint64_t tid = id;
+	int e = escalate ? 1 : 0;
 
-	bind_u64(&p[0], &tid);
-	if (store_exec(m,
-	               "UPDATE tickets SET priority = LEAST(priority + 1, 9), "
-	               "escalation_level = LEAST(escalation_level + 1, 255), "
-	               "version = version + 1 WHERE id = ?",
-	               p, err, errlen, NULL) != 0 ||
-	    ticket_query_one(m, "SELECT priority, escalation_level FROM tickets WHERE id = ?", p,
-	                     &row, err, errlen) != 1)
-		return -1;
-	json_object_set(detail, "priority", json_object_get(row, "priority"));
-	json_object_set(detail, "escalation_level", json_object_get(row, "escalation_level"));
-	json_decref(row);
-	return 0;
+	bind_int(&p[0], &e);
+	bind_int(&p[1], &e);
+	bind_int(&p[2], &e);
+	bind_uint(&p[3], &seq);
+	bind_blob(&p[4], ch->hash, &len, AUDIT_HASH_LEN);
+	bind_u64(&p[5], &tid);
+	return store_exec(
+	    m,
+	    "UPDATE tickets SET priority = IF(? = 1, LEAST(priority + 1, 9), priority), "
+	    "escalation_level = IF(? = 1, LEAST(escalation_level + 1, 255), "
+	    "escalation_level), version = version + ?, "
+	    "last_event_seq = ?, last_event_hash = ? WHERE id = ?",
+	    p, err, errlen, NULL);
 }
 
 static int
@@ -833,9 +939,9 @@ fire_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_t 
 	struct ticket_chain ch;
 	struct ticket_sla *t;
 	const struct sla_calendar *cal;
-	MYSQL_BIND p[1];
-	unsigned int site_id;
 	json_t *row;
+	json_int_t priority, level;
+	uint32_t head;
 	int rc, open, escalated = 0;
 
 	(void)res;
@@ -845,23 +951,24 @@ fire_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_t 
 		return rc;
 	f->found = 1;
 	snprintf(f->ref, sizeof f->ref, "%s", json_string_value(json_object_get(row, "ref")));
-	f->owner_agent_id =
-	    (unsigned int)json_integer_value(json_object_get(row, "owner_agent_id"));
-	site_id = (unsigned int)json_integer_value(json_object_get(row, "owning_site_id"));
+	f->owner_agent_id = (unsigned int)row_uint(row, "owner_agent_id");
 	open = ticket_state_open((enum ticket_state)ticket_state_parse(
 	    json_string_value(json_object_get(row, "state"))));
+	/* an escalation's values, as fire_update writes them */
+	priority = (json_int_t)row_uint(row, "priority");
+	level = (json_int_t)row_uint(row, "escalation_level");
+	priority = priority + 1 < 9 ? priority + 1 : 9;
+	level = level + 1 < 255 ? level + 1 : 255;
 	rc = ticket_row_chain(row, &ch, err, errlen);
 	json_decref(row);
 	if (rc != 0)
 		return -1;
-	bind_uint(&p[0], &site_id);
-	if (query_rows(m, "SELECT code FROM sites WHERE id = ?", p, "s", site_code_row, f, err,
-	               errlen) != 0)
-		return -1;
+	head = ch.seq;
 	if ((t = malloc(sizeof *t)) == NULL)
 		abort();
-	if (ticket_sla_load(m, x->ticket_id, t, err, errlen) != 0)
+	if (ticket_sla_load(m, x->ticket_id, 1, t, err, errlen) != 0)
 		goto fail;
+	text_copy(f->site, sizeof f->site, t->site_code);
 	cal = site_calendar(t->site_id);
 	for (int i = 0; i < SLA_METRIC_COUNT; i++) {
 		struct sla_clock *k = &t->clock[i];
@@ -887,17 +994,16 @@ fire_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_t 
 				json_object_set_new(detail, "remaining_ms",
 				                    json_integer((json_int_t)s.remaining_ms));
 			/* one escalation per timer, however many clocks breached */
-			rc = 0;
 			if (ev == SLA_EV_BREACH && open && !escalated) {
-				rc = escalate(m, x->ticket_id, detail, err, errlen);
+				json_object_set_new(detail, "priority", json_integer(priority));
+				json_object_set_new(detail, "escalation_level",
+				                    json_integer(level));
 				escalated = 1;
 			}
-			if (rc == 0)
-				rc = ticket_event_append(m, x->ticket_id, &ch, &sys,
-				                         ev == SLA_EV_BREACH ? "sla.breach"
-				                                             : "sla.warning",
-				                         NULL, sla_metric_name((enum sla_metric)i),
-				                         detail, x->now_ms, err, errlen);
+			rc = ticket_event_insert(m, x->ticket_id, &ch, &sys,
+			                         ev == SLA_EV_BREACH ? "sla.breach" : "sla.warning",
+			                         NULL, sla_metric_name((enum sla_metric)i), detail,
+			                         x->now_ms, err, errlen);
 			json_decref(detail);
 			if (rc != 0)
 				goto fail;
@@ -907,6 +1013,10 @@ fire_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_t 
 		}
 	}
 	f->escalated = escalated;
+	/* the events' head and the escalation in one UPDATE of the row */
+	if ((ch.seq != head || escalated) &&
+	    fire_update(m, x->ticket_id, &ch, escalated, err, errlen) != 0)
+		goto fail;
 	if (ticket_sla_save(m, x->ticket_id, t, err, errlen) != 0)
 		goto fail;
 	f->wake_ms = ticket_sla_wake(t, cal, x->now_ms);

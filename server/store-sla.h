@@ -9,10 +9,12 @@
  * (sla_calendar_new switches TZ, see sla.h) into an immutable set that
  * the workers only read; store_sla_use_calendars publishes it before the
  * first job that needs it is queued. A site without calendar_hours rows,
- * or not in the set, counts around the clock. Policies are read from
- * sla_policies in each transaction (the table is small), so a change to it
- * applies to the next ticket change without a restart; an empty table
- * means the built-in defaults (sla_policy_defaults). */
+ * or not in the set, counts around the clock. Each transaction reads the
+ * version of sla_policies (a digest of its rows) with the ticket's clocks,
+ * and a worker reads the rows again whenever that version differs from
+ * the one it holds them at, so a change to the table applies to the next
+ * ticket change without a restart; an empty table means the built-in
+ * defaults (sla_policy_defaults). */
 #ifndef CC_STORE_SLA_H
 #define CC_STORE_SLA_H
 
@@ -44,11 +46,25 @@ size_t sla_calendars_count(const struct sla_calendars *set);
  * clock). The caller keeps set alive until no job can use it. */
 void store_sla_use_calendars(const struct sla_calendars *set);
 
+/* A ticket's new event chain head (its event inserted by the caller),
+ * for store_sla_apply to set with the due instants in the one UPDATE of
+ * the ticket row it makes. */
+struct sla_head {
+	uint32_t seq;
+	const unsigned char *hash; /* AUDIT_HASH_LEN bytes */
+};
+
 /* Apply c to the ticket's clocks at now_ms (the ticket row is locked by
- * the caller): 0 and *wake_ms (the next warning or breach instant of any
- * of its clocks, SLA_NEVER when none), or -1 on a database error. */
-int store_sla_apply(MYSQL *m, const struct sla_change *c, int64_t now_ms, int64_t *wake_ms,
-                    char *err, size_t errlen);
+ * the caller), and set head (may be NULL) on the ticket row: 0 and
+ * *wake_ms (the next warning or breach instant of any of its clocks,
+ * SLA_NEVER when none), or -1 on a database error. */
+int store_sla_apply(MYSQL *m, const struct sla_change *c, const struct sla_head *head,
+                    int64_t now_ms, int64_t *wake_ms, char *err, size_t errlen);
+
+/* Free this thread's copy of the SLA policies (read by store_sla_apply,
+ * kept while the table's version stays the same); for a db worker that
+ * ends. */
+void store_sla_cache_drop(void);
 
 /* The clocks of a ticket for ticket.show: *out is a new array of
  * {metric, state, level, basis, target_ms, elapsed_ms, remaining_ms,

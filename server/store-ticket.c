@@ -81,10 +81,8 @@ bind_nstr(MYSQL_BIND *b, const char *s, unsigned long *len, my_bool *is_null)
 }
 
 /* Refuse with a code and message; 1, the transaction callbacks' "refused". */
-static int refuse(struct ticket_result *res, enum cc_err code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int
-refuse(struct ticket_result *res, enum cc_err code, const char *fmt, ...)
+int
+ticket_refuse(struct ticket_result *res, enum cc_err code, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -140,8 +138,9 @@ row_column(MYSQL_STMT *st, const MYSQL_FIELD *f, unsigned i, unsigned long len, 
 	return 0;
 }
 
-/* Execute st and append each row to arr as an object keyed by column
- * name (NULL as null). Closes st. 0 or -1. */
+/* Execute st (lent by store_stmt) and append each row to arr as an
+ * object keyed by column name (NULL as null). Gives st back, or closes it
+ * through store_fail on an error. 0 or -1. */
 static int
 rows_json(MYSQL *m, MYSQL_STMT *st, json_t *arr, char *err, size_t errlen)
 {
@@ -193,15 +192,18 @@ done:
 	mysql_free_result(meta);
 	if (out != 0)
 		return store_fail(m, st, err, errlen);
-	mysql_stmt_close(st);
+	store_stmt_done(st);
 	return 0;
 }
 
-/* Run a query and append its rows to arr. */
+/* Run a query and append its rows to arr. The statement comes from the
+ * cache (store_stmt) and is given back before this returns, and rows are
+ * built in memory first: a caller may run queries of its own (the same
+ * text too) while going over arr. */
 static int
 query_json(MYSQL *m, const char *sql, MYSQL_BIND *p, json_t *arr, char *err, size_t errlen)
 {
-	MYSQL_STMT *st = store_prepare(m, sql, p, err, errlen);
+	MYSQL_STMT *st = store_stmt(m, sql, p, err, errlen);
 
 	if (st == NULL)
 		return -1;
@@ -224,15 +226,16 @@ ticket_query_one(MYSQL *m, const char *sql, MYSQL_BIND *p, json_t **row, char *e
 	return rc;
 }
 
-static uint64_t
-jint(const json_t *row, const char *key)
+/* An integer member of a row, 0 for null or absent. */
+uint64_t
+row_uint(const json_t *row, const char *key)
 {
 	return (uint64_t)json_integer_value(json_object_get(row, key));
 }
 
-/* A string member, or NULL for null. */
-static const char *
-jstr(const json_t *row, const char *key)
+/* A string member of a row, or NULL for null. */
+const char *
+row_str(const json_t *row, const char *key)
 {
 	return json_string_value(json_object_get(row, key));
 }
@@ -248,7 +251,7 @@ lookup_id(MYSQL *m, const char *sql, const char *value, uint64_t *id, char *err,
 
 	bind_str(&p[0], value, &len);
 	if ((rc = ticket_query_one(m, sql, p, &row, err, errlen)) == 1) {
-		*id = jint(row, "id");
+		*id = row_uint(row, "id");
 		json_decref(row);
 	}
 	return rc;
@@ -281,10 +284,10 @@ hex_decode(const char *hex, unsigned char *out, size_t n)
 	return 0;
 }
 
-/* Append an event after c (updated to it) and move the head on the ticket
- * row. detail (may be NULL) is stored as compact JSON, exactly as hashed. */
+/* Insert an event after c and update c to it, leaving the head to the
+ * caller. */
 int
-ticket_event_append(MYSQL *m, uint64_t ticket_id, struct ticket_chain *c,
+ticket_event_insert(MYSQL *m, uint64_t ticket_id, struct ticket_chain *c,
                     const struct ticket_actor *a, const char *op, const char *old_value,
                     const char *new_value, json_t *detail, int64_t now_ms, char *err, size_t errlen)
 {
@@ -337,8 +340,25 @@ ticket_event_append(MYSQL *m, uint64_t ticket_id, struct ticket_chain *c,
 		return -1;
 	c->seq = seq;
 	memcpy(c->hash, e.hash, AUDIT_HASH_LEN);
-	bind_uint(&p[0], &seq);
-	bind_blob(&p[1], c->hash, &len[1], AUDIT_HASH_LEN);
+	return 0;
+}
+
+/* Append an event after c (updated to it) and move the head on the ticket
+ * row. detail (may be NULL) is stored as compact JSON, exactly as hashed. */
+int
+ticket_event_append(MYSQL *m, uint64_t ticket_id, struct ticket_chain *c,
+                    const struct ticket_actor *a, const char *op, const char *old_value,
+                    const char *new_value, json_t *detail, int64_t now_ms, char *err, size_t errlen)
+{
+	MYSQL_BIND p[3];
+	unsigned long len;
+	uint64_t tid = ticket_id;
+
+	if (ticket_event_insert(m, ticket_id, c, a, op, old_value, new_value, detail, now_ms, err,
+	                        errlen) != 0)
+		return -1;
+	bind_uint(&p[0], &c->seq);
+	bind_blob(&p[1], c->hash, &len, AUDIT_HASH_LEN);
 	bind_u64(&p[2], &tid);
 	return store_exec(m,
 	                  "UPDATE tickets SET last_event_seq = ?, last_event_hash = ? WHERE id = ?",
@@ -347,8 +367,9 @@ ticket_event_append(MYSQL *m, uint64_t ticket_id, struct ticket_chain *c,
 
 /* Work out the fence of actor a: admin, service and a supervisor of no
  * site reach every site; an agent, or a supervisor of a site, reaches the
- * tickets they own and those of their site. The site's id is looked up
- * (a plain read) before any lock. 0 or -1. */
+ * tickets they own and those of their site. The site's id comes with the
+ * actor (read at login); an actor without it has it looked up by code (a
+ * plain read) before any lock. 0 or -1. */
 static int
 fence_of(MYSQL *m, const struct ticket_actor *a, struct ticket_fence *f, char *err, size_t errlen)
 {
@@ -364,6 +385,10 @@ fence_of(MYSQL *m, const struct ticket_actor *a, struct ticket_fence *f, char *e
 	f->agent = a->agent_id;
 	if (a->site[0] == '\0')
 		return 0;
+	if (a->site_id != 0) {
+		f->site = a->site_id;
+		return 0;
+	}
 	if ((rc = lookup_id(m, "SELECT id FROM sites WHERE code = ?", a->site, &id, err, errlen)) <
 	    0)
 		return -1;
@@ -419,20 +444,21 @@ ticket_lock(MYSQL *m, const struct ticket_actor *a, const struct ticket_key *k, 
 int
 ticket_row_chain(const json_t *row, struct ticket_chain *c, char *err, size_t errlen)
 {
-	c->seq = (uint32_t)jint(row, "last_event_seq");
+	c->seq = (uint32_t)row_uint(row, "last_event_seq");
 	memset(c->hash, 0, sizeof c->hash);
-	if (c->seq > 0 && hex_decode(jstr(row, "head"), c->hash, AUDIT_HASH_LEN) != 0) {
+	if (c->seq > 0 && hex_decode(row_str(row, "head"), c->hash, AUDIT_HASH_LEN) != 0) {
 		snprintf(err, errlen, "ticket %" PRIu64 " has a malformed chain head",
-		         jint(row, "id"));
+		         row_uint(row, "id"));
 		return -1;
 	}
 	return 0;
 }
 
-/* "not found" words for a key. */
-int
-ticket_sla_hook(MYSQL *m, uint64_t id, enum sla_hook what, unsigned flags, int old_state,
-                int new_state, int64_t now_ms, struct ticket_result *res, char *err, size_t errlen)
+/* ticket_sla_hook, also setting head (may be NULL) on the ticket row. */
+static int
+sla_hook(MYSQL *m, uint64_t id, enum sla_hook what, unsigned flags, int old_state, int new_state,
+         const struct sla_head *head, int64_t now_ms, struct ticket_result *res, char *err,
+         size_t errlen)
 {
 	struct sla_change c = {.ticket_id = id,
 	                       .what = what,
@@ -441,19 +467,27 @@ ticket_sla_hook(MYSQL *m, uint64_t id, enum sla_hook what, unsigned flags, int o
 	                       .new_state = new_state};
 	int64_t wake = SLA_NEVER;
 
-	if (store_sla_apply(m, &c, now_ms, &wake, err, errlen) != 0)
+	if (store_sla_apply(m, &c, head, now_ms, &wake, err, errlen) != 0)
 		return -1;
 	res->sla_ticket = id;
 	res->sla_wake_ms = wake;
 	return 0;
 }
 
-static int
-refuse_unknown(struct ticket_result *res, const struct ticket_key *k)
+int
+ticket_sla_hook(MYSQL *m, uint64_t id, enum sla_hook what, unsigned flags, int old_state,
+                int new_state, int64_t now_ms, struct ticket_result *res, char *err, size_t errlen)
+{
+	return sla_hook(m, id, what, flags, old_state, new_state, NULL, now_ms, res, err, errlen);
+}
+
+/* "not found" words for a key. */
+int
+ticket_refuse_unknown(struct ticket_result *res, const struct ticket_key *k)
 {
 	if (k->id != 0)
-		return refuse(res, CC_ERR_NOT_FOUND, "no ticket with id %" PRIu64, k->id);
-	return refuse(res, CC_ERR_NOT_FOUND, "no ticket with ref %s", k->ref);
+		return ticket_refuse(res, CC_ERR_NOT_FOUND, "no ticket with id %" PRIu64, k->id);
+	return ticket_refuse(res, CC_ERR_NOT_FOUND, "no ticket with ref %s", k->ref);
 }
 
 /* A ref such as "T240501-7KQ2MX": the UTC date, then 30 random bits in
@@ -499,7 +533,6 @@ ticket_insert(MYSQL *m, const struct ticket_fields *f, int64_t now_ms, uint64_t 
 	uint64_t customer = f->customer_id;
 	unsigned int severity = f->severity, priority = f->priority, site = f->site_id,
 	             queue = f->queue_id, owning = f->owning_site_id;
-	json_t *row;
 
 	ticket_format_time(now_ms, when);
 	for (int attempt = 0;; attempt++) {
@@ -526,21 +559,16 @@ ticket_insert(MYSQL *m, const struct ticket_fields *f, int64_t now_ms, uint64_t 
 		bind_uint(&p[10], &owning);
 		bind_nstr(&p[11], f->enqueued ? when : NULL, &len[11], &nul[11]);
 		bind_str(&p[12], when, &len[12]);
-		if (store_exec(
+		if (store_insert(
 		        m,
 		        "INSERT INTO tickets (ref, kind, channel, severity, priority, state, "
 		        "subject, customer_id, site_id, queue_id, owning_site_id, enqueued_at, "
 		        "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		        p, err, errlen, NULL) == 0)
-			break;
+		        p, id, err, errlen) == 0)
+			return 0;
 		if (store_errno() != ER_DUP_ENTRY || attempt + 1 == TICKET_REF_ATTEMPTS)
 			return -1;
 	}
-	if (ticket_query_one(m, "SELECT LAST_INSERT_ID() AS id", NULL, &row, err, errlen) != 1)
-		return -1;
-	*id = jint(row, "id");
-	json_decref(row);
-	return 0;
 }
 
 /* Run body in a transaction, again on a deadlock; 0 (done or refused) or -1. */
@@ -557,14 +585,13 @@ ticket_tx_run(MYSQL *m, ticket_tx_fn body, const void *arg, struct ticket_result
 		res->reply = NULL;
 		res->sla_ticket = 0;
 		res->sla_wake_ms = SLA_NEVER;
-		if (mysql_autocommit(m, 0) != 0)
-			return store_fail(m, NULL, err, errlen);
+		if (store_tx_begin(m, err, errlen) != 0)
+			return -1;
 		rc = body(m, arg, res, err, errlen);
-		if (rc == 0 && mysql_commit(m) != 0)
-			rc = store_fail(m, NULL, err, errlen);
+		if (rc == 0 && store_tx_commit(m, err, errlen) != 0)
+			rc = -1;
 		if (rc != 0)
-			mysql_rollback(m);
-		mysql_autocommit(m, 1);
+			store_tx_rollback(m);
 		if (rc == 1) {
 			json_decref(res->reply);
 			res->reply = NULL;
@@ -604,8 +631,8 @@ customer_survivor(MYSQL *m, uint64_t id, uint64_t *out, struct ticket_result *re
 			if (rc < 0)
 				return -1;
 			if (cur == id)
-				return refuse(res, CC_ERR_NOT_FOUND, "no customer with id %" PRIu64,
-				              id);
+				return ticket_refuse(res, CC_ERR_NOT_FOUND,
+				                     "no customer with id %" PRIu64, id);
 			snprintf(err, errlen, "customer %" PRIu64 " merged into missing %" PRIu64,
 			         id, cur);
 			return -1;
@@ -615,13 +642,13 @@ customer_survivor(MYSQL *m, uint64_t id, uint64_t *out, struct ticket_result *re
 			*out = cur;
 			return 0;
 		}
-		cur = jint(row, "merged_into");
+		cur = row_uint(row, "merged_into");
 		json_decref(row);
 	}
-	return refuse(res, CC_ERR_CONFLICT,
-	              "customer %" PRIu64 " is merged through more than %d customers; "
-	              "fix the merge chain first",
-	              id, TICKET_MERGE_HOPS);
+	return ticket_refuse(res, CC_ERR_CONFLICT,
+	                     "customer %" PRIu64 " is merged through more than %d customers; "
+	                     "fix the merge chain first",
+	                     id, TICKET_MERGE_HOPS);
 }
 
 /* The site, customer and queue of a new ticket: 0, 1 refused, -1. A
@@ -635,10 +662,14 @@ create_lookups(MYSQL *m, const struct create_arg *c, struct ticket_fields *f,
 	int rc;
 
 	if (site[0] == '\0')
-		return refuse(res, CC_ERR_BAD_REQUEST,
-		              "you belong to no site: name one in \"site\"");
-	if ((rc = lookup_id(m, "SELECT id FROM sites WHERE code = ?", site, &id, err, errlen)) <= 0)
-		return rc < 0 ? -1 : refuse(res, CC_ERR_NOT_FOUND, "no site with code %s", site);
+		return ticket_refuse(res, CC_ERR_BAD_REQUEST,
+		                     "you belong to no site: name one in \"site\"");
+	if (c->a->site_id != 0 && strcmp(site, c->a->site) == 0)
+		id = c->a->site_id; /* the actor's own, read at login */
+	else if ((rc = lookup_id(m, "SELECT id FROM sites WHERE code = ?", site, &id, err,
+	                         errlen)) <= 0)
+		return rc < 0 ? -1
+		              : ticket_refuse(res, CC_ERR_NOT_FOUND, "no site with code %s", site);
 	f->site_id = f->owning_site_id = (unsigned int)id;
 	if (c->t->customer_id != 0 &&
 	    (rc = customer_survivor(m, c->t->customer_id, &f->customer_id, res, err, errlen)) != 0)
@@ -647,8 +678,8 @@ create_lookups(MYSQL *m, const struct create_arg *c, struct ticket_fields *f,
 		if ((rc = lookup_id(m, "SELECT id FROM queues WHERE code = ?", c->t->queue, &id,
 		                    err, errlen)) <= 0)
 			return rc < 0 ? -1
-			              : refuse(res, CC_ERR_NOT_FOUND, "no queue with code %s",
-			                       c->t->queue);
+			              : ticket_refuse(res, CC_ERR_NOT_FOUND,
+			                              "no queue with code %s", c->t->queue);
 		f->queue_id = (unsigned int)id;
 	}
 	return 0;
@@ -683,7 +714,7 @@ create_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_
 		enum ticket_refusal r = ticket_transition_check(&at, &row, why, sizeof why);
 
 		if (r != TICKET_OK)
-			return refuse(res, ticket_refusal_err(r), "%s", why);
+			return ticket_refuse(res, ticket_refusal_err(r), "%s", why);
 		f.state = ticket_state_name(row->to);
 		f.enqueued = (row->flags & TF_ENQUEUE) != 0;
 	}
@@ -697,12 +728,17 @@ create_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_
 		    json_pack("[I,I]", (json_int_t)t->customer_id, (json_int_t)f.customer_id));
 	if (t->queue[0])
 		json_object_set_new(detail, "queue", json_string(t->queue));
-	rc = ticket_event_append(m, id, &ch, c->a, "create", NULL, f.state, detail, c->now_ms, err,
+	/* the SLA module's UPDATE of the new row (the due instants) moves
+	 * the chain head too */
+	rc = ticket_event_insert(m, id, &ch, c->a, "create", NULL, f.state, detail, c->now_ms, err,
 	                         errlen);
 	json_decref(detail);
-	if (rc == 0)
-		rc = ticket_sla_hook(m, id, SLA_HOOK_CREATED, 0, -1, ticket_state_parse(f.state),
-		                     c->now_ms, res, err, errlen);
+	if (rc == 0) {
+		struct sla_head head = {ch.seq, ch.hash};
+
+		rc = sla_hook(m, id, SLA_HOOK_CREATED, 0, -1, ticket_state_parse(f.state), &head,
+		              c->now_ms, res, err, errlen);
+	}
 	if (rc != 0 || ticket_json(m, id, &ticket, err, errlen) != 1)
 		return -1;
 	res->reply = json_pack("{s:o}", "ticket", ticket);
@@ -752,27 +788,28 @@ change_lookups(MYSQL *m, const struct ticket_change *c, struct change_plan *p,
 		                           "LEFT JOIN sites s ON s.id = q.site_id WHERE q.code = ?",
 		                           b, &row, err, errlen)) <= 0)
 			return rc < 0 ? -1
-			              : refuse(res, CC_ERR_NOT_FOUND, "no queue with code %s",
-			                       c->queue);
-		p->queue = (unsigned int)jint(row, "id");
+			              : ticket_refuse(res, CC_ERR_NOT_FOUND,
+			                              "no queue with code %s", c->queue);
+		p->queue = (unsigned int)row_uint(row, "id");
 		p->queue_site_null = json_is_null(json_object_get(row, "site_id"));
-		p->owning_site = (unsigned int)jint(row, "site_id");
-		site = jstr(row, "site");
+		p->owning_site = (unsigned int)row_uint(row, "site_id");
+		site = row_str(row, "site");
 		if (c->site[0] && (site == NULL || strcmp(site, c->site) != 0)) {
 			uint64_t sid;
 
 			rc = lookup_id(m, "SELECT id FROM sites WHERE code = ?", c->site, &sid, err,
 			               errlen);
 			if (rc == 0)
-				rc = refuse(res, CC_ERR_NOT_FOUND, "no site with code %s", c->site);
+				rc = ticket_refuse(res, CC_ERR_NOT_FOUND, "no site with code %s",
+				                   c->site);
 			else if (rc == 1 && site == NULL)
-				rc = refuse(res, CC_ERR_BAD_REQUEST,
-				            "queue %s serves every site, not site %s alone",
-				            c->queue, c->site);
+				rc = ticket_refuse(res, CC_ERR_BAD_REQUEST,
+				                   "queue %s serves every site, not site %s alone",
+				                   c->queue, c->site);
 			else if (rc == 1)
-				rc = refuse(res, CC_ERR_BAD_REQUEST,
-				            "queue %s belongs to site %s, not to site %s", c->queue,
-				            site, c->site);
+				rc = ticket_refuse(res, CC_ERR_BAD_REQUEST,
+				                   "queue %s belongs to site %s, not to site %s",
+				                   c->queue, site, c->site);
 			json_decref(row);
 			return rc;
 		}
@@ -784,9 +821,9 @@ change_lookups(MYSQL *m, const struct ticket_change *c, struct change_plan *p,
 		         m, "SELECT id FROM agents WHERE username = ? AND active = 1", b, &row, err,
 		         errlen)) <= 0)
 			return rc < 0 ? -1
-			              : refuse(res, CC_ERR_NOT_FOUND, "no active agent named %s",
-			                       c->agent);
-		p->owner = (unsigned int)jint(row, "id");
+			              : ticket_refuse(res, CC_ERR_NOT_FOUND,
+			                              "no active agent named %s", c->agent);
+		p->owner = (unsigned int)row_uint(row, "id");
 		json_decref(row);
 	}
 	return 0;
@@ -800,14 +837,14 @@ change_check(const struct change_arg *x, const json_t *row, struct change_plan *
 {
 	const struct ticket_change *c = x->c;
 	const char *act = ticket_action_name(c->action);
-	int state = ticket_state_parse(jstr(row, "state"));
+	int state = ticket_state_parse(row_str(row, "state"));
 	struct ticket_attempt at = {
 	    .state = (enum ticket_state)state,
 	    .action = c->action,
 	    .role = x->a->role,
-	    .is_owner = jint(row, "owner_agent_id") == x->a->agent_id,
+	    .is_owner = row_uint(row, "owner_agent_id") == x->a->agent_id,
 	    .now_ms = x->now_ms,
-	    .ended_ms = (int64_t)jint(row, state == TS_CLOSED ? "closed_ms" : "resolved_ms"),
+	    .ended_ms = (int64_t)row_uint(row, state == TS_CLOSED ? "closed_ms" : "resolved_ms"),
 	    .reopen_window_ms = x->a->reopen_window_ms,
 	};
 	char why[sizeof res->msg];
@@ -817,29 +854,29 @@ change_check(const struct change_arg *x, const json_t *row, struct change_plan *
 	/* a window of 0 turns reopening off, even within the same millisecond */
 	if ((r == TICKET_WINDOW_PASSED || (r == TICKET_OK && (p->t->flags & TF_WINDOW))) &&
 	    at.reopen_window_ms <= 0)
-		return refuse(res, CC_ERR_CONFLICT,
-		              "cannot %s: reopening is turned off on this server "
-		              "(tickets.reopen_window is 0); open a new ticket instead",
-		              act);
+		return ticket_refuse(res, CC_ERR_CONFLICT,
+		                     "cannot %s: reopening is turned off on this server "
+		                     "(tickets.reopen_window is 0); open a new ticket instead",
+		                     act);
 	if (r != TICKET_OK)
-		return refuse(res, ticket_refusal_err(r), "%s", why);
+		return ticket_refuse(res, ticket_refusal_err(r), "%s", why);
 	flags = p->t->flags;
 	/* accepting a ticket that already waits in a queue keeps that queue */
 	if ((flags & TF_QUEUE_TARGET) && !c->queue[0] &&
 	    (c->action != TA_ACCEPT || json_is_null(json_object_get(row, "queue_id"))))
-		return refuse(res, CC_ERR_BAD_REQUEST, "%s needs \"queue\"", act);
+		return ticket_refuse(res, CC_ERR_BAD_REQUEST, "%s needs \"queue\"", act);
 	if ((flags & TF_OWNER_TARGET) && !c->agent[0])
-		return refuse(res, CC_ERR_BAD_REQUEST, "%s needs \"agent\"", act);
+		return ticket_refuse(res, CC_ERR_BAD_REQUEST, "%s needs \"agent\"", act);
 	if ((flags & TF_CODE_REQUIRED) && !c->code[0])
-		return refuse(res, CC_ERR_BAD_REQUEST, "%s needs \"code\" (a resolution code)",
-		              act);
+		return ticket_refuse(res, CC_ERR_BAD_REQUEST,
+		                     "%s needs \"code\" (a resolution code)", act);
 	if ((flags & TF_SITE_TARGET) && p->queue_site_null)
-		return refuse(res, CC_ERR_BAD_REQUEST,
-		              "queue %s serves every site; %s needs a queue of one site", c->queue,
-		              act);
-	if ((flags & TF_ESCALATE) && jint(row, "escalation_level") >= 255)
-		return refuse(res, CC_ERR_CONFLICT,
-		              "the ticket is at the highest escalation level");
+		return ticket_refuse(res, CC_ERR_BAD_REQUEST,
+		                     "queue %s serves every site; %s needs a queue of one site",
+		                     c->queue, act);
+	if ((flags & TF_ESCALATE) && row_uint(row, "escalation_level") >= 255)
+		return ticket_refuse(res, CC_ERR_CONFLICT,
+		                     "the ticket is at the highest escalation level");
 	return 0;
 }
 
@@ -850,9 +887,9 @@ change_plan_fill(const struct change_arg *x, const json_t *row, struct change_pl
 	unsigned flags = p->t->flags;
 	unsigned int target_owner = p->owner, target_queue = p->queue, target_site = p->owning_site;
 
-	p->owner = (unsigned int)jint(row, "owner_agent_id");
-	p->queue = (unsigned int)jint(row, "queue_id");
-	p->owning_site = (unsigned int)jint(row, "owning_site_id");
+	p->owner = (unsigned int)row_uint(row, "owner_agent_id");
+	p->queue = (unsigned int)row_uint(row, "queue_id");
+	p->owning_site = (unsigned int)row_uint(row, "owning_site_id");
 	if (flags & TF_OWNER_ACTOR)
 		p->owner = x->a->agent_id;
 	if (flags & TF_OWNER_TARGET)
@@ -865,19 +902,21 @@ change_plan_fill(const struct change_arg *x, const json_t *row, struct change_pl
 		p->owning_site = target_site;
 }
 
-/* The UPDATE for a planned change, under the version check: 0, 1 (the
- * version moved), -1. */
+/* The UPDATE for a planned change, under the version check, moving the
+ * chain head to ch (its event already inserted): 0, 1 (the version moved),
+ * -1. */
 static int
 change_update(MYSQL *m, const struct change_arg *x, const json_t *row, const struct change_plan *p,
-              struct ticket_result *res, char *err, size_t errlen)
+              const struct ticket_chain *ch, struct ticket_result *res, char *err, size_t errlen)
 {
 	const struct ticket_change *c = x->c;
 	unsigned flags = p->t->flags;
-	MYSQL_BIND b[18];
-	unsigned long len[18];
-	my_bool nul[18];
+	MYSQL_BIND b[20];
+	unsigned long len[20];
+	my_bool nul[20];
+	unsigned int seq = ch->seq;
 	char when[48];
-	uint64_t id = jint(row, "id");
+	uint64_t id = row_uint(row, "id");
 	unsigned int owner = p->owner, queue = p->queue, site = p->owning_site,
 	             version = c->version;
 	int enqueue = !!(flags & TF_ENQUEUE), closed = !!(flags & TF_STAMP_CLOSED),
@@ -911,8 +950,10 @@ change_update(MYSQL *m, const struct change_arg *x, const json_t *row, const str
 	bind_nstr(&b[13], c->summary[0] ? c->summary : NULL, &len[13], &nul[13]);
 	bind_int(&b[14], &escalate);
 	bind_int(&b[15], &reopen);
-	bind_u64(&b[16], &id);
-	bind_uint(&b[17], &version);
+	bind_uint(&b[16], &seq);
+	bind_blob(&b[17], ch->hash, &len[17], AUDIT_HASH_LEN);
+	bind_u64(&b[18], &id);
+	bind_uint(&b[19], &version);
 	if (store_exec(m,
 	               "UPDATE tickets SET state = ?, owner_agent_id = ?, queue_id = ?, "
 	               "owning_site_id = ?, enqueued_at = IF(? = 1, ?, enqueued_at), "
@@ -923,11 +964,13 @@ change_update(MYSQL *m, const struct change_arg *x, const json_t *row, const str
 	               "resolution_summary = CASE ? WHEN 1 THEN ? WHEN 2 THEN NULL "
 	               "ELSE resolution_summary END, "
 	               "escalation_level = escalation_level + ?, reopen_count = reopen_count + ?, "
+	               "last_event_seq = ?, last_event_hash = ?, "
 	               "version = version + 1 WHERE id = ? AND version = ?",
 	               b, err, errlen, &n) != 0)
 		return -1;
 	if (n != 1)
-		return refuse(res, CC_ERR_CONFLICT, "ticket changed since version %u", version);
+		return ticket_refuse(res, CC_ERR_CONFLICT, "ticket changed since version %u",
+		                     version);
 	return 0;
 }
 
@@ -962,19 +1005,19 @@ followup_open(MYSQL *m, const struct change_arg *x, const json_t *row, uint64_t 
               char ref[TICKET_REF_MAX + 1], char *err, size_t errlen)
 {
 	struct ticket_fields f = {
-	    .kind = jstr(row, "kind"),
-	    .channel = jstr(row, "channel"),
-	    .subject = jstr(row, "subject"),
+	    .kind = row_str(row, "kind"),
+	    .channel = row_str(row, "channel"),
+	    .subject = row_str(row, "subject"),
 	    .state = ticket_state_name(TS_NEW),
-	    .customer_id = jint(row, "customer_id"),
-	    .severity = (unsigned int)jint(row, "severity"),
-	    .priority = (unsigned int)jint(row, "priority"),
-	    .site_id = (unsigned int)jint(row, "site_id"),
-	    .owning_site_id = (unsigned int)jint(row, "owning_site_id"),
+	    .customer_id = row_uint(row, "customer_id"),
+	    .severity = (unsigned int)row_uint(row, "severity"),
+	    .priority = (unsigned int)row_uint(row, "priority"),
+	    .site_id = (unsigned int)row_uint(row, "site_id"),
+	    .owning_site_id = (unsigned int)row_uint(row, "owning_site_id"),
 	};
 	struct ticket_chain ch = {0};
 	MYSQL_BIND b[3];
-	uint64_t from, to = jint(row, "id");
+	uint64_t from, to = row_uint(row, "id");
 	unsigned int by = x->a->agent_id;
 	json_t *detail;
 	int rc;
@@ -983,7 +1026,7 @@ followup_open(MYSQL *m, const struct change_arg *x, const json_t *row, uint64_t 
 		f.site_id = f.owning_site_id;
 	if (ticket_insert(m, &f, x->now_ms, new_id, ref, err, errlen) != 0)
 		return -1;
-	detail = json_pack("{s:s}", "followup_of", jstr(row, "ref"));
+	detail = json_pack("{s:s}", "followup_of", row_str(row, "ref"));
 	rc = ticket_event_append(m, *new_id, &ch, x->a, "create", NULL, f.state, detail, x->now_ms,
 	                         err, errlen);
 	json_decref(detail);
@@ -1013,18 +1056,17 @@ change_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_
 	if ((rc = change_lookups(m, x->c, &p, res, err, errlen)) != 0)
 		return rc;
 	if ((rc = ticket_lock(m, x->a, &x->c->key, &row, err, errlen)) <= 0)
-		return rc < 0 ? -1 : refuse_unknown(res, &x->c->key);
-	id = jint(row, "id");
-	if (jint(row, "version") != x->c->version)
-		rc = refuse(res, CC_ERR_CONFLICT, "ticket changed since version %u (now %u)",
-		            x->c->version, (unsigned int)jint(row, "version"));
+		return rc < 0 ? -1 : ticket_refuse_unknown(res, &x->c->key);
+	id = row_uint(row, "id");
+	if (row_uint(row, "version") != x->c->version)
+		rc = ticket_refuse(res, CC_ERR_CONFLICT, "ticket changed since version %u (now %u)",
+		                   x->c->version, (unsigned int)row_uint(row, "version"));
 	else if ((rc = change_check(x, row, &p, res)) == 0 &&
-	         (rc = ticket_row_chain(row, &ch, err, errlen)) == 0) {
+	         (rc = ticket_row_chain(row, &ch, err, errlen)) == 0)
 		change_plan_fill(x, row, &p);
-		rc = change_update(m, x, row, &p, res, err, errlen);
-	}
 	if (rc == 0 && (p.t->flags & TF_FOLLOWUP))
 		rc = followup_open(m, x, row, &followup, ref, err, errlen);
+	/* the event first, so that the one UPDATE of the row moves its head too */
 	if (rc == 0) {
 		detail = change_detail(x->c, &p);
 		if (followup != 0) {
@@ -1032,17 +1074,19 @@ change_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_
 				detail = json_object();
 			json_object_set_new(detail, "followup", json_string(ref));
 		}
-		rc = ticket_event_append(m, id, &ch, x->a, ticket_action_name(x->c->action),
-		                         jstr(row, "state"), ticket_state_name(p.t->to), detail,
+		rc = ticket_event_insert(m, id, &ch, x->a, ticket_action_name(x->c->action),
+		                         row_str(row, "state"), ticket_state_name(p.t->to), detail,
 		                         x->now_ms, err, errlen);
 		json_decref(detail);
 	}
+	if (rc == 0)
+		rc = change_update(m, x, row, &p, &ch, res, err, errlen);
 	if (rc == 0 && followup != 0)
 		rc = ticket_sla_hook(m, followup, SLA_HOOK_CREATED, 0, -1, TS_NEW, x->now_ms, res,
 		                     err, errlen);
 	else if (rc == 0)
 		rc = ticket_sla_hook(m, id, SLA_HOOK_STATE, p.t->flags,
-		                     ticket_state_parse(jstr(row, "state")), (int)p.t->to,
+		                     ticket_state_parse(row_str(row, "state")), (int)p.t->to,
 		                     x->now_ms, res, err, errlen);
 	json_decref(row);
 	if (rc != 0)
@@ -1084,7 +1128,6 @@ note_insert(MYSQL *m, const struct note_arg *x, uint64_t ticket_id, uint64_t *no
 	unsigned long len[5];
 	unsigned int agent = x->a->agent_id;
 	char when[48];
-	json_t *row;
 
 	ticket_format_time(x->now_ms, when);
 	bind_u64(&b[0], &ticket_id);
@@ -1092,15 +1135,10 @@ note_insert(MYSQL *m, const struct note_arg *x, uint64_t ticket_id, uint64_t *no
 	bind_str(&b[2], x->n->visibility, &len[2]);
 	bind_str(&b[3], x->n->body, &len[3]);
 	bind_str(&b[4], when, &len[4]);
-	if (store_exec(m,
-	               "INSERT INTO ticket_notes (ticket_id, author_kind, author_agent_id, "
-	               "visibility, body, created_at) VALUES (?, 'agent', ?, ?, ?, ?)",
-	               b, err, errlen, NULL) != 0 ||
-	    ticket_query_one(m, "SELECT LAST_INSERT_ID() AS id", NULL, &row, err, errlen) != 1)
-		return -1;
-	*note_id = jint(row, "id");
-	json_decref(row);
-	return 0;
+	return store_insert(m,
+	                    "INSERT INTO ticket_notes (ticket_id, author_kind, author_agent_id, "
+	                    "visibility, body, created_at) VALUES (?, 'agent', ?, ?, ?, ?)",
+	                    b, note_id, err, errlen);
 }
 
 /* A note leaves the ticket's fields and version alone: only the chain
@@ -1116,11 +1154,11 @@ note_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_t 
 	int rc;
 
 	if ((rc = ticket_lock(m, x->a, &x->n->key, &row, err, errlen)) <= 0)
-		return rc < 0 ? -1 : refuse_unknown(res, &x->n->key);
-	id = jint(row, "id");
-	if (x->n->has_version && jint(row, "version") != x->n->version)
-		rc = refuse(res, CC_ERR_CONFLICT, "ticket changed since version %u (now %u)",
-		            x->n->version, (unsigned int)jint(row, "version"));
+		return rc < 0 ? -1 : ticket_refuse_unknown(res, &x->n->key);
+	id = row_uint(row, "id");
+	if (x->n->has_version && row_uint(row, "version") != x->n->version)
+		rc = ticket_refuse(res, CC_ERR_CONFLICT, "ticket changed since version %u (now %u)",
+		                   x->n->version, (unsigned int)row_uint(row, "version"));
 	else if ((rc = ticket_row_chain(row, &ch, err, errlen)) == 0)
 		rc = note_insert(m, x, id, &note_id, err, errlen);
 	if (rc == 0) {
@@ -1130,7 +1168,7 @@ note_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_t 
 		json_decref(detail);
 	}
 	if (rc == 0 && strcmp(x->n->visibility, "customer") == 0) {
-		int st = ticket_state_parse(jstr(row, "state"));
+		int st = ticket_state_parse(row_str(row, "state"));
 		rc = ticket_sla_hook(m, id, SLA_HOOK_RESPONDED, 0, st, st, x->now_ms, res, err,
 		                     errlen);
 	}
@@ -1138,8 +1176,8 @@ note_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_t 
 		res->reply = json_pack("{s:{s:I,s:s,s:s,s:I},s:{s:I,s:s,s:I}}", "note", "id",
 		                       (json_int_t)note_id, "visibility", x->n->visibility,
 		                       "author", x->a->user, "created_at", (json_int_t)x->now_ms,
-		                       "ticket", "id", (json_int_t)id, "ref", jstr(row, "ref"),
-		                       "version", (json_int_t)jint(row, "version"));
+		                       "ticket", "id", (json_int_t)id, "ref", row_str(row, "ref"),
+		                       "version", (json_int_t)row_uint(row, "version"));
 	json_decref(row);
 	return rc;
 }
@@ -1183,8 +1221,10 @@ order_customer(MYSQL *m, uint64_t id, uint64_t *customer, struct ticket_result *
 	bind_u64(&p[0], &id);
 	if ((rc = ticket_query_one(m, "SELECT customer_id FROM orders WHERE id = ?", p, &row, err,
 	                           errlen)) <= 0)
-		return rc < 0 ? -1 : refuse(res, CC_ERR_NOT_FOUND, "no order with id %" PRIu64, id);
-	c = jint(row, "customer_id");
+		return rc < 0
+		           ? -1
+		           : ticket_refuse(res, CC_ERR_NOT_FOUND, "no order with id %" PRIu64, id);
+	c = row_uint(row, "customer_id");
 	json_decref(row);
 	return customer_survivor(m, c, customer, res, err, errlen);
 }
@@ -1234,13 +1274,13 @@ update_plan(MYSQL *m, const struct update_arg *x, const json_t *row, uint64_t ne
 	uint64_t cust;
 	int rc;
 
-	o->subject = jstr(row, "subject");
-	o->kind = jstr(row, "kind");
-	o->language = jstr(row, "language");
-	o->severity = (unsigned int)jint(row, "severity");
-	o->priority = (unsigned int)jint(row, "priority");
-	o->customer_id = jint(row, "customer_id");
-	o->order_id = jint(row, "order_id");
+	o->subject = row_str(row, "subject");
+	o->kind = row_str(row, "kind");
+	o->language = row_str(row, "language");
+	o->severity = (unsigned int)row_uint(row, "severity");
+	o->priority = (unsigned int)row_uint(row, "priority");
+	o->customer_id = row_uint(row, "customer_id");
+	o->order_id = row_uint(row, "order_id");
 	*n = *o;
 	if (u->set & UPD_SUBJECT)
 		n->subject = u->subject;
@@ -1258,11 +1298,12 @@ update_plan(MYSQL *m, const struct update_arg *x, const json_t *row, uint64_t ne
 	is_complaint = strcmp(n->kind, "complaint") == 0;
 	if (u->set & UPD_SEVERITY) {
 		if (u->severity != 0 && !is_complaint)
-			return refuse(res, CC_ERR_BAD_REQUEST,
-			              "severity grades complaints only; this ticket is a%s %s",
-			              strchr("aeiou", n->kind[0]) ? "n" : "", n->kind);
+			return ticket_refuse(
+			    res, CC_ERR_BAD_REQUEST,
+			    "severity grades complaints only; this ticket is a%s %s",
+			    strchr("aeiou", n->kind[0]) ? "n" : "", n->kind);
 		if (u->severity == 0 && is_complaint && o->severity != 0)
-			return refuse(
+			return ticket_refuse(
 			    res, CC_ERR_BAD_REQUEST,
 			    "a complaint's severity can be changed (1 to 4) but not cleared; "
 			    "it is cleared when the kind changes from complaint");
@@ -1279,10 +1320,10 @@ update_plan(MYSQL *m, const struct update_arg *x, const json_t *row, uint64_t ne
 	if ((rc = customer_survivor(m, n->customer_id, &cust, res, err, errlen)) != 0)
 		return rc;
 	if (order_cust != cust)
-		return refuse(res, CC_ERR_BAD_REQUEST,
-		              "order %" PRIu64 " belongs to customer %" PRIu64
-		              ", not to the ticket's customer %" PRIu64,
-		              n->order_id, order_cust, n->customer_id);
+		return ticket_refuse(res, CC_ERR_BAD_REQUEST,
+		                     "order %" PRIu64 " belongs to customer %" PRIu64
+		                     ", not to the ticket's customer %" PRIu64,
+		                     n->order_id, order_cust, n->customer_id);
 	return 0;
 }
 
@@ -1336,7 +1377,8 @@ update_write(MYSQL *m, uint64_t id, unsigned int version, const struct update_fi
 	               b, err, errlen, &changed) != 0)
 		return -1;
 	if (changed != 1)
-		return refuse(res, CC_ERR_CONFLICT, "ticket changed since version %u", version);
+		return ticket_refuse(res, CC_ERR_CONFLICT, "ticket changed since version %u",
+		                     version);
 	return 0;
 }
 
@@ -1360,22 +1402,23 @@ update_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_
 	    (rc = order_customer(m, u->order_id, &order_cust, res, err, errlen)) != 0)
 		return rc;
 	if ((rc = ticket_lock(m, x->a, &u->key, &row, err, errlen)) <= 0)
-		return rc < 0 ? -1 : refuse_unknown(res, &u->key);
-	id = jint(row, "id");
-	st = ticket_state_parse(jstr(row, "state"));
-	if (jint(row, "version") != u->version)
-		rc = refuse(res, CC_ERR_CONFLICT, "ticket changed since version %u (now %u)",
-		            u->version, (unsigned int)jint(row, "version"));
+		return rc < 0 ? -1 : ticket_refuse_unknown(res, &u->key);
+	id = row_uint(row, "id");
+	st = ticket_state_parse(row_str(row, "state"));
+	if (row_uint(row, "version") != u->version)
+		rc = ticket_refuse(res, CC_ERR_CONFLICT, "ticket changed since version %u (now %u)",
+		                   u->version, (unsigned int)row_uint(row, "version"));
 	else if (st == TS_CLOSED)
-		rc = refuse(res, CC_ERR_CONFLICT,
-		            "ticket %s is closed and can no longer be updated; only open tickets "
-		            "can (reopen opens a follow-up)",
-		            jstr(row, "ref"));
+		rc = ticket_refuse(
+		    res, CC_ERR_CONFLICT,
+		    "ticket %s is closed and can no longer be updated; only open tickets "
+		    "can (reopen opens a follow-up)",
+		    row_str(row, "ref"));
 	else if ((rc = update_plan(m, x, row, new_customer, order_cust, &o, &n, res, err,
 	                           errlen)) == 0 &&
 	         json_object_size(detail = update_detail(&o, &n)) == 0)
-		rc = refuse(res, CC_ERR_BAD_REQUEST,
-		            "nothing to change: every field given already has that value");
+		rc = ticket_refuse(res, CC_ERR_BAD_REQUEST,
+		                   "nothing to change: every field given already has that value");
 	if (rc == 0 && (rc = ticket_row_chain(row, &ch, err, errlen)) == 0 &&
 	    (rc = update_write(m, id, u->version, &n, res, err, errlen)) == 0)
 		rc = ticket_event_append(m, id, &ch, x->a, "update", NULL, NULL, detail, x->now_ms,
@@ -1430,7 +1473,7 @@ show_events(MYSQL *m, uint64_t id, json_t *out, char *err, size_t errlen)
 	}
 	for (n = json_array_size(rows); n > 0; n--) {
 		json_t *e = json_array_get(rows, n - 1);
-		const char *d = jstr(e, "detail");
+		const char *d = row_str(e, "detail");
 		json_t *parsed = d ? json_loads(d, 0, NULL) : NULL;
 
 		if (parsed != NULL)
@@ -1469,8 +1512,8 @@ store_ticket_show(MYSQL *m, const struct ticket_actor *a, const struct ticket_ke
 		    &ticket, err, errlen);
 	}
 	if (rc <= 0)
-		return rc < 0 ? -1 : (refuse_unknown(res, k), 0);
-	id = jint(ticket, "id");
+		return rc < 0 ? -1 : (ticket_refuse_unknown(res, k), 0);
+	id = row_uint(ticket, "id");
 	res->reply =
 	    json_pack("{s:o,s:[],s:[],s:[]}", "ticket", ticket, "notes", "events", "links");
 	notes = json_object_get(res->reply, "notes");
@@ -1545,7 +1588,7 @@ store_ticket_list(MYSQL *m, const struct ticket_actor *a, const struct ticket_fi
 	}
 	last = json_array_size(rows) == limit ? json_array_get(rows, limit - 1) : NULL;
 	res->reply = json_pack("{s:o,s:o}", "tickets", rows, "next_after_id",
-	                       last ? json_integer((json_int_t)jint(last, "id")) : json_null());
+	                       last ? json_integer((json_int_t)row_uint(last, "id")) : json_null());
 	return 0;
 }
 
@@ -1570,17 +1613,17 @@ static int
 event_from_row(const json_t *row, struct audit_event *e)
 {
 	memset(e, 0, sizeof *e);
-	e->ticket_id = jint(row, "ticket_id");
-	e->seq = (uint32_t)jint(row, "seq");
-	e->actor_agent_id = (uint32_t)jint(row, "actor_agent_id");
+	e->ticket_id = row_uint(row, "ticket_id");
+	e->seq = (uint32_t)row_uint(row, "seq");
+	e->actor_agent_id = (uint32_t)row_uint(row, "actor_agent_id");
 	e->actor = jtext(row, "actor");
 	e->op = jtext(row, "op");
 	e->old_value = jtext(row, "old_value");
 	e->new_value = jtext(row, "new_value");
 	e->detail = jtext(row, "detail");
 	e->time_ms = (int64_t)json_integer_value(json_object_get(row, "time_ms"));
-	if (hex_decode(jstr(row, "prev_hash"), e->prev_hash, AUDIT_HASH_LEN) != 0 ||
-	    hex_decode(jstr(row, "hash"), e->hash, AUDIT_HASH_LEN) != 0)
+	if (hex_decode(row_str(row, "prev_hash"), e->prev_hash, AUDIT_HASH_LEN) != 0 ||
+	    hex_decode(row_str(row, "hash"), e->hash, AUDIT_HASH_LEN) != 0)
 		return -1;
 	return 0;
 }
@@ -1602,8 +1645,8 @@ verify_rows(const char *ref, uint64_t id, const json_t *rows, const struct audit
 		if (event_from_row(json_array_get(rows, i), &ev[i]) != 0) {
 			snprintf(msg, msglen,
 			         "%s: event id %" PRIu64 " (seq %" PRIu64 "): malformed hash", ref,
-			         jint(json_array_get(rows, i), "id"),
-			         jint(json_array_get(rows, i), "seq"));
+			         row_uint(json_array_get(rows, i), "id"),
+			         row_uint(json_array_get(rows, i), "seq"));
 			free(ev);
 			return 1;
 		}
@@ -1613,8 +1656,8 @@ verify_rows(const char *ref, uint64_t id, const json_t *rows, const struct audit
 		audit_result_message(&r, why, sizeof why);
 		if (r.index < n)
 			snprintf(msg, msglen, "%s: broken at event id %" PRIu64 " (seq %u): %s",
-			         ref, jint(json_array_get(rows, r.index), "id"), ev[r.index].seq,
-			         why);
+			         ref, row_uint(json_array_get(rows, r.index), "id"),
+			         ev[r.index].seq, why);
 		else
 			snprintf(msg, msglen, "%s: broken after the last event: %s", ref, why);
 		out = 1;
@@ -1642,9 +1685,9 @@ store_ticket_verify(MYSQL *m, const char *ref, char *msg, size_t msglen, char *e
 		snprintf(msg, msglen, "no ticket with ref %s", ref);
 		return rc < 0 ? -1 : 2;
 	}
-	id = jint(t, "id");
-	head.seq = (uint32_t)jint(t, "last_event_seq");
-	if (head.seq > 0 && hex_decode(jstr(t, "head"), head.hash, AUDIT_HASH_LEN) != 0) {
+	id = row_uint(t, "id");
+	head.seq = (uint32_t)row_uint(t, "last_event_seq");
+	if (head.seq > 0 && hex_decode(row_str(t, "head"), head.hash, AUDIT_HASH_LEN) != 0) {
 		json_decref(t);
 		snprintf(msg, msglen, "%s: malformed chain head on the ticket", ref);
 		return 1;

@@ -48,6 +48,9 @@ struct ticket_actor {
 	char user[257];                 /* as agent_info.user */
 	unsigned role;                  /* exactly one ROLE_* bit */
 	char site[TICKET_SITE_MAX + 1]; /* site code; "" when none */
+	/* the id of site, read with the agent at login so that a write need
+	 * not look it up; 0 when not known (then site is looked up by code) */
+	unsigned int site_id;
 	/* tickets.reopen_window in ms: how long after resolve or close a
 	 * reopen is allowed (the state table's TF_WINDOW rows). The ops set
 	 * it from the configuration; 0 allows no reopen at all. */
@@ -164,7 +167,19 @@ int store_ticket_verify(MYSQL *m, const char *ref, char *msg, size_t msglen, cha
                         size_t errlen);
 
 /* Building blocks shared with the other stores that write ticket events
- * (store-care.c). They run inside a transaction on a db worker. */
+ * (store-care.c, store-link.c, store-sla.c). Those that take a MYSQL run
+ * inside a transaction on a db worker. */
+
+/* Refuse with a code and a printf-style message into res; 1, the
+ * transaction bodies' "refused" (ticket_tx_fn). */
+int ticket_refuse(struct ticket_result *res, enum cc_err code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* not_found for a ticket key ("no ticket with id N" / "with ref R"); 1. */
+int ticket_refuse_unknown(struct ticket_result *res, const struct ticket_key *k);
+/* Members of a row object from ticket_query_one: an integer (0 for null
+ * or absent), a string (NULL for null or absent). */
+uint64_t row_uint(const json_t *row, const char *key);
+const char *row_str(const json_t *row, const char *key);
 
 /* The head of a ticket's event chain. */
 struct ticket_chain {
@@ -200,6 +215,13 @@ int ticket_event_append(MYSQL *m, uint64_t ticket_id, struct ticket_chain *c,
                         const struct ticket_actor *a, const char *op, const char *old_value,
                         const char *new_value, json_t *detail, int64_t now_ms, char *err,
                         size_t errlen);
+/* ticket_event_append without moving the head: the caller sets
+ * last_event_seq and last_event_hash from c in an UPDATE of the row it
+ * makes anyway, before the transaction commits. */
+int ticket_event_insert(MYSQL *m, uint64_t ticket_id, struct ticket_chain *c,
+                        const struct ticket_actor *a, const char *op, const char *old_value,
+                        const char *new_value, json_t *detail, int64_t now_ms, char *err,
+                        size_t errlen);
 
 /* Tell the SLA clocks of ticket id about a change inside the write's
  * transaction (store-sla.h), and note the ticket and its next wake-up in
@@ -212,8 +234,7 @@ int ticket_sla_hook(MYSQL *m, uint64_t id, enum sla_hook what, unsigned flags, i
  * the body of store_ticket_create (0, 1 refused, -1), and a ticket as the
  * ops show it (1 and *out, 0 none, -1). */
 int store_ticket_create_body(MYSQL *m, const struct ticket_actor *a, const struct ticket_new *t,
-                             int64_t now_ms, struct ticket_result *res, char *err,
-                             size_t errlen);
+                             int64_t now_ms, struct ticket_result *res, char *err, size_t errlen);
 int store_ticket_get(MYSQL *m, uint64_t id, json_t **out, char *err, size_t errlen);
 
 #endif

@@ -301,15 +301,15 @@ bind_out_str(MYSQL_BIND *b, char *buf, size_t n, unsigned long *len, my_bool *is
 
 #define AGENT_COLUMNS                                                                              \
 	"a.id, a.username, a.display_name, a.role, COALESCE(s.code, ''), a.password_hash, "        \
-	"a.active"
+	"a.active, COALESCE(s.id, 0)"
 
 /* Run a prepared agent query and fetch at most one row into out. */
 static int
 store_fetch_agent(MYSQL *m, MYSQL_STMT *st, struct agent_row *out, char *err, size_t errlen)
 {
-	MYSQL_BIND r[7];
-	unsigned long len[7];
-	my_bool nul[7];
+	MYSQL_BIND r[8];
+	unsigned long len[8];
+	my_bool nul[8];
 	int rc;
 
 	memset(out, 0, sizeof *out);
@@ -320,6 +320,7 @@ store_fetch_agent(MYSQL *m, MYSQL_STMT *st, struct agent_row *out, char *err, si
 	bind_out_str(&r[4], out->site, sizeof out->site, &len[4], &nul[4]);
 	bind_out_str(&r[5], out->password_hash, sizeof out->password_hash, &len[5], &nul[5]);
 	bind_int(&r[6], &out->active);
+	bind_uint(&r[7], &out->site_id);
 	if (mysql_stmt_execute(st) != 0 || mysql_stmt_bind_result(st, r) != 0 ||
 	    mysql_stmt_store_result(st) != 0)
 		return store_fail(m, st, err, errlen);
@@ -391,6 +392,21 @@ store_exec(MYSQL *m, const char *sql, MYSQL_BIND *p, char *err, size_t errlen,
 		return store_fail(m, st, err, errlen);
 	if (affected)
 		*affected = (unsigned long long)mysql_stmt_affected_rows(st);
+	store_stmt_done(st);
+	return 0;
+}
+
+/* Execute a prepared INSERT; the AUTO_INCREMENT id it generated. */
+int
+store_insert(MYSQL *m, const char *sql, MYSQL_BIND *p, uint64_t *id, char *err, size_t errlen)
+{
+	MYSQL_STMT *st = store_stmt(m, sql, p, err, errlen);
+
+	if (st == NULL)
+		return -1;
+	if (mysql_stmt_execute(st) != 0)
+		return store_fail(m, st, err, errlen);
+	*id = (uint64_t)mysql_stmt_insert_id(st);
 	store_stmt_done(st);
 	return 0;
 }

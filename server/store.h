@@ -17,7 +17,8 @@ struct agent_row {
 	char username[257]; /* VARCHAR(64): up to 4 bytes a character */
 	char display_name[513];
 	char role[16];
-	char site[65]; /* site code, VARCHAR(16); "" when none */
+	char site[65];        /* site code, VARCHAR(16); "" when none */
+	unsigned int site_id; /* 0 when none */
 	char password_hash[256];
 	int active;
 };
@@ -69,6 +70,10 @@ void store_stmt_cache_stats(unsigned *cached, unsigned long long *hits, unsigned
  * NULL). 0 or -1. */
 int store_exec(MYSQL *m, const char *sql, MYSQL_BIND *p, char *err, size_t errlen,
                unsigned long long *affected);
+/* store_exec for an INSERT into a table with an AUTO_INCREMENT key: the
+ * new row's id into *id (mysql_stmt_insert_id: no SELECT LAST_INSERT_ID()
+ * round trip). 0 or -1. */
+int store_insert(MYSQL *m, const char *sql, MYSQL_BIND *p, uint64_t *id, char *err, size_t errlen);
 /* A transaction on m: START TRANSACTION, then COMMIT (0, or -1 with err
  * filled: the transaction is then to be rolled back) or ROLLBACK. The
  * session stays in autocommit, so nothing needs restoring afterwards. */

@@ -33,6 +33,7 @@ WORKERS=8,4,16
 TARGET=3000
 FLUSH_LOG=1
 BUFFER_POOL=1G
+DB_OPTIONS=()
 SCRYPT_N_LOG2=10
 BUILD=1
 KEEP=0
@@ -59,6 +60,8 @@ usage: tests/bench/ticket-bench.sh [options]
                         1 durable (default), 2 written at commit and flushed
                         once a second (for comparison only)
   --buffer-pool SIZE    innodb_buffer_pool_size (default $BUFFER_POOL)
+  --mariadbd-option OPT one more mariadbd option for the private MariaDB, such
+                        as --thread-handling=pool-of-threads (repeatable)
   --build-dir DIR       build tree (default: build-bench in the repository)
   --no-build            use the binaries in the build tree as they are
   --keep                keep the temporary folder (logs, config) and print its path
@@ -75,6 +78,11 @@ parse_args() {
 		--target) TARGET=${2:?}; shift ;;
 		--flush-log-at-trx-commit) FLUSH_LOG=${2:?}; shift ;;
 		--buffer-pool) BUFFER_POOL=${2:?}; shift ;;
+		--mariadbd-option)
+			[[ ${2:?} == --* ]] || die "--mariadbd-option: \"$2\" is not a --option"
+			DB_OPTIONS+=("$2")
+			shift
+			;;
 		--build-dir) BUILD_DIR=$(realpath -m "${2:?}"); shift ;;
 		--no-build) BUILD=0 ;;
 		--keep) KEEP=1 ;;
@@ -115,10 +123,14 @@ build() {
 # would add one, with its own fsync: sync_binlog), the doublewrite buffer
 # on: MariaDB's defaults but for the buffer pool and a redo log large
 # enough that checkpoints do not throttle a few minutes of writes.
+# performance_schema is off, as MariaDB ships it (said here so that a
+# my.cnf elsewhere cannot turn it on unseen); the production settings are
+# in docs/OPERATIONS.md.
 start_db() {
 	say "starting a private MariaDB (innodb_flush_log_at_trx_commit=$FLUSH_LOG)"
 	db_start --innodb-buffer-pool-size="$BUFFER_POOL" --innodb-log-file-size=1G \
-		--innodb-flush-log-at-trx-commit="$FLUSH_LOG" --max-connections=500
+		--innodb-flush-log-at-trx-commit="$FLUSH_LOG" --max-connections=500 \
+		--performance-schema=OFF "${DB_OPTIONS[@]}"
 }
 
 # The config for a pool of $1 database workers on database $2.
@@ -302,6 +314,7 @@ environment() {
 	echo "env.disk=$(df -P "$WORK" | awk 'NR == 2 {print $1}')"
 	echo "env.agents=$AGENTS"
 	echo "env.flush_log_at_trx_commit=$FLUSH_LOG"
+	echo "env.mariadbd_options=${DB_OPTIONS[*]}"
 	echo "env.loadavg_start=$(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
