@@ -17,6 +17,7 @@
 #include "log.h"
 #include "op-args.h"
 #include "proto.h"
+#include "router.h"
 #include "server.h"
 #include "sla.h"
 #include "store-sla.h"
@@ -175,11 +176,14 @@ sla_job_done(void *arg)
 	} else {
 		for (size_t i = 0; i < j->fired.nevents; i++)
 			sla_notify(run, &j->fired, &j->fired.events[i], j->ticket_id);
+		if (j->fired.ticket != NULL)
+			router_ticket_changed(run->srv, j->fired.ticket);
 		wake = j->fired.wake_ms;
 	}
 	if (pending < wake)
 		wake = pending;
 	sla_run_arm(run->srv, j->ticket_id, wake);
+	json_decref(j->fired.ticket);
 	free(j);
 }
 

@@ -6,7 +6,6 @@
  * change the ticket through the state table (one transaction) and then the
  * calls row; each is idempotent, so a retry after a lost reply finishes
  * the job and reports the same outcome. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -16,32 +15,6 @@
 
 #define CALL_COUNTRY       "86"             /* national numbers' country code */
 #define CALL_STICKY_WINDOW (7 * 86400000LL) /* last agent remembered this long */
-
-static int refuse(struct ticket_result *res, enum cc_err code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int
-refuse(struct ticket_result *res, enum cc_err code, const char *fmt, ...)
-{
-	va_list ap;
-
-	res->code = code;
-	va_start(ap, fmt);
-	vsnprintf(res->msg, sizeof res->msg, fmt, ap);
-	va_end(ap);
-	return 1;
-}
-
-static json_int_t
-jint(const json_t *o, const char *key)
-{
-	return json_integer_value(json_object_get(o, key));
-}
-
-static const char *
-jstr(const json_t *o, const char *key)
-{
-	return json_string_value(json_object_get(o, key));
-}
 
 struct arrive_arg {
 	const struct ticket_actor *a;
@@ -110,9 +83,9 @@ call_customer(MYSQL *m, const char *caller, uint64_t *customer, char site[TICKET
 	if (rc < 0)
 		return -1;
 	if (rc == 1) {
-		*customer = (uint64_t)jint(row, "customer_id");
+		*customer = (uint64_t)row_uint(row, "customer_id");
 		snprintf(site, TICKET_SITE_MAX + 1, "%s",
-		         jstr(row, "site") ? jstr(row, "site") : "");
+		         row_str(row, "site") ? row_str(row, "site") : "");
 	}
 	json_decref(row);
 	return 0;
@@ -142,7 +115,7 @@ call_sticky(MYSQL *m, uint64_t customer, int64_t now_ms, uint32_t *agent, char *
 	if (rc < 0)
 		return -1;
 	if (rc == 1)
-		*agent = (uint32_t)jint(row, "owner_agent_id");
+		*agent = (uint32_t)row_uint(row, "owner_agent_id");
 	json_decref(row);
 	return 0;
 }
@@ -170,25 +143,26 @@ arrive_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_
 	if ((rc = call_row(m, c->call_id, &row, err, errlen)) < 0)
 		return -1;
 	if (rc == 1) { /* a retry: what the first attempt made */
-		if (store_ticket_get(m, (uint64_t)jint(row, "ticket_id"), &ticket, err, errlen) !=
-		    1) {
+		if (store_ticket_get(m, (uint64_t)row_uint(row, "ticket_id"), &ticket, err,
+		                     errlen) != 1) {
 			json_decref(row);
 			return -1;
 		}
 		res->reply = json_pack("{s:o,s:o}", "ticket", ticket, "call",
-		                       call_json(c, jstr(row, "state")));
+		                       call_json(c, row_str(row, "state")));
 		json_decref(row);
 		return 0;
 	}
 	if ((rc = call_route(m, c, &row, err, errlen)) < 0)
 		return -1;
 	if (rc == 0)
-		return refuse(res, CC_ERR_NOT_FOUND, "no call route for dialled number %s%s%s",
-		              c->dialled, c->ivr[0] ? " and IVR choice " : "", c->ivr);
+		return ticket_refuse(res, CC_ERR_NOT_FOUND,
+		                     "no call route for dialled number %s%s%s", c->dialled,
+		                     c->ivr[0] ? " and IVR choice " : "", c->ivr);
 	snprintf(t.kind, sizeof t.kind, "call");
 	snprintf(t.channel, sizeof t.channel, "phone");
-	snprintf(t.queue, sizeof t.queue, "%s", jstr(row, "queue"));
-	t.priority = (int)jint(row, "priority");
+	snprintf(t.queue, sizeof t.queue, "%s", row_str(row, "queue"));
+	t.priority = (int)row_uint(row, "priority");
 	if (call_customer(m, c->caller, &t.customer_id, csite, err, errlen) != 0 ||
 	    call_sticky(m, t.customer_id, x->now_ms, x->sticky, err, errlen) != 0) {
 		json_decref(row);
@@ -196,19 +170,20 @@ arrive_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_
 	}
 	/* the queue's site owns the call; a queue of every site gives it to
 	 * the customer's site */
-	snprintf(t.site, sizeof t.site, "%s", jstr(row, "site") ? jstr(row, "site") : csite);
+	snprintf(t.site, sizeof t.site, "%s", row_str(row, "site") ? row_str(row, "site") : csite);
 	json_decref(row);
 	if (t.site[0] == '\0')
-		return refuse(res, CC_ERR_BAD_REQUEST,
-		              "queue %s serves every site and the caller is not a known customer "
-		              "of one: give the route a queue of one site",
-		              t.queue);
+		return ticket_refuse(
+		    res, CC_ERR_BAD_REQUEST,
+		    "queue %s serves every site and the caller is not a known customer "
+		    "of one: give the route a queue of one site",
+		    t.queue);
 	snprintf(t.subject, sizeof t.subject, "Call from %s",
 	         c->caller[0] ? c->caller : "a withheld number");
 	if ((rc = store_ticket_create_body(m, x->a, &t, x->now_ms, res, err, errlen)) != 0)
 		return rc;
 	ticket = json_object_get(res->reply, "ticket");
-	ticket_id = (uint64_t)jint(ticket, "id");
+	ticket_id = (uint64_t)row_uint(ticket, "id");
 	ticket_format_time(x->now_ms, when);
 	bind_str(&p[0], c->call_id, &len[0]);
 	bind_u64(&p[1], &ticket_id);
@@ -251,40 +226,43 @@ event_action(enum call_event ev, const char *call_state, const char *ticket_stat
 		if (strcmp(call_state, "answered") == 0)
 			return TA__COUNT; /* repeated */
 		if (!waiting)
-			return refuse(res, CC_ERR_CONFLICT, "the call is %s", call_state), -1;
+			return ticket_refuse(res, CC_ERR_CONFLICT, "the call is %s", call_state),
+			       -1;
 		if (ts == TS_OFFERED)
 			return TA_ACCEPT;
 		if (ts == TS_IN_PROGRESS || ts == TS_PENDING_CUSTOMER)
 			return TA__COUNT; /* the agent took it in ccagent */
-		return refuse(res, CC_ERR_CONFLICT,
-		              "the call's ticket is %s: only an offered call can be answered",
-		              ticket_state),
+		return ticket_refuse(
+		           res, CC_ERR_CONFLICT,
+		           "the call's ticket is %s: only an offered call can be answered",
+		           ticket_state),
 		       -1;
 	case CALL_END:
 		if (strcmp(call_state, "ended") == 0)
 			return TA__COUNT;
 		if (strcmp(call_state, "answered") != 0)
-			return refuse(res, CC_ERR_CONFLICT,
-			              "the call is %s: end an answered call, abandon a waiting one",
-			              call_state),
+			return ticket_refuse(
+			           res, CC_ERR_CONFLICT,
+			           "the call is %s: end an answered call, abandon a waiting one",
+			           call_state),
 			       -1;
 		return TA__COUNT;
 	case CALL_ABANDON:
 		if (strcmp(call_state, "abandoned") == 0)
 			return TA__COUNT;
 		if (!waiting)
-			return refuse(res, CC_ERR_CONFLICT,
-			              "the call is %s: only a waiting call can be abandoned",
-			              call_state),
+			return ticket_refuse(res, CC_ERR_CONFLICT,
+			                     "the call is %s: only a waiting call can be abandoned",
+			                     call_state),
 			       -1;
 		return ts == TS_CLOSED ? TA__COUNT : TA_CLOSE;
 	case CALL_CALLBACK:
 		if (strcmp(call_state, "callback") == 0)
 			return TA__COUNT;
 		if (strcmp(call_state, "waiting") != 0)
-			return refuse(res, CC_ERR_CONFLICT,
-			              "the call is %s: a callback replaces waiting only",
-			              call_state),
+			return ticket_refuse(res, CC_ERR_CONFLICT,
+			                     "the call is %s: a callback replaces waiting only",
+			                     call_state),
 			       -1;
 		return TA__COUNT;
 	}
@@ -384,14 +362,14 @@ store_call_event(MYSQL *m, const struct ticket_actor *a, enum call_event ev,
 	if ((rc = call_row(m, c->call_id, &row, err, errlen)) < 0)
 		return -1;
 	if (rc == 0) {
-		refuse(res, CC_ERR_NOT_FOUND, "no call %s", c->call_id);
+		ticket_refuse(res, CC_ERR_NOT_FOUND, "no call %s", c->call_id);
 		return 0;
 	}
-	x.ticket_id = (uint64_t)jint(row, "ticket_id");
-	x.agent = (unsigned int)jint(row, "owner_agent_id");
-	action = event_action(ev, jstr(row, "state"), jstr(row, "ticket_state"), res);
+	x.ticket_id = (uint64_t)row_uint(row, "ticket_id");
+	x.agent = (unsigned int)row_uint(row, "owner_agent_id");
+	action = event_action(ev, row_str(row, "state"), row_str(row, "ticket_state"), res);
 	if (action >= 0 && action != TA__COUNT) {
-		struct ticket_change ch = {.version = (unsigned int)jint(row, "version"),
+		struct ticket_change ch = {.version = (unsigned int)row_uint(row, "version"),
 		                           .action = (enum ticket_action)action};
 		ch.key.id = x.ticket_id;
 		if (action == TA_CLOSE) {

@@ -945,6 +945,7 @@ fire_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_t 
 	int rc, open, escalated = 0;
 
 	(void)res;
+	json_decref(f->ticket); /* from a run that deadlocked */
 	memset(f, 0, sizeof *f);
 	f->wake_ms = SLA_NEVER;
 	if ((rc = ticket_lock(m, NULL, &key, &row, err, errlen)) <= 0)
@@ -1018,6 +1019,9 @@ fire_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_t 
 	    fire_update(m, x->ticket_id, &ch, escalated, err, errlen) != 0)
 		goto fail;
 	if (ticket_sla_save(m, x->ticket_id, t, err, errlen) != 0)
+		goto fail;
+	/* an escalated ticket moves up in the router's line */
+	if (escalated && store_ticket_get(m, x->ticket_id, &f->ticket, err, errlen) != 1)
 		goto fail;
 	f->wake_ms = ticket_sla_wake(t, cal, x->now_ms);
 	free(t);

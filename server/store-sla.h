@@ -91,6 +91,7 @@ struct sla_fired {
 	size_t nevents;
 	struct sla_fired_event events[SLA_FIRE_EVENTS];
 	int escalated;
+	json_t *ticket; /* escalated: the ticket as it now is (a reference) */
 	int64_t wake_ms;
 };
 

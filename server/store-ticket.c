@@ -45,11 +45,15 @@
 	"TIMESTAMPDIFF(MICROSECOND, '1970-01-01', t.resolved_at) DIV 1000 AS resolved_at, "        \
 	"TIMESTAMPDIFF(MICROSECOND, '1970-01-01', t.closed_at) DIV 1000 AS closed_at, "            \
 	"TIMESTAMPDIFF(MICROSECOND, '1970-01-01', t.created_at) DIV 1000 AS created_at, "          \
-	"TIMESTAMPDIFF(MICROSECOND, '1970-01-01', t.updated_at) DIV 1000 AS updated_at"
+	"TIMESTAMPDIFF(MICROSECOND, '1970-01-01', t.updated_at) DIV 1000 AS updated_at, "          \
+	"TIMESTAMPDIFF(MICROSECOND, '1970-01-01', t.first_response_due) DIV 1000 "                 \
+	"AS first_response_due, "                                                                  \
+	"TIMESTAMPDIFF(MICROSECOND, '1970-01-01', t.resolution_due) DIV 1000 AS resolution_due, "  \
+	"c.value_tier"
 #define TICKET_FROM                                                                                \
 	" FROM tickets t LEFT JOIN sites s ON s.id = t.site_id LEFT JOIN queues q ON "             \
 	"q.id = t.queue_id LEFT JOIN agents a ON a.id = t.owner_agent_id JOIN sites o ON "         \
-	"o.id = t.owning_site_id"
+	"o.id = t.owning_site_id LEFT JOIN customers c ON c.id = t.customer_id"
 
 /* The locked row a write starts from. */
 #define LOCK_COLUMNS                                                                               \
