@@ -99,7 +99,7 @@ struct router {
 	struct rt_seen_list seen_gone; /* forgotten by the core, oldest first */
 	struct rt_mark *sticky;        /* ticket -> the agent who last served the customer */
 	struct rt_mark *released;      /* tickets whose call ended: no load any more */
-	uint16_t level_skill[5];       /* complaint.l1..l4 by severity (0: none) */
+	uint16_t level_skill[5]; /* complaint.l1..l4 by handling level (0: none) */       /* complaint.l1..l4 by severity (0: none) */
 	unsigned long long offers, timeouts;
 };
 
@@ -209,8 +209,10 @@ mark_free(struct rt_mark **set)
 	}
 }
 
-/* A complaint of severity s needs a handler of level s: the skill
- * complaint.l<s> (at least proficiency 1) joins the queue's requirements. */
+/* A complaint needs a handler of the level its grade calls for: severity
+ * 1 (the gravest) level 4, severity 4 (the mildest) level 1; the skill
+ * complaint.l<level> (at least proficiency 1) joins the queue's
+ * requirements. */
 static void
 complaint_level(struct router *rt, const json_t *t, struct route_item_in *in)
 {
@@ -220,7 +222,7 @@ complaint_level(struct router *rt, const json_t *t, struct route_item_in *in)
 	unsigned i;
 
 	if (kind == NULL || strcmp(kind, "complaint") != 0 || sev < 1 || sev > 4 ||
-	    (skill = rt->level_skill[sev]) == 0)
+	    (skill = rt->level_skill[5 - sev]) == 0)
 		return;
 	for (i = 0; i < in->nreq && in->req[i].skill != skill; i++)
 		;
@@ -808,7 +810,7 @@ ticket_apply(struct router *rt, const json_t *t, int same)
 			ticket_forget(rt, id);
 			break;
 		}
-		if (!known && jint(t, "severity") == 4 && jstr(t, "kind") &&
+		if (!known && jint(t, "severity") == 1 && jstr(t, "kind") &&
 		    strcmp(jstr(t, "kind"), "complaint") == 0) {
 			/* a critical complaint: every supervisor hears of it at once */
 			json_t *ev = proto_event("complaint.critical");
@@ -1039,7 +1041,7 @@ struct rt_setup {
 	size_t ns, caps;
 	char (*reasons)[ROUTE_REASON_MAX + 1];
 	size_t nr, capr;
-	uint16_t level_skill[5];
+	uint16_t level_skill[5]; /* complaint.l1..l4 by handling level (0: none) */
 };
 
 /* Room for one more element in *v (of size each, n used, cap allocated). */

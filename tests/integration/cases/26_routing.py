@@ -211,8 +211,9 @@ def test_not_routed(ctx):
 
 
 def test_complaint_levels(ctx):
-    """A complaint of severity N goes only to handlers with the skill
-    complaint.lN; a severity 4 complaint is announced to supervisors."""
+    """A complaint goes only to handlers of the level its grade calls for
+    (severity 2 needs complaint.l3, severity 1, the gravest, complaint.l4);
+    a severity 1 complaint is announced to supervisors at once."""
     srv = ctx.server(agents={"alice": "pw-alice", "bob": "pw-bob"}, start=False)
     srv.add_agent("sue", "pw-sue", role="supervisor")
     srv.dbinfo.sql(
@@ -235,12 +236,12 @@ def test_complaint_levels(ctx):
                    queue="complaints")["ticket"]
     util.check_eq(_event(alice, "offer")["ticket"]["ref"], plain["ref"],
                   "an inquiry goes to the longest idle")
-    serious = sue.ok("ticket.create", kind="complaint", channel="web", severity=3,
+    serious = sue.ok("ticket.create", kind="complaint", channel="web", severity=2,
                      subject="serious", queue="complaints")["ticket"]
     util.check_eq(_event(bob, "offer")["ticket"]["ref"], serious["ref"],
                   "a level 3 complaint goes to the level 3 handler")
     bob.ok("offer.accept", ticket=serious["ref"])
-    critical = sue.ok("ticket.create", kind="complaint", channel="web", severity=4,
+    critical = sue.ok("ticket.create", kind="complaint", channel="web", severity=1,
                       subject="critical", queue="complaints")["ticket"]
     ev = _event(sue, "complaint.critical")
     util.check_eq((ev["ticket"], ev["queue"]), (critical["ref"], "complaints"),
