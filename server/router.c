@@ -77,6 +77,13 @@ struct rt_seen {
 };
 TAILQ_HEAD(rt_seen_list, rt_seen);
 
+/* A language skill: lang.<tag> speaks the language tag's primary subtag. */
+struct rt_lang {
+	char tag[16]; /* "zh", "yue", "en" */
+	uint16_t skill;
+	UT_hash_handle hh;
+};
+
 /* A ticket id with a value: sticky agents for work about to join the line,
  * and calls that ended while their tickets stay open. */
 struct rt_mark {
@@ -99,7 +106,8 @@ struct router {
 	struct rt_seen_list seen_gone; /* forgotten by the core, oldest first */
 	struct rt_mark *sticky;        /* ticket -> the agent who last served the customer */
 	struct rt_mark *released;      /* tickets whose call ended: no load any more */
-	uint16_t level_skill[5]; /* complaint.l1..l4 by handling level (0: none) */       /* complaint.l1..l4 by severity (0: none) */
+	uint16_t level_skill[5];       /* complaint.l1..l4 by handling level (0: none) */
+	struct rt_lang *langs;         /* language skills by the language they speak */
 	unsigned long long offers, timeouts;
 };
 
@@ -259,6 +267,56 @@ earliest(int64_t a, int64_t b)
 	return b > 0 && b < a ? b : a;
 }
 
+/* Whether skill is a language skill. */
+static int
+lang_skill(struct router *rt, uint16_t skill)
+{
+	struct rt_lang *l, *tl;
+
+	HASH_ITER(hh, rt->langs, l, tl)
+	{
+		if (l->skill == skill)
+			return 1;
+	}
+	return 0;
+}
+
+/* The customer's language decides which language skill the work needs:
+ * a ticket in "en-GB" needs lang.en instead of the queue's language (at the
+ * queue's minimum proficiency, or 1). A language without a skill changes
+ * nothing. */
+static void
+ticket_language(struct router *rt, const json_t *t, struct route_item_in *in)
+{
+	const char *lang = jstr(t, "language");
+	char tag[16];
+	struct rt_lang *l;
+	uint8_t prof = 1;
+	size_t n = 0;
+
+	if (lang == NULL || lang[0] == '\0')
+		return;
+	while (n + 1 < sizeof tag && lang[n] != '\0' && lang[n] != '-' && lang[n] != '_') {
+		tag[n] = (char)(lang[n] >= 'A' && lang[n] <= 'Z' ? lang[n] + 32 : lang[n]);
+		n++;
+	}
+	tag[n] = '\0';
+	HASH_FIND_STR(rt->langs, tag, l);
+	if (l == NULL)
+		return;
+	for (unsigned i = 0; i < in->nreq;) {
+		if (lang_skill(rt, in->req[i].skill)) {
+			if (in->req[i].prof > prof)
+				prof = in->req[i].prof;
+			in->req[i] = in->req[--in->nreq];
+		} else {
+			i++;
+		}
+	}
+	if (in->nreq < ROUTE_MAX_REQ)
+		in->req[in->nreq++] = (struct route_skill){l->skill, prof};
+}
+
 /* The core's work item for a ticket object (its reply JSON): 0, or -1 when
  * it names no queue the router knows. */
 static int
@@ -285,6 +343,7 @@ item_from_ticket(struct router *rt, const json_t *t, struct route_item_in *in)
 	in->sla_due_ms = earliest(jint(t, "first_response_due"), jint(t, "resolution_due"));
 	in->nreq = q->nreq;
 	memcpy(in->req, q->req, sizeof in->req);
+	ticket_language(rt, t, in);
 	complaint_level(rt, t, in);
 	mark_take(&rt->sticky, in->id, &in->sticky_agent);
 	return 0;
@@ -1042,6 +1101,8 @@ struct rt_setup {
 	char (*reasons)[ROUTE_REASON_MAX + 1];
 	size_t nr, capr;
 	uint16_t level_skill[5]; /* complaint.l1..l4 by handling level (0: none) */
+	struct rt_lang *langs;   /* an array of nl */
+	size_t nl, capl;
 };
 
 /* Room for one more element in *v (of size each, n used, cap allocated). */
@@ -1063,6 +1124,7 @@ setup_free(struct rt_setup *su)
 	free(su->agents);
 	free(su->sites);
 	free(su->reasons);
+	free(su->langs);
 	memset(su, 0, sizeof *su);
 }
 
@@ -1190,6 +1252,18 @@ load_level_skill(struct rt_setup *su, MYSQL_ROW r)
 }
 
 static void
+load_lang(struct rt_setup *su, MYSQL_ROW r)
+{
+	struct rt_lang *l;
+
+	su->langs = grow(su->langs, &su->capl, su->nl, sizeof *su->langs);
+	l = &su->langs[su->nl++];
+	memset(l, 0, sizeof *l);
+	l->skill = (uint16_t)col_int(r, 0);
+	snprintf(l->tag, sizeof l->tag, "%s", r[1] + strlen("lang."));
+}
+
+static void
 load_reason(struct rt_setup *su, MYSQL_ROW r)
 {
 	su->reasons = grow(su->reasons, &su->capr, su->nr, sizeof *su->reasons);
@@ -1238,6 +1312,11 @@ setup_load(MYSQL *m, struct rt_setup *su, char *err, size_t errlen)
 		               "SELECT id, code FROM skills WHERE code LIKE 'complaint.l_' "
 		               "AND kind = 'level'",
 		               load_level_skill, su, err, errlen);
+	if (rc == 0)
+		rc = load_rows(m,
+		               "SELECT id, code FROM skills WHERE kind = 'language' AND code LIKE "
+		               "'lang.%' AND CHAR_LENGTH(code) BETWEEN 6 AND 20",
+		               load_lang, su, err, errlen);
 	if (rc != 0)
 		setup_free(su);
 	return rc;
@@ -1317,6 +1396,21 @@ setup_apply(struct router *rt, const struct rt_setup *su)
 		HASH_ADD_STR(rt->reasons, code, r);
 	}
 	memcpy(rt->level_skill, su->level_skill, sizeof rt->level_skill);
+	{
+		struct rt_lang *l, *tl;
+		HASH_ITER(hh, rt->langs, l, tl)
+		{
+			HASH_DEL(rt->langs, l);
+			free(l);
+		}
+		for (size_t i = 0; i < su->nl; i++) {
+			if ((l = calloc(1, sizeof *l)) == NULL)
+				abort();
+			*l = su->langs[i];
+			memset(&l->hh, 0, sizeof l->hh);
+			HASH_ADD_STR(rt->langs, tag, l);
+		}
+	}
 }
 
 /* Work at start: queued tickets in line with their original enqueue time,
@@ -1554,6 +1648,14 @@ router_stop(struct server *srv)
 	}
 	mark_free(&rt->sticky);
 	mark_free(&rt->released);
+	{
+		struct rt_lang *l, *tl;
+		HASH_ITER(hh, rt->langs, l, tl)
+		{
+			HASH_DEL(rt->langs, l);
+			free(l);
+		}
+	}
 	HASH_ITER(hh_code, rt->queues_by_code, q, tq)
 	{
 		HASH_DELETE(hh_code, rt->queues_by_code, q);

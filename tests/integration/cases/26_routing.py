@@ -424,3 +424,41 @@ def test_reload_without_restart(ctx):
                f"the new queue's 1 s offer time applies: {offer}")
     carol = _login(ctx, srv, "carol")
     util.check_eq(carol.ok("agent.ready")["routed"], True, "the new agent is routed")
+
+
+def test_customer_language(ctx):
+    """The ticket's language replaces the queue's language requirement: an
+    English-speaking customer's work goes to the English speaker."""
+    srv = ctx.server(agents={"alice": "pw-alice", "bob": "pw-bob"}, start=False)
+    srv.add_agent("sue", "pw-sue", role="supervisor")
+    srv.dbinfo.sql(
+        "INSERT INTO skills (code, name, kind) VALUES ('lang.zh', 'Mandarin', 'language'), "
+        "('lang.en', 'English', 'language');\n"
+        "INSERT INTO queues (code, name, site_id, wrapup_seconds, sticky_seconds) "
+        "SELECT 'general', 'General', id, 0, 0 FROM sites WHERE code = 'SH';\n"
+        "INSERT INTO queue_skills (queue_id, skill_id, min_proficiency) "
+        "SELECT q.id, s.id, 2 FROM queues q, skills s WHERE q.code = 'general' "
+        "AND s.code = 'lang.zh';\n"
+        "INSERT INTO agent_skills (agent_id, skill_id, proficiency) "
+        "SELECT a.id, s.id, 5 FROM agents a, skills s WHERE a.username = 'alice' "
+        "AND s.code = 'lang.zh';\n"
+        "INSERT INTO agent_skills (agent_id, skill_id, proficiency) "
+        "SELECT a.id, s.id, 3 FROM agents a, skills s WHERE a.username = 'bob' "
+        "AND s.code = 'lang.en';\n", srv.database)
+    srv.start()
+    sue = _login(ctx, srv, "sue")
+    alice = _login(ctx, srv, "alice")
+    bob = _login(ctx, srv, "bob")
+    alice.ok("agent.ready")
+    time.sleep(0.05)
+    bob.ok("agent.ready")
+    t = sue.ok("ticket.create", kind="inquiry", channel="web", subject="order?")["ticket"]
+    t = sue.ok("ticket.update", ticket=t["id"], version=t["version"],
+               language="en-GB")["ticket"]
+    sue.ok("ticket.transition", ticket=t["id"], action="enqueue", queue="general",
+           version=t["version"])
+    util.check_eq(_event(bob, "offer")["ticket"]["ref"], t["ref"], "to the English speaker")
+    zh = sue.ok("ticket.create", kind="inquiry", channel="web", subject="订单",
+                queue="general")["ticket"]
+    util.check_eq(_event(alice, "offer")["ticket"]["ref"], zh["ref"],
+                  "the queue's language otherwise")
