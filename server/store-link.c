@@ -13,11 +13,18 @@
  * always one hop. The duplicate's state before the merge, with its owner
  * and queue, is kept in the detail of its "merge" event, the record that
  * ticket.unmerge restores from; the owner and queue stay on the closed row
- * as they were, so nothing else needs undoing. Customer merges may form
- * chains (a survivor with merged customers can itself be merged away), but
- * never into a merged customer, so no cycle can form; the chain depth and
- * the number of customers under one survivor stay within what the 360
- * view reads (store-customer.h). */
+ * as they were, so nothing else needs undoing. A duplicate with open work
+ * of one agent (offered, in_progress, pending_customer) is merged only by
+ * that agent or by a supervisor, admin or service, as only they may close
+ * it; ticket.unmerge, which gives that work back, follows the same rule on
+ * the state the merge recorded. Customer merges are one level deep too: a
+ * survivor is never itself merged and a customer with others merged into
+ * it cannot be merged away, so no chain or cycle can form and following a
+ * merge is one hop; the number of customers under one survivor stays
+ * within what the 360 view reads (store-customer.h).
+ *
+ * Every reply's "ticket" is the whole ticket object (store_ticket_get), the
+ * one the router reads after each write; the second ticket is brief. */
 #include "store-link.h"
 
 #include <inttypes.h>
@@ -185,16 +192,21 @@ struct pair_arg {
 	int64_t now_ms;
 };
 
-/* The reply of link and unlink: both tickets and the first one's links. */
+/* The reply of link and unlink: the first ticket (whole), the other
+ * (brief) and the first one's links. */
 static int
 pair_reply(MYSQL *m, const struct pair *p, struct ticket_result *res, char *err, size_t errlen)
 {
-	json_t *links;
+	json_t *links, *ticket;
 
-	if (store_link_list(m, p->id[0], &links, err, errlen) != 0)
+	if (store_ticket_get(m, p->id[0], &ticket, err, errlen) != 1)
 		return -1;
-	res->reply = json_pack("{s:o,s:o,s:o}", "ticket", ticket_brief(p->row[0]), "other",
-	                       ticket_brief(p->row[1]), "links", links);
+	if (store_link_list(m, p->id[0], &links, err, errlen) != 0) {
+		json_decref(ticket);
+		return -1;
+	}
+	res->reply = json_pack("{s:o,s:o,s:o}", "ticket", ticket, "other", ticket_brief(p->row[1]),
+	                       "links", links);
 	return 0;
 }
 
@@ -349,22 +361,30 @@ row_names(MYSQL *m, const json_t *row, json_t **names, char *err, size_t errlen)
 	           : -1;
 }
 
-/* The reply's ticket object after a merge or unmerge: {id, ref, state,
- * version, owner, queue}. 0 and *out, -1. */
+/* The reply of a merge or unmerge: the duplicate as the whole ticket
+ * object after the write, the survivor brief. 0 or -1. */
 static int
-ticket_after(MYSQL *m, uint64_t id, json_t **out, char *err, size_t errlen)
+merge_reply(MYSQL *m, const struct pair *p, struct ticket_result *res, char *err, size_t errlen)
 {
-	MYSQL_BIND p[1];
+	json_t *ticket;
 
-	bind_u64(&p[0], &id);
-	return ticket_query_one(m,
-	                        "SELECT t.id, t.ref, t.state, t.version, a.username AS owner, "
-	                        "q.code AS queue FROM tickets t LEFT JOIN agents a ON a.id = "
-	                        "t.owner_agent_id LEFT JOIN queues q ON q.id = t.queue_id "
-	                        "WHERE t.id = ?",
-	                        p, out, err, errlen) == 1
-	           ? 0
-	           : -1;
+	if (store_ticket_get(m, p->id[0], &ticket, err, errlen) != 1)
+		return -1;
+	res->reply = json_pack("{s:o,s:o}", "ticket", ticket, "into", ticket_brief(p->row[1]));
+	return 0;
+}
+
+/* Whether actor a may merge away (or unmerge) a ticket whose state is
+ * state and owner owner: open work of one agent (offered, in_progress,
+ * pending_customer) is closed or given back only by that agent or by a
+ * supervisor, admin or service, as ticket.transition close allows. */
+static int
+merge_allowed(const struct ticket_actor *a, int state, uint64_t owner)
+{
+	if (state != TS_OFFERED && state != TS_IN_PROGRESS && state != TS_PENDING_CUSTOMER)
+		return 1;
+	return (a->role & (ROLE_SUPERVISOR | ROLE_ADMIN | ROLE_SERVICE)) != 0 ||
+	       (owner != 0 && owner == a->agent_id);
 }
 
 struct merge_arg {
@@ -387,6 +407,12 @@ merge_check(MYSQL *m, const struct merge_arg *x, const struct pair *p, struct ti
 		return ticket_refuse(res, CC_ERR_CONFLICT,
 		                     "ticket changed since version %u (now %u)", x->l->version,
 		                     (unsigned int)row_uint(p->row[0], "version"));
+	if (!merge_allowed(x->a, ticket_state_parse(jstr0(p->row[0], "state")),
+	                   row_uint(p->row[0], "owner_agent_id")))
+		return ticket_refuse(res, CC_ERR_FORBIDDEN,
+		                     "ticket %s is %s with another agent; only its owner or a "
+		                     "supervisor, admin or service can merge it",
+		                     dref, jstr0(p->row[0], "state"));
 	if ((rc = merge_link(m, p->id[0], 1, 1, &oid, other, err, errlen)) != 0)
 		return rc < 0 ? -1
 		              : ticket_refuse(res, CC_ERR_CONFLICT,
@@ -441,7 +467,7 @@ merge_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_t
 	unsigned int by = x->a->agent_id, version = x->l->version;
 	my_bool by_null = by == 0;
 	unsigned long long n = 0;
-	json_t *names = NULL, *d0, *ticket;
+	json_t *names = NULL, *d0;
 	const char *old;
 	int rc, old_state;
 
@@ -490,9 +516,7 @@ merge_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_t
 	    (rc = ticket_sla_hook(m, dup, SLA_HOOK_STATE, 0, old_state, TS_CLOSED, x->now_ms, res,
 	                          err, errlen)) != 0)
 		goto out;
-	if ((rc = ticket_after(m, dup, &ticket, err, errlen)) != 0)
-		goto out;
-	res->reply = json_pack("{s:o,s:o}", "ticket", ticket, "into", ticket_brief(p.row[1]));
+	rc = merge_reply(m, &p, res, err, errlen);
 out:
 	json_decref(names);
 	pair_free(&p);
@@ -649,7 +673,7 @@ unmerge_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size
 	MYSQL_BIND b[2];
 	uint64_t dup = 0;
 	unsigned long long n = 0;
-	json_t *detail = NULL, *names = NULL, *d0, *ticket;
+	json_t *detail = NULL, *names = NULL, *d0;
 	int rc;
 
 	memset(&p, 0, sizeof p);
@@ -690,8 +714,19 @@ unmerge_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size
 		                   jstr0(p.row[0], "ref"), jstr0(p.row[1], "ref"));
 		goto out;
 	}
-	if ((rc = merge_detail(m, dup, &detail, err, errlen)) < 0 ||
-	    (rc = restore_plan(m, detail, &r, err, errlen)) != 0 ||
+	/* refused after the DELETE, which the rollback undoes, so that a link
+	 * gone meanwhile is answered as such */
+	if ((rc = merge_detail(m, dup, &detail, err, errlen)) < 0)
+		goto out;
+	if (detail != NULL && !merge_allowed(x->a, ticket_state_parse(jstr0(detail, "state")),
+	                                     row_uint(detail, "owner_id"))) {
+		rc = ticket_refuse(res, CC_ERR_FORBIDDEN,
+		                   "ticket %s was %s with another agent when it was merged; only "
+		                   "that agent or a supervisor or admin can unmerge it",
+		                   jstr0(p.row[0], "ref"), jstr0(detail, "state"));
+		goto out;
+	}
+	if ((rc = restore_plan(m, detail, &r, err, errlen)) != 0 ||
 	    (rc = restore_update(m, dup, &r, x->now_ms, err, errlen)) != 0 ||
 	    (rc = row_names(m, p.row[0], &names, err, errlen)) != 0)
 		goto out;
@@ -709,9 +744,7 @@ unmerge_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size
 	    (rc = ticket_sla_hook(m, dup, SLA_HOOK_STATE, 0, TS_CLOSED, r.state, x->now_ms, res,
 	                          err, errlen)) != 0)
 		goto out;
-	if ((rc = ticket_after(m, dup, &ticket, err, errlen)) != 0)
-		goto out;
-	res->reply = json_pack("{s:o,s:o}", "ticket", ticket, "into", ticket_brief(p.row[1]));
+	rc = merge_reply(m, &p, res, err, errlen);
 out:
 	json_decref(detail);
 	json_decref(names);

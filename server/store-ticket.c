@@ -770,7 +770,8 @@ struct change_arg {
 struct change_plan {
 	const struct ticket_transition *t;
 	unsigned int owner, queue, owning_site;
-	int queue_site_null; /* the named queue serves every site */
+	int queue_site_null;                  /* the named queue serves every site */
+	char queue_site[TICKET_SITE_MAX + 1]; /* else the code of its site */
 };
 
 /* Resolve the queue and agent the request names: 0, 1 refused, -1. */
@@ -798,6 +799,7 @@ change_lookups(MYSQL *m, const struct ticket_change *c, struct change_plan *p,
 		p->queue_site_null = json_is_null(json_object_get(row, "site_id"));
 		p->owning_site = (unsigned int)row_uint(row, "site_id");
 		site = row_str(row, "site");
+		snprintf(p->queue_site, sizeof p->queue_site, "%s", site ? site : "");
 		if (c->site[0] && (site == NULL || strcmp(site, c->site) != 0)) {
 			uint64_t sid;
 
@@ -878,6 +880,17 @@ change_check(const struct change_arg *x, const json_t *row, struct change_plan *
 		return ticket_refuse(res, CC_ERR_BAD_REQUEST,
 		                     "queue %s serves every site; %s needs a queue of one site",
 		                     c->queue, act);
+	/* only transfer_site moves a ticket to another site: a queue named
+	 * otherwise serves every site or the ticket's owning site, so that the
+	 * site whose queue holds the ticket can reach it */
+	if ((flags & TF_QUEUE_TARGET) && !(flags & TF_SITE_TARGET) && c->queue[0] &&
+	    !p->queue_site_null && p->owning_site != row_uint(row, "owning_site_id"))
+		return ticket_refuse(
+		    res, CC_ERR_BAD_REQUEST,
+		    "queue %s belongs to site %s, not to the ticket's owning site; "
+		    "to move the ticket to site %s use transfer_site "
+		    "(ticket.transfer with \"site\")",
+		    c->queue, p->queue_site, p->queue_site);
 	if ((flags & TF_ESCALATE) && row_uint(row, "escalation_level") >= 255)
 		return ticket_refuse(res, CC_ERR_CONFLICT,
 		                     "the ticket is at the highest escalation level");

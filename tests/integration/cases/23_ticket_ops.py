@@ -355,6 +355,60 @@ def test_named_op_refusals(ctx):
             version=t["version"])
 
 
+def test_transfer_queue_stays_in_site(ctx):
+    """transfer_queue (ticket.transition and ticket.transfer with "queue")
+    and every other action that names a queue keep the ticket in its owning
+    site: a queue of another site is refused, nothing written, pointing to
+    transfer_site; a queue of every site or of the owning site is taken, and
+    after transfer_site the new site's queues are the ones allowed."""
+    srv, c = _setup(ctx)
+    alice, sue, bea, boss = c["alice"], c["sue"], c["bea"], c["boss"]
+    want = ("queue bj belongs to site BJ, not to the ticket's owning site; to move the ticket "
+            "to site BJ use transfer_site (ticket.transfer with \"site\")")
+    q = _create(sue, queue="general")
+    p = _create(alice)
+    p = alice.ok("ticket.transition", ticket=p["id"], action="accept", queue="general",
+                 version=1)["ticket"]
+    n = _create(alice)
+    _refused(srv, sue, "bad_request", want, "ticket.transition", ticket=q["id"],
+             action="transfer_queue", queue="bj", version=q["version"])
+    _refused(srv, boss, "bad_request", want, "ticket.transfer", ticket=q["ref"], queue="bj",
+             version=q["version"])
+    _refused(srv, alice, "bad_request", want, "ticket.transfer", ticket=p["id"], queue="bj",
+             version=p["version"])
+    _refused(srv, alice, "bad_request", want, "ticket.transition", ticket=n["id"],
+             action="enqueue", queue="bj", version=n["version"])
+    _refused(srv, alice, "bad_request", want, "ticket.transition", ticket=n["id"],
+             action="accept", queue="bj", version=n["version"])
+    util.check_eq(bea.request("ticket.show", ticket=q["id"]).get("error", {}).get("code"),
+                  "not_found", "the other site's supervisor does not reach it")
+
+    # a queue of every site, or of the owning site: the owning site stays
+    q = sue.ok("ticket.transfer", ticket=q["id"], queue="anywhere",
+               version=q["version"])["ticket"]
+    util.check_eq((q["queue"], q["owning_site"]), ("anywhere", "SH"), "into a queue of every site")
+    q = sue.ok("ticket.transition", ticket=q["id"], action="transfer_queue", queue="second",
+               version=q["version"])["ticket"]
+    util.check_eq((q["queue"], q["owning_site"]), ("second", "SH"), "into a queue of SH")
+    p = alice.ok("ticket.transfer", ticket=p["id"], queue="anywhere",
+                 version=p["version"])["ticket"]
+    util.check_eq((p["state"], p["queue"], p["owning_site"], p["owner"]),
+                  ("queued", "anywhere", "SH", None), "the owner hands it to a shared queue")
+
+    # transfer_site hands it over; then BJ's queues are the ones allowed
+    q = sue.ok("ticket.transfer", ticket=q["id"], site="BJ", queue="bj",
+               version=q["version"])["ticket"]
+    util.check_eq((q["queue"], q["owning_site"]), ("bj", "BJ"), "after transfer_site")
+    _refused(srv, bea, "bad_request", "queue general belongs to site SH, not to the ticket's "
+             "owning site", "ticket.transfer", ticket=q["id"], queue="general",
+             version=q["version"])
+    q = bea.ok("ticket.transfer", ticket=q["id"], queue="anywhere",
+               version=q["version"])["ticket"]
+    util.check_eq((q["queue"], q["owning_site"]), ("anywhere", "BJ"), "BJ's, in a shared queue")
+    for t in (q, p, n):
+        _verify(srv, t["ref"])
+
+
 def _resolved(conn):
     """A new ticket of conn's agent, accepted and resolved (version 3)."""
     t = _create(conn)

@@ -5,11 +5,16 @@ verified; every refusal with its code and nothing written; customer merges
 that the 360 view and the search follow, undone by a supervisor only; and
 ccagent showing both."""
 
+import importlib
 import os
+import sys
 import threading
 import unicodedata
 
 from itest import util, wire
+
+sys.path.insert(0, os.path.dirname(__file__))
+routing = importlib.import_module("26_routing")
 
 WANG, WANG_DUP, LI = 7001, 7002, 7003
 
@@ -91,6 +96,8 @@ def test_link_unlink(ctx):
     reply = conn.ok("ticket.link", ticket=a["id"], other=b["ref"])
     util.check_eq((reply["ticket"]["ref"], reply["other"]["ref"]), (a["ref"], b["ref"]),
                   "link reply tickets")
+    util.check_eq(reply["ticket"], _show(conn, a)["ticket"], "link reply: the whole ticket")
+    util.check_eq(sorted(reply["other"]), ["id", "ref", "version"], "link reply: other, brief")
     util.check_eq(reply["links"], [{"kind": "related", "direction": "to", "relation": "related",
                                     "id": b["id"], "ref": b["ref"], "state": "new",
                                     "subject": "same parcel, second call"}], "link reply links")
@@ -254,6 +261,97 @@ def test_merge_unmerge(ctx):
         util.check_eq(rc, 0, f"--verify-ticket {ref} ({out})")
     util.check_eq(_verify(srv, dup["ref"]), (0, "ok 6 events"), "duplicate's chain")
     util.check_eq(_verify(srv, surv["ref"]), (0, "ok 5 events"), "survivor's chain")
+
+
+def test_merge_permission(ctx):
+    """An agent cannot close a colleague's open work by merging it (as they
+    cannot close it): forbidden, nothing written; its owner and a
+    supervisor can. Unmerge follows the same rule on the state the merge
+    recorded."""
+    srv, alice, sue = _setup(ctx)
+    srv.add_agent("carl", "pw-carl")
+    carl = ctx.connect(srv)
+    carl.login("carl", "pw-carl")
+    t = _new(alice, "alice's work")
+    t = alice.ok("ticket.transition", ticket=t["id"], action="accept", queue="general",
+                 version=t["version"])["ticket"]
+    surv = _new(carl, "the same complaint, logged again")
+
+    def refused(who, part, op, **args):
+        before = _state(srv)
+        wire.check_error(who.request(op, **args), "forbidden", part)
+        util.check_eq(_state(srv), before, f"rows after a refused {op} {args}")
+
+    refused(carl, f"ticket {t['ref']} is in_progress with another agent; only its owner or a "
+                  "supervisor, admin or service can merge it",
+            "ticket.merge", ticket=t["id"], into=surv["id"], version=t["version"])
+    t = alice.ok("ticket.transition", ticket=t["id"], action="hold",
+                 version=t["version"])["ticket"]
+    refused(carl, f"ticket {t['ref']} is pending_customer with another agent",
+            "ticket.merge", ticket=t["ref"], into=surv["ref"], version=t["version"])
+    # close is refused to carl too: the merge rule matches it
+    wire.check_error(carl.request("ticket.transition", ticket=t["id"], action="close",
+                                  code="dup", version=t["version"]), "conflict", None)
+
+    merged = sue.ok("ticket.merge", ticket=t["id"], into=surv["id"], version=t["version"])
+    util.check_eq(merged["ticket"]["state"], "closed", "a supervisor may merge it")
+    refused(carl, f"ticket {t['ref']} was pending_customer with another agent when it was "
+                  "merged; only that agent or a supervisor or admin can unmerge it",
+            "ticket.unmerge", ticket=t["id"])
+    back = alice.ok("ticket.unmerge", ticket=t["id"])["ticket"]
+    util.check_eq((back["state"], back["owner"]), ("pending_customer", "alice"),
+                  "the owner may unmerge it")
+    # the owner may merge her own work
+    t = alice.ok("ticket.merge", ticket=t["id"], into=surv["id"],
+                 version=back["version"])["ticket"]
+    util.check_eq((t["state"], t["owner"]), ("closed", "alice"), "merged by its owner")
+    for ref in (t["ref"], surv["ref"]):
+        util.check_eq(_verify(srv, ref)[0], 0, f"chain of {ref}")
+
+
+def test_unmerged_ticket_is_routed(ctx):
+    """The merge and unmerge replies carry the whole ticket, which the
+    router reads: a merged ticket leaves the line, and one that an unmerge
+    puts back in its queue is offered to a ready agent."""
+    srv = routing._setup(ctx)
+    alice = routing._login(ctx, srv, "alice")
+    bob = routing._login(ctx, srv, "bob")
+    sue = routing._login(ctx, srv, "sue")
+    dup = routing._create(sue, "重复来电")
+    surv = routing._create(sue, "查询订单")
+    util.check_eq((dup["state"], dup["channel"], surv["state"]), ("queued", "phone", "queued"),
+                  "both waiting")
+
+    merged = sue.ok("ticket.merge", ticket=dup["id"], into=surv["id"], version=dup["version"])
+    shown = sue.ok("ticket.show", ticket=dup["id"])["ticket"]
+    util.check_eq(merged["ticket"], shown, "the merge reply's ticket is the whole ticket")
+    util.check_eq((merged["ticket"]["state"], merged["ticket"]["kind"],
+                   merged["ticket"]["owning_site"]), ("closed", "inquiry", "SH"), "merged")
+    util.check_eq(sorted(merged["into"]), ["id", "ref", "version"], "the survivor, brief")
+
+    # the merged ticket, first in line before, is no longer offered
+    alice.ok("agent.ready")
+    offer = routing._event(alice, "offer")
+    util.check_eq(offer["ticket"]["ref"], surv["ref"], "the survivor is offered, not the "
+                                                       "merged ticket")
+    alice.ok("offer.accept", ticket=surv["ref"])
+    bob.ok("agent.ready")
+    routing._no_event(bob, "offer")
+
+    reply = sue.ok("ticket.unmerge", ticket=dup["ref"])
+    t = reply["ticket"]
+    util.check_eq((t["state"], t["owner"], t["queue"], t["channel"], t["priority"]),
+                  ("queued", None, "general", "phone", dup["priority"]),
+                  "unmerged: back in its queue")
+    util.check_eq(sorted(t), sorted(shown), "the unmerge reply's ticket is the whole ticket")
+    util.check(isinstance(t["enqueued_at"], int), f"enqueued_at: {t['enqueued_at']}")
+    offer = routing._event(bob, "offer", ticket=dup["ref"])
+    util.check_eq((offer["ticket"]["state"], offer["ticket"]["owner"]), ("offered", "bob"),
+                  "the unmerged ticket is offered to the ready agent")
+    bob.ok("offer.accept", ticket=dup["ref"])
+    ops = [e["op"] for e in sue.ok("ticket.show", ticket=dup["id"])["events"]]
+    util.check_eq(ops, ["create", "merge", "unmerge", "offer", "accept"], "history")
+    util.check_eq(_verify(srv, dup["ref"]), (0, "ok 5 events"), "chain of the unmerged ticket")
 
 
 def _race(pairs):
