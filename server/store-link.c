@@ -865,11 +865,37 @@ customer_after(MYSQL *m, uint64_t id, json_t **out, char *err, size_t errlen)
 	           : -1;
 }
 
+/* The end of a customer merge or unmerge of d and s once the row changed
+ * (n rows): an event on each customer and both customers in the reply
+ * (the survivor under key). 0, 1 refused, -1. */
+static int
+cmerge_finish(MYSQL *m, const struct cmerge_arg *x, uint64_t d, uint64_t s, unsigned long long n,
+              const char *op, const char *key, struct ticket_result *res, char *err, size_t errlen)
+{
+	json_t *dup, *surv;
+
+	if (n != 1)
+		return ticket_refuse(res, CC_ERR_CONFLICT, "customer %" PRIu64 " changed meanwhile",
+		                     d);
+	if (customer_event(m, x->a, d, op, json_pack("{s:I}", "into", (json_int_t)s), x->now_ms,
+	                   err, errlen) != 0 ||
+	    customer_event(m, x->a, s, op, json_pack("{s:I}", "merged", (json_int_t)d), x->now_ms,
+	                   err, errlen) != 0 ||
+	    customer_after(m, d, &dup, err, errlen) != 0)
+		return -1;
+	if (customer_after(m, s, &surv, err, errlen) != 0) {
+		json_decref(dup);
+		return -1;
+	}
+	res->reply = json_pack("{s:o,s:o}", "customer", dup, key, surv);
+	return 0;
+}
+
 static int
 cmerge_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_t errlen)
 {
 	const struct cmerge_arg *x = arg;
-	json_t *rows[2], *dup, *surv;
+	json_t *rows[2];
 	MYSQL_BIND b[4];
 	unsigned long len;
 	char when[48];
@@ -929,22 +955,7 @@ cmerge_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_
 	                     "WHERE id = ? AND merged_into IS NULL",
 	                     b, err, errlen, &n)) != 0)
 		goto out;
-	if (n != 1) {
-		rc = ticket_refuse(res, CC_ERR_CONFLICT, "customer %" PRIu64 " changed meanwhile",
-		                   d);
-		goto out;
-	}
-	if ((rc = customer_event(m, x->a, d, "merge", json_pack("{s:I}", "into", (json_int_t)s),
-	                         x->now_ms, err, errlen)) != 0 ||
-	    (rc = customer_event(m, x->a, s, "merge", json_pack("{s:I}", "merged", (json_int_t)d),
-	                         x->now_ms, err, errlen)) != 0 ||
-	    (rc = customer_after(m, d, &dup, err, errlen)) != 0)
-		goto out;
-	if ((rc = customer_after(m, s, &surv, err, errlen)) != 0) {
-		json_decref(dup);
-		goto out;
-	}
-	res->reply = json_pack("{s:o,s:o}", "customer", dup, "into", surv);
+	rc = cmerge_finish(m, x, d, s, n, "merge", "into", res, err, errlen);
 out:
 	json_decref(rows[0]);
 	json_decref(rows[1]);
@@ -955,7 +966,7 @@ static int
 cunmerge_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_t errlen)
 {
 	const struct cmerge_arg *x = arg;
-	json_t *rows[2] = {NULL, NULL}, *dup, *surv;
+	json_t *rows[2] = {NULL, NULL};
 	MYSQL_BIND b[2];
 	uint64_t d = x->customer, s;
 	unsigned long long n = 0;
@@ -979,22 +990,7 @@ cunmerge_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, siz
 	                     "merged_by = NULL WHERE id = ? AND merged_into = ?",
 	                     b, err, errlen, &n)) != 0)
 		goto out;
-	if (n != 1) {
-		rc = ticket_refuse(res, CC_ERR_CONFLICT, "customer %" PRIu64 " changed meanwhile",
-		                   d);
-		goto out;
-	}
-	if ((rc = customer_event(m, x->a, d, "unmerge", json_pack("{s:I}", "into", (json_int_t)s),
-	                         x->now_ms, err, errlen)) != 0 ||
-	    (rc = customer_event(m, x->a, s, "unmerge", json_pack("{s:I}", "merged", (json_int_t)d),
-	                         x->now_ms, err, errlen)) != 0 ||
-	    (rc = customer_after(m, d, &dup, err, errlen)) != 0)
-		goto out;
-	if ((rc = customer_after(m, s, &surv, err, errlen)) != 0) {
-		json_decref(dup);
-		goto out;
-	}
-	res->reply = json_pack("{s:o,s:o}", "customer", dup, "from", surv);
+	rc = cmerge_finish(m, x, d, s, n, "unmerge", "from", res, err, errlen);
 out:
 	json_decref(rows[0]);
 	json_decref(rows[1]);
