@@ -1,6 +1,7 @@
 /* op-call.c: call.arrive, call.answer, call.end, call.abandon,
- * callback.request and queue.estimate: the phone system's side of routing,
- * for service accounts (the gateway and a telephony connector).
+ * callback.request, queue.estimate and ticket.wait: the phone system's side
+ * of routing, for service accounts (the gateway and a telephony connector),
+ * and the waits supervisors watch.
  *
  * A call is a ticket (kind call, channel phone) that joins the line of the
  * queue its dialled number and IVR choice lead to (call_routes); the caller
@@ -179,5 +180,30 @@ op_queue_estimate(struct session *s, json_int_t id, json_t *req)
 	}
 	r = proto_reply_ok(id);
 	json_object_update_new(r, est);
+	session_send(s, r);
+}
+
+void
+op_ticket_wait(struct session *s, json_int_t id, json_t *req)
+{
+	json_int_t ticket;
+	json_t *r, *wait = json_object();
+
+	if (arg_int(s, id, req, "ticket", 1, (json_int_t)INT64_MAX, &ticket) != 1) {
+		if (json_object_get(req, "ticket") == NULL)
+			arg_refuse(s, id, CC_ERR_BAD_REQUEST, "ticket",
+			           "is required: a ticket id (a positive integer)");
+		json_decref(wait);
+		return;
+	}
+	router_wait_info(s->srv, (uint64_t)ticket, wait);
+	if (json_object_size(wait) == 0) {
+		json_decref(wait);
+		session_reply_error(s, id, CC_ERR_NOT_FOUND, "that ticket is not waiting in line");
+		return;
+	}
+	r = proto_reply_ok(id);
+	json_object_set_new(r, "ticket", json_integer(ticket));
+	json_object_update_new(r, wait);
 	session_send(s, r);
 }

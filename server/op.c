@@ -58,6 +58,8 @@ static const struct op op_table[] = {
      "the caller asked to be called back: the ticket keeps its place in line"},
     {"queue.estimate", 0, ROLE_SERVICE | ROLE_SUPERVISOR | ROLE_ADMIN, op_queue_estimate,
      "the estimated wait for new work in a queue"},
+    {"ticket.wait", 0, ROLE_SERVICE | ROLE_SUPERVISOR | ROLE_ADMIN, op_ticket_wait,
+     "a waiting ticket's place in line and estimated wait"},
     /* compensations and follow-ups: op-care.c */
     {"compensation.request", 0, ROLE_ANY, op_compensation_request,
      "request a refund, coupon, gift, apology letter or exchange for a ticket"},

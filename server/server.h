@@ -225,6 +225,7 @@ void op_call_end(struct session *s, json_int_t id, json_t *req);
 void op_call_abandon(struct session *s, json_int_t id, json_t *req);
 void op_callback_request(struct session *s, json_int_t id, json_t *req);
 void op_queue_estimate(struct session *s, json_int_t id, json_t *req);
+void op_ticket_wait(struct session *s, json_int_t id, json_t *req);
 /* op-care.c */
 void op_compensation_request(struct session *s, json_int_t id, json_t *req);
 void op_compensation_approve(struct session *s, json_int_t id, json_t *req);

@@ -62,6 +62,16 @@ def test_arrive_and_retry(ctx):
                   "the IVR choice picks the queue; a withheld caller is nobody")
     est = pbx.ok("queue.estimate", queue="general")
     util.check(est["estimated_wait_ms"] > 0, f"estimate: {est}")
+    sue = _login(ctx, srv, "sue")
+    second = pbx.ok("call.arrive", call_id="pbx-3", caller="13900000003",
+                    dialled="4008001234")["ticket"]
+    wait = sue.ok("ticket.wait", ticket=second["id"])
+    util.check_eq(wait["position"], 2, "supervisors see the place in line")
+    util.check(wait["estimated_wait_ms"] >= r["call"]["estimated_wait_ms"],
+               f"second in line waits longer: {wait}")
+    wire.check_error(sue.request("ticket.wait", ticket=999999), "not_found", "not waiting")
+    alice = _login(ctx, srv, "alice")
+    wire.check_error(alice.request("ticket.wait", ticket=second["id"]), "forbidden")
 
 
 def test_refusals(ctx):
