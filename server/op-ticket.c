@@ -390,6 +390,18 @@ arg_int_or_null(struct session *s, json_int_t id, json_t *req, const char *key, 
 	return arg_int(s, id, req, key, min, max, out);
 }
 
+/* A product line code such as "apparel": lower-case letters, digits, '-'
+ * and '_'. */
+static int
+product_ok(const char *code)
+{
+	for (const char *p = code; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+		      *p == '_'))
+			return 0;
+	return code[0] != '\0';
+}
+
 /* A language tag such as "zh-CN" or "yue": letters, digits and hyphens. */
 static int
 language_ok(const char *tag)
@@ -440,6 +452,18 @@ update_args(struct session *s, json_int_t id, json_t *req, struct ticket_update 
 		                  "must be a language tag such as zh-CN, yue or en");
 	else if (rc == 1)
 		u->set |= UPD_LANGUAGE;
+	if (json_is_null(json_object_get(req, "product_line")))
+		u->set |= UPD_PRODUCT;
+	else if ((rc = arg_text(s, id, req, "product_line", TICKET_PRODUCT_MAX,
+	                        ARG_OPTIONAL | ARG_BYTES, u->product_line,
+	                        sizeof u->product_line)) < 0)
+		return -1;
+	else if (rc == 1 && !product_ok(u->product_line))
+		return arg_refuse(s, id, CC_ERR_BAD_REQUEST, "product_line",
+		                  "must be a product line code such as apparel or luxury "
+		                  "(lower-case letters, digits, '-', '_')");
+	else if (rc == 1)
+		u->set |= UPD_PRODUCT;
 	if ((rc = arg_int_or_null(s, id, req, "customer_id", 1, (json_int_t)INT64_MAX, &v)) < 0)
 		return -1;
 	u->set |= rc ? UPD_CUSTOMER : 0;
@@ -452,7 +476,7 @@ update_args(struct session *s, json_int_t id, json_t *req, struct ticket_update 
 		session_reply_error(
 		    s, id, CC_ERR_BAD_REQUEST,
 		    "nothing to change: give one or more of subject, kind, severity, "
-		    "priority, language, customer_id, order_id");
+		    "priority, language, product_line, customer_id, order_id");
 		return -1;
 	}
 	return 0;

@@ -108,6 +108,7 @@ struct router {
 	struct rt_mark *released;      /* tickets whose call ended: no load any more */
 	uint16_t level_skill[5];       /* complaint.l1..l4 by handling level (0: none) */
 	struct rt_lang *langs;         /* language skills by the language they speak */
+	struct rt_lang *products;      /* product skills by product line */
 	unsigned long long offers, timeouts;
 };
 
@@ -317,6 +318,25 @@ ticket_language(struct router *rt, const json_t *t, struct route_item_in *in)
 		in->req[in->nreq++] = (struct route_skill){l->skill, prof};
 }
 
+/* A ticket about a product line needs the skill product.<line> (at least
+ * proficiency 1), when there is one. */
+static void
+ticket_product(struct router *rt, const json_t *t, struct route_item_in *in)
+{
+	const char *line = jstr(t, "product_line");
+	struct rt_lang *l;
+
+	if (line == NULL || strlen(line) >= sizeof l->tag)
+		return;
+	HASH_FIND_STR(rt->products, line, l);
+	if (l == NULL || in->nreq == ROUTE_MAX_REQ)
+		return;
+	for (unsigned i = 0; i < in->nreq; i++)
+		if (in->req[i].skill == l->skill)
+			return;
+	in->req[in->nreq++] = (struct route_skill){l->skill, 1};
+}
+
 /* The core's work item for a ticket object (its reply JSON): 0, or -1 when
  * it names no queue the router knows. */
 static int
@@ -344,6 +364,7 @@ item_from_ticket(struct router *rt, const json_t *t, struct route_item_in *in)
 	in->nreq = q->nreq;
 	memcpy(in->req, q->req, sizeof in->req);
 	ticket_language(rt, t, in);
+	ticket_product(rt, t, in);
 	complaint_level(rt, t, in);
 	mark_take(&rt->sticky, in->id, &in->sticky_agent);
 	return 0;
@@ -1103,6 +1124,8 @@ struct rt_setup {
 	uint16_t level_skill[5]; /* complaint.l1..l4 by handling level (0: none) */
 	struct rt_lang *langs;   /* an array of nl */
 	size_t nl, capl;
+	struct rt_lang *products; /* an array of np */
+	size_t np, capp;
 };
 
 /* Room for one more element in *v (of size each, n used, cap allocated). */
@@ -1125,6 +1148,7 @@ setup_free(struct rt_setup *su)
 	free(su->sites);
 	free(su->reasons);
 	free(su->langs);
+	free(su->products);
 	memset(su, 0, sizeof *su);
 }
 
@@ -1264,6 +1288,18 @@ load_lang(struct rt_setup *su, MYSQL_ROW r)
 }
 
 static void
+load_product(struct rt_setup *su, MYSQL_ROW r)
+{
+	struct rt_lang *l;
+
+	su->products = grow(su->products, &su->capp, su->np, sizeof *su->products);
+	l = &su->products[su->np++];
+	memset(l, 0, sizeof *l);
+	l->skill = (uint16_t)col_int(r, 0);
+	snprintf(l->tag, sizeof l->tag, "%s", r[1] + strlen("product."));
+}
+
+static void
 load_reason(struct rt_setup *su, MYSQL_ROW r)
 {
 	su->reasons = grow(su->reasons, &su->capr, su->nr, sizeof *su->reasons);
@@ -1317,9 +1353,34 @@ setup_load(MYSQL *m, struct rt_setup *su, char *err, size_t errlen)
 		               "SELECT id, code FROM skills WHERE kind = 'language' AND code LIKE "
 		               "'lang.%' AND CHAR_LENGTH(code) BETWEEN 6 AND 20",
 		               load_lang, su, err, errlen);
+	if (rc == 0)
+		rc = load_rows(m,
+		               "SELECT id, code FROM skills WHERE kind = 'product' AND code LIKE "
+		               "'product.%' AND CHAR_LENGTH(code) BETWEEN 9 AND 23",
+		               load_product, su, err, errlen);
 	if (rc != 0)
 		setup_free(su);
 	return rc;
+}
+
+/* Replace the hash *set by the n entries of v. */
+static void
+tags_set(struct rt_lang **set, const struct rt_lang *v, size_t n)
+{
+	struct rt_lang *l, *tl;
+
+	HASH_ITER(hh, *set, l, tl)
+	{
+		HASH_DEL(*set, l);
+		free(l);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if ((l = calloc(1, sizeof *l)) == NULL)
+			abort();
+		snprintf(l->tag, sizeof l->tag, "%s", v[i].tag);
+		l->skill = v[i].skill;
+		HASH_ADD_STR(*set, tag, l);
+	}
 }
 
 /* Make the router's set-up su: queues and agents added or changed in place
@@ -1396,21 +1457,8 @@ setup_apply(struct router *rt, const struct rt_setup *su)
 		HASH_ADD_STR(rt->reasons, code, r);
 	}
 	memcpy(rt->level_skill, su->level_skill, sizeof rt->level_skill);
-	{
-		struct rt_lang *l, *tl;
-		HASH_ITER(hh, rt->langs, l, tl)
-		{
-			HASH_DEL(rt->langs, l);
-			free(l);
-		}
-		for (size_t i = 0; i < su->nl; i++) {
-			if ((l = calloc(1, sizeof *l)) == NULL)
-				abort();
-			*l = su->langs[i];
-			memset(&l->hh, 0, sizeof l->hh);
-			HASH_ADD_STR(rt->langs, tag, l);
-		}
-	}
+	tags_set(&rt->langs, su->langs, su->nl);
+	tags_set(&rt->products, su->products, su->np);
 }
 
 /* Work at start: queued tickets in line with their original enqueue time,
@@ -1427,6 +1475,10 @@ load_waiting(struct router *rt, MYSQL_ROW r)
 	    (json_int_t)col_int(r, 12), "resolution_due", (json_int_t)col_int(r, 13));
 	struct route_item_in in;
 
+	if (t != NULL && r[14] != NULL)
+		json_object_set_new(t, "language", json_string(r[14]));
+	if (t != NULL && r[15] != NULL)
+		json_object_set_new(t, "product_line", json_string(r[15]));
 	if (t != NULL && item_from_ticket(rt, t, &in) == 0) {
 		if (strcmp(r[9], "queued") == 0)
 			route_item_add(rt->core, &in, now_ms());
@@ -1483,7 +1535,8 @@ load_work(struct router *rt, MYSQL *m, char *err, size_t errlen)
 	                   "t.kind, t.severity, t.state, t.owner_agent_id, c.value_tier, "
 	                   "TIMESTAMPDIFF(MICROSECOND, '1970-01-01', t.first_response_due) DIV "
 	                   "1000, TIMESTAMPDIFF(MICROSECOND, '1970-01-01', t.resolution_due) DIV "
-	                   "1000 FROM tickets t JOIN queues q ON q.id = t.queue_id "
+	                   "1000, t.language, t.product_line "
+	                   "FROM tickets t JOIN queues q ON q.id = t.queue_id "
 	                   "LEFT JOIN customers c ON c.id = t.customer_id "
 	                   "LEFT JOIN sites s ON s.id = t.site_id "
 	                   "JOIN sites o ON o.id = t.owning_site_id "
@@ -1648,14 +1701,8 @@ router_stop(struct server *srv)
 	}
 	mark_free(&rt->sticky);
 	mark_free(&rt->released);
-	{
-		struct rt_lang *l, *tl;
-		HASH_ITER(hh, rt->langs, l, tl)
-		{
-			HASH_DEL(rt->langs, l);
-			free(l);
-		}
-	}
+	tags_set(&rt->langs, NULL, 0);
+	tags_set(&rt->products, NULL, 0);
 	HASH_ITER(hh_code, rt->queues_by_code, q, tq)
 	{
 		HASH_DELETE(hh_code, rt->queues_by_code, q);

@@ -37,7 +37,7 @@
  * (docs/PROTOCOL.md): */
 #define TICKET_COLUMNS                                                                             \
 	"t.id, t.ref, t.kind, t.channel, t.severity, t.priority, t.state, t.subject, "             \
-	"t.language, t.customer_id, t.order_id, s.code AS site, q.code AS queue, "                 \
+	"t.language, t.product_line, t.customer_id, t.order_id, s.code AS site, q.code AS queue, " \
 	"a.username AS owner, "                                                                    \
 	"o.code AS owning_site, t.version, t.escalation_level, t.reopen_count, "                   \
 	"t.resolution_code, t.resolution_summary, "                                                \
@@ -61,7 +61,8 @@
 	"last_event_seq, HEX(last_event_hash) AS head, "                                           \
 	"TIMESTAMPDIFF(MICROSECOND, '1970-01-01', resolved_at) DIV 1000 AS resolved_ms, "          \
 	"TIMESTAMPDIFF(MICROSECOND, '1970-01-01', closed_at) DIV 1000 AS closed_ms, "              \
-	"kind, channel, severity, priority, subject, language, customer_id, order_id, site_id, "   \
+	"kind, channel, severity, priority, subject, language, product_line, customer_id, "        \
+	"order_id, site_id, "                                                                      \
 	"escalation_level FROM tickets t "
 
 /* The site fence: 1 = all sites, then the actor's agent id (the owner) and
@@ -1219,7 +1220,7 @@ struct update_arg {
 /* A ticket's fields as ticket.update sees them; 0 for a NULL number, NULL
  * for a NULL string. */
 struct update_fields {
-	const char *subject, *kind, *language;
+	const char *subject, *kind, *language, *product_line;
 	unsigned int severity, priority;
 	uint64_t customer_id, order_id;
 };
@@ -1294,6 +1295,7 @@ update_plan(MYSQL *m, const struct update_arg *x, const json_t *row, uint64_t ne
 	o->subject = row_str(row, "subject");
 	o->kind = row_str(row, "kind");
 	o->language = row_str(row, "language");
+	o->product_line = row_str(row, "product_line");
 	o->severity = (unsigned int)row_uint(row, "severity");
 	o->priority = (unsigned int)row_uint(row, "priority");
 	o->customer_id = row_uint(row, "customer_id");
@@ -1305,6 +1307,8 @@ update_plan(MYSQL *m, const struct update_arg *x, const json_t *row, uint64_t ne
 		n->kind = u->kind;
 	if (u->set & UPD_LANGUAGE)
 		n->language = u->language[0] ? u->language : NULL;
+	if (u->set & UPD_PRODUCT)
+		n->product_line = u->product_line[0] ? u->product_line : NULL;
 	if (u->set & UPD_PRIORITY)
 		n->priority = (unsigned int)u->priority;
 	if (u->set & UPD_CUSTOMER)
@@ -1355,6 +1359,7 @@ update_detail(const struct update_fields *o, const struct update_fields *n)
 	diff_num(d, "severity", o->severity, n->severity);
 	diff_num(d, "priority", o->priority, n->priority);
 	diff_str(d, "language", o->language, n->language);
+	diff_str(d, "product_line", o->product_line, n->product_line);
 	diff_num(d, "customer_id", o->customer_id, n->customer_id);
 	diff_num(d, "order_id", o->order_id, n->order_id);
 	return d;
@@ -1365,9 +1370,9 @@ static int
 update_write(MYSQL *m, uint64_t id, unsigned int version, const struct update_fields *n,
              struct ticket_result *res, char *err, size_t errlen)
 {
-	MYSQL_BIND b[9];
-	unsigned long len[9];
-	my_bool nul[9];
+	MYSQL_BIND b[10];
+	unsigned long len[10];
+	my_bool nul[10];
 	unsigned int severity = n->severity, priority = n->priority;
 	uint64_t customer = n->customer_id, order = n->order_id;
 	unsigned long long changed = 0;
@@ -1385,12 +1390,13 @@ update_write(MYSQL *m, uint64_t id, unsigned int version, const struct update_fi
 	bind_u64(&b[6], &order);
 	nul[6] = order == 0;
 	b[6].is_null = &nul[6];
-	bind_u64(&b[7], &id);
-	bind_uint(&b[8], &version);
+	bind_nstr(&b[7], n->product_line, &len[7], &nul[7]);
+	bind_u64(&b[8], &id);
+	bind_uint(&b[9], &version);
 	if (store_exec(m,
 	               "UPDATE tickets SET subject = ?, kind = ?, severity = ?, priority = ?, "
-	               "language = ?, customer_id = ?, order_id = ?, version = version + 1 "
-	               "WHERE id = ? AND version = ?",
+	               "language = ?, customer_id = ?, order_id = ?, product_line = ?, "
+	               "version = version + 1 WHERE id = ? AND version = ?",
 	               b, err, errlen, &changed) != 0)
 		return -1;
 	if (changed != 1)

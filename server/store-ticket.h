@@ -32,6 +32,7 @@
 #define TICKET_SHOW_EVENTS  100 /* newest events in ticket.show */
 #define TICKET_REASON_MAX   500 /* characters of a transfer or reopen reason */
 #define TICKET_LANGUAGE_MAX 16  /* bytes of a language tag (tickets.language) */
+#define TICKET_PRODUCT_MAX  32  /* bytes of a product line (tickets.product_line) */
 #define TICKET_MERGE_HOPS   8   /* merged_into links followed to the surviving customer */
 #define TICKET_TX_ATTEMPTS  3   /* runs of a transaction that deadlocked */
 #define TICKET_REF_ATTEMPTS 5   /* new refs tried when one is taken */
@@ -111,6 +112,7 @@ enum ticket_update_field {
 	UPD_LANGUAGE = 1 << 4,
 	UPD_CUSTOMER = 1 << 5,
 	UPD_ORDER = 1 << 6,
+	UPD_PRODUCT = 1 << 7,
 };
 
 struct ticket_update {
@@ -121,9 +123,10 @@ struct ticket_update {
 	char kind[16];
 	int severity; /* 0: clear */
 	int priority;
-	char language[TICKET_LANGUAGE_MAX + 1]; /* "": clear */
-	uint64_t customer_id;                   /* 0: clear */
-	uint64_t order_id;                      /* 0: clear */
+	char language[TICKET_LANGUAGE_MAX + 1];    /* "": clear */
+	char product_line[TICKET_PRODUCT_MAX + 1]; /* "": clear */
+	uint64_t customer_id;                      /* 0: clear */
+	uint64_t order_id;                         /* 0: clear */
 };
 
 struct ticket_note {

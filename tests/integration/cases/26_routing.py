@@ -462,3 +462,35 @@ def test_customer_language(ctx):
                 queue="general")["ticket"]
     util.check_eq(_event(alice, "offer")["ticket"]["ref"], zh["ref"],
                   "the queue's language otherwise")
+
+
+def test_product_line(ctx):
+    """A ticket about a product line needs the skill product.<line>; after a
+    restart the waiting ticket still does."""
+    srv = ctx.server(agents={"alice": "pw-alice", "bob": "pw-bob"}, start=False)
+    srv.add_agent("sue", "pw-sue", role="supervisor")
+    srv.dbinfo.sql(
+        "INSERT INTO skills (code, name, kind) VALUES ('product.luxury', 'Luxury', 'product');\n"
+        "INSERT INTO queues (code, name, site_id, wrapup_seconds, sticky_seconds) "
+        "SELECT 'general', 'General', id, 0, 0 FROM sites WHERE code = 'SH';\n"
+        "INSERT INTO agent_skills (agent_id, skill_id, proficiency) "
+        "SELECT a.id, s.id, 4 FROM agents a, skills s WHERE a.username = 'bob' "
+        "AND s.code = 'product.luxury';\n", srv.database)
+    srv.start()
+    sue = _login(ctx, srv, "sue")
+    t = sue.ok("ticket.create", kind="inquiry", channel="web", subject="a handbag")["ticket"]
+    wire.check_error(sue.request("ticket.update", ticket=t["id"], version=t["version"],
+                                 product_line="Luxury Goods"), "bad_request", "product line")
+    t = sue.ok("ticket.update", ticket=t["id"], version=t["version"],
+               product_line="luxury")["ticket"]
+    util.check_eq(t["product_line"], "luxury", "stored")
+    sue.ok("ticket.transition", ticket=t["id"], action="enqueue", queue="general",
+           version=t["version"])
+    srv.stop()
+    srv.start()
+    alice = _login(ctx, srv, "alice")
+    alice.ok("agent.ready")
+    _no_event(alice, "offer", wait=0.5)
+    bob = _login(ctx, srv, "bob")
+    bob.ok("agent.ready")
+    util.check_eq(_event(bob, "offer")["ticket"]["ref"], t["ref"], "to the luxury specialist")
