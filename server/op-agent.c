@@ -6,6 +6,7 @@
  * against the ticket's current version (the agent answers an offer, not a
  * version it read); the router follows the committed change like any other
  * ticket write. */
+#include <stddef.h>
 #include <string.h>
 
 #include "op-args.h"
@@ -143,4 +144,53 @@ op_route_reload(struct session *s, json_int_t id, json_t *req)
 {
 	(void)req;
 	router_reload(s, id);
+}
+
+void
+op_queue_set(struct session *s, json_int_t id, json_t *req)
+{
+	static const char *const strategies[] = {"longest_idle",     "least_occupancy",
+	                                         "best_proficiency", "round_robin",
+	                                         "fewest_today",     NULL};
+	static const struct {
+		const char *key;
+		json_int_t min, max;
+		size_t off;
+	} fields[] = {
+	    {"relax_seconds", 0, 86400, offsetof(struct queue_policy, relax)},
+	    {"overflow_seconds", 0, 86400, offsetof(struct queue_policy, overflow)},
+	    {"ewt_overflow_seconds", 0, 86400, offsetof(struct queue_policy, ewt_overflow)},
+	    {"offer_seconds", 1, 600, offsetof(struct queue_policy, offer)},
+	    {"wrapup_seconds", 0, 3600, offsetof(struct queue_policy, wrapup)},
+	    {"sticky_seconds", 0, 3600, offsetof(struct queue_policy, sticky)},
+	    {"aht_seconds", 1, 86400, offsetof(struct queue_policy, aht)},
+	    {"max_misses", 1, 20, offsetof(struct queue_policy, max_misses)},
+	};
+	struct queue_policy p;
+	int given = 0, rc;
+
+	memset(&p, 0, sizeof p);
+	if (arg_text(s, id, req, "queue", sizeof p.queue - 1, ARG_BYTES, p.queue, sizeof p.queue) <
+	        0 ||
+	    (rc = arg_enum(s, id, req, "strategy", ARG_OPTIONAL, strategies,
+	                   "longest_idle, least_occupancy, best_proficiency, round_robin, "
+	                   "fewest_today",
+	                   p.strategy, sizeof p.strategy)) < 0)
+		return;
+	given += rc;
+	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+		json_int_t v;
+		int *dst = (int *)(void *)((char *)&p + fields[i].off);
+		if ((rc = arg_int(s, id, req, fields[i].key, fields[i].min, fields[i].max, &v)) < 0)
+			return;
+		*dst = rc ? (int)v : -1;
+		given += rc;
+	}
+	if (given == 0) {
+		session_reply_error(s, id, CC_ERR_BAD_REQUEST,
+		                    "nothing to change: give strategy or one of the *_seconds "
+		                    "settings or max_misses");
+		return;
+	}
+	router_queue_set(s, id, &p);
 }

@@ -45,6 +45,8 @@ static const struct op op_table[] = {
      "take the ticket you were offered"},
     {"offer.decline", 0, ROLE_AGENT | ROLE_SUPERVISOR, op_offer_decline,
      "refuse the ticket you were offered; it goes to the next agent"},
+    {"queue.set", 0, ROLE_ADMIN, op_queue_set,
+     "change a queue's routing policy (strategy, steps, offer, wrap-up, sticky, misses)"},
     {"route.reload", 0, ROLE_ADMIN, op_route_reload,
      "read queues, agents, skills and pause reasons again, without a restart"},
     /* calls from the phone system: op-call.c */

@@ -1596,10 +1596,60 @@ router_start(struct server *srv, char *err, size_t errlen)
 
 /* --- route.reload --- */
 
+/* Write a queue's policy (one fixed statement: a field not given keeps its
+ * value). *refused when there is no such queue. 0 or -1. */
+static int
+policy_write(MYSQL *m, const struct queue_policy *p, int *refused, char *err, size_t errlen)
+{
+	MYSQL_BIND b[10];
+	unsigned long len[2];
+	my_bool nul[10] = {0};
+	int v[8] = {p->relax,  p->overflow, p->ewt_overflow, p->offer,
+	            p->wrapup, p->sticky,   p->aht,          p->max_misses};
+	unsigned long long n = 0;
+	json_t *row = NULL;
+	int rc;
+
+	bind_str(&b[0], p->strategy, &len[0]);
+	nul[0] = p->strategy[0] == '\0';
+	b[0].is_null = &nul[0];
+	for (int i = 0; i < 8; i++) {
+		bind_int(&b[1 + i], &v[i]);
+		nul[1 + i] = v[i] < 0;
+		b[1 + i].is_null = &nul[1 + i];
+	}
+	bind_str(&b[9], p->queue, &len[1]);
+	if (store_exec(m,
+	               "UPDATE queues SET strategy = COALESCE(?, strategy), "
+	               "relax_seconds = COALESCE(?, relax_seconds), "
+	               "overflow_seconds = COALESCE(?, overflow_seconds), "
+	               "ewt_overflow_seconds = COALESCE(?, ewt_overflow_seconds), "
+	               "offer_seconds = COALESCE(?, offer_seconds), "
+	               "wrapup_seconds = COALESCE(?, wrapup_seconds), "
+	               "sticky_seconds = COALESCE(?, sticky_seconds), "
+	               "aht_seconds = COALESCE(?, aht_seconds), "
+	               "max_misses = COALESCE(?, max_misses) WHERE code = ?",
+	               b, err, errlen, &n) != 0)
+		return -1;
+	if (n > 0)
+		return 0;
+	/* nothing changed: the values were the same, or there is no such queue */
+	bind_str(&b[0], p->queue, &len[0]);
+	if ((rc = ticket_query_one(m, "SELECT id FROM queues WHERE code = ?", b, &row, err,
+	                           errlen)) < 0)
+		return -1;
+	*refused = rc == 0;
+	json_decref(row);
+	return 0;
+}
+
 struct reload_job {
 	struct session *s;
 	json_int_t id;
+	int has_policy; /* queue.set: write it first */
+	struct queue_policy policy;
 	struct rt_setup su;
+	int refused; /* the queue named does not exist */
 	int rc;
 	int db_down;
 	unsigned int db_errno;
@@ -1617,6 +1667,14 @@ reload_work(struct db_conn *c, void *arg)
 		j->db_down = 1;
 		return;
 	}
+	if (j->has_policy &&
+	    (j->rc = policy_write(m, &j->policy, &j->refused, j->err, sizeof j->err)) != 0) {
+		j->db_errno = mysql_errno(m);
+		j->db_down = db_conn_failed(c, j->db_errno);
+		return;
+	}
+	if (j->refused)
+		return;
 	if ((j->rc = setup_load(m, &j->su, j->err, sizeof j->err)) != 0) {
 		j->db_errno = mysql_errno(m);
 		j->db_down = db_conn_failed(c, j->db_errno);
@@ -1630,7 +1688,7 @@ reload_done(void *arg)
 	struct session *s = j->s;
 	struct router *rt = s->srv->router;
 
-	if (j->rc == 0 && rt != NULL) {
+	if (j->rc == 0 && !j->refused && rt != NULL) {
 		setup_apply(rt, &j->su);
 		log_info("router", "msg=\"routing set-up reloaded\" user=%s queues=%zu agents=%zu",
 		         s->agent.user, j->su.nq, j->su.na);
@@ -1638,8 +1696,33 @@ reload_done(void *arg)
 	}
 	if (s->state == SESSION_OPEN) {
 		if (j->rc != 0) {
-			op_reply_db_error(s, j->id, "router", "route.reload", j->err, j->db_down,
-			                  j->db_errno);
+			op_reply_db_error(s, j->id, "router",
+			                  j->has_policy ? "queue.set" : "route.reload", j->err,
+			                  j->db_down, j->db_errno);
+		} else if (j->refused) {
+			session_reply_error(s, j->id, CC_ERR_NOT_FOUND, "no such queue");
+		} else if (j->has_policy) {
+			json_t *r = proto_reply_ok(j->id);
+			for (size_t i = 0; i < j->su.nq; i++) {
+				const struct su_queue *q = &j->su.queues[i];
+				if (strcmp(q->code, j->policy.queue) != 0)
+					continue;
+				json_object_set_new(
+				    r, "queue",
+				    json_pack(
+				        "{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i}", "code",
+				        q->code, "strategy", route_strategy_name(q->cfg.strategy),
+				        "relax_seconds", (json_int_t)(q->cfg.relax_ms / 1000),
+				        "overflow_seconds", (json_int_t)(q->cfg.overflow_ms / 1000),
+				        "ewt_overflow_seconds",
+				        (json_int_t)(q->cfg.ewt_overflow_ms / 1000),
+				        "offer_seconds", (json_int_t)(q->cfg.offer_ms / 1000),
+				        "wrapup_seconds", (json_int_t)(q->cfg.wrapup_ms / 1000),
+				        "sticky_seconds", (json_int_t)(q->cfg.sticky_ms / 1000),
+				        "aht_seconds", (json_int_t)(q->cfg.aht_ms / 1000),
+				        "max_misses", q->cfg.max_misses));
+			}
+			session_send(s, r);
 		} else {
 			json_t *r = proto_reply_ok(j->id);
 			json_object_set_new(r, "queues", json_integer((json_int_t)j->su.nq));
@@ -1653,6 +1736,8 @@ reload_done(void *arg)
 	free(j);
 }
 
+static void reload_submit(struct reload_job *j);
+
 void
 router_reload(struct session *s, json_int_t id)
 {
@@ -1662,6 +1747,29 @@ router_reload(struct session *s, json_int_t id)
 		abort();
 	j->s = s;
 	j->id = id;
+	reload_submit(j);
+}
+
+void
+router_queue_set(struct session *s, json_int_t id, const struct queue_policy *p)
+{
+	struct reload_job *j = calloc(1, sizeof *j);
+
+	if (j == NULL)
+		abort();
+	j->s = s;
+	j->id = id;
+	j->has_policy = 1;
+	j->policy = *p;
+	reload_submit(j);
+}
+
+static void
+reload_submit(struct reload_job *j)
+{
+	struct session *s = j->s;
+	json_int_t id = j->id;
+
 	session_hold(s);
 	if (db_pool_submit(s->srv->db, reload_work, reload_done, j) != 0) {
 		session_reply_error(s, id, CC_ERR_UNAVAILABLE,

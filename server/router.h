@@ -53,6 +53,16 @@ void router_session_closed(struct server *srv, struct session *s);
 int router_agent_ready(struct server *srv, struct session *s, char *msg, size_t len);
 int router_agent_pause(struct server *srv, struct session *s, const char *reason, char *msg,
                        size_t len);
+/* queue.set: a queue's routing policy; fields < 0 (strategy "") are left
+ * as they are. */
+struct queue_policy {
+	char queue[65];
+	char strategy[24];
+	int relax, overflow, ewt_overflow, offer, wrapup, sticky, aht, max_misses; /* seconds */
+};
+/* queue.set: write the policy, then read the set-up again and apply it
+ * (as route.reload); the reply is the queue's policy. */
+void router_queue_set(struct session *s, json_int_t id, const struct queue_policy *p);
 /* route.reload: read the queues, agents, skills and pause reasons again
  * (on a worker) and apply them; waiting work and agents' states stay. */
 void router_reload(struct session *s, json_int_t id);

@@ -494,3 +494,31 @@ def test_product_line(ctx):
     bob = _login(ctx, srv, "bob")
     bob.ok("agent.ready")
     util.check_eq(_event(bob, "offer")["ticket"]["ref"], t["ref"], "to the luxury specialist")
+
+
+def test_queue_set(ctx):
+    """queue.set (admin only) changes a queue's policy at once: the next
+    offer runs out by the new time."""
+    srv = _setup(ctx, offer_seconds=30)
+    srv.add_agent("root", "pw-root", role="admin")
+    root = _login(ctx, srv, "root")
+    sue = _login(ctx, srv, "sue")
+    wire.check_error(sue.request("queue.set", queue="general", offer_seconds=1), "forbidden")
+    wire.check_error(root.request("queue.set", queue="nope", offer_seconds=1), "not_found")
+    wire.check_error(root.request("queue.set", queue="general"), "bad_request", "nothing")
+    wire.check_error(root.request("queue.set", queue="general", offer_seconds=0),
+                     "bad_request", "offer_seconds")
+    wire.check_error(root.request("queue.set", queue="general", strategy="random"),
+                     "bad_request", "strategy")
+    q = root.ok("queue.set", queue="general", offer_seconds=1, strategy="round_robin")["queue"]
+    util.check_eq((q["code"], q["offer_seconds"], q["strategy"], q["wrapup_seconds"]),
+                  ("general", 1, "round_robin", 0), "the policy as it now is")
+    util.check_eq(srv.dbinfo.scalar("SELECT offer_seconds FROM queues WHERE code = 'general'",
+                                    srv.database), "1", "stored")
+    alice = _login(ctx, srv, "alice")
+    alice.ok("agent.ready")
+    t = _create(sue)
+    offer = _event(alice, "offer")
+    util.check(offer["expires_at"] - int(time.time() * 1000) <= 1500,
+               f"the new offer time applies: {offer}")
+    util.check_eq(_event(alice, "offer.retracted", timeout=5)["ticket"], t["ref"], "ran out")
