@@ -1221,7 +1221,7 @@ route_item_done(struct route *r, uint64_t id, int64_t now)
 	if (it->state != ROUTE_ITEM_ASSIGNED)
 		return ROUTE_ESTATE;
 	a = it->agent;
-	wrapup = it->b->q->cfg.wrapup_ms;
+	wrapup = a->cfg.own_wrapup ? a->cfg.wrapup_ms : it->b->q->cfg.wrapup_ms;
 	load_release(a, it->in.channel);
 	a->handled++;
 	item_forget(r, it);

@@ -131,6 +131,8 @@ struct route_agent_cfg {
 	uint32_t id;
 	uint16_t site;
 	int capacity[ROUTE__CHANNELS];
+	int own_wrapup;    /* wrapup_ms replaces the queue's wrap-up */
+	int64_t wrapup_ms; /* the agent's own wrap-up */
 	unsigned nskills;
 	struct route_skill skills[ROUTE_MAX_SKILLS];
 	unsigned nqueues;

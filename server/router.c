@@ -1243,6 +1243,8 @@ load_agent(struct rt_setup *su, MYSQL_ROW r)
 		c->site = (uint16_t)col_int(r, 1);
 		c->capacity[ROUTE_VOICE] = (int)col_int(r, 2);
 		c->capacity[ROUTE_ASYNC] = (int)col_int(r, 3);
+		c->own_wrapup = r[8] != NULL;
+		c->wrapup_ms = col_int(r, 8) * 1000;
 	}
 	c = &su->agents[su->na - 1].cfg;
 	if (r[4] != NULL && c->nskills < ROUTE_MAX_SKILLS) {
@@ -1331,7 +1333,8 @@ setup_load(MYSQL *m, struct rt_setup *su, char *err, size_t errlen)
 		rc = load_rows(m,
 		               "SELECT a.id, COALESCE(a.site_id, 0), a.voice_capacity, "
 		               "a.async_capacity, s.skill_id, s.proficiency, "
-		               "COALESCE(aq.queue_id, q.id), a.username FROM agents a "
+		               "COALESCE(aq.queue_id, q.id), a.username, a.wrapup_seconds "
+		               "FROM agents a "
 		               "LEFT JOIN agent_skills s ON s.agent_id = a.id "
 		               "LEFT JOIN agent_queues aq ON aq.agent_id = a.id "
 		               "LEFT JOIN queues q ON aq.agent_id IS NULL AND "

@@ -686,6 +686,17 @@ create_lookups(MYSQL *m, const struct create_arg *c, struct ticket_fields *f,
 			              : ticket_refuse(res, CC_ERR_NOT_FOUND,
 			                              "no queue with code %s", c->t->queue);
 		f->queue_id = (unsigned int)id;
+		/* the gravest complaints go to the queue's senior queue, if named */
+		if (strcmp(c->t->kind, "complaint") == 0 && c->t->severity == 1) {
+			if ((rc = lookup_id(
+			         m,
+			         "SELECT critical_queue_id AS id FROM queues WHERE code = ? AND "
+			         "critical_queue_id IS NOT NULL",
+			         c->t->queue, &id, err, errlen)) < 0)
+				return -1;
+			if (rc == 1)
+				f->queue_id = (unsigned int)id;
+		}
 	}
 	return 0;
 }

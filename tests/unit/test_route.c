@@ -503,6 +503,23 @@ test_wrapup(void **state)
 	drain(r, &l);
 	assert_int_equal(offered_to(&l, 2), 10);
 	checked(r);
+	/* an agent's own wrap-up time replaces the queue's: 2 s, not 10 */
+	struct route_agent_cfg quick = {.id = 10,
+	                                .site = 1,
+	                                .capacity = {1, 0},
+	                                .own_wrapup = 1,
+	                                .wrapup_ms = S(2),
+	                                .nskills = 1,
+	                                .skills = {{7, 3}},
+	                                .nqueues = 2,
+	                                .queues = {1, 2}};
+	assert_int_equal(route_agent_set(r, &quick, S(16)), ROUTE_OK);
+	assert_int_equal(route_offer_accept(r, 2, S(16)), ROUTE_OK);
+	assert_int_equal(route_item_done(r, 2, S(20)), ROUTE_OK);
+	assert_int_equal(route_agent_info(r, 10, &ai), ROUTE_OK);
+	assert_int_equal(ai.state, ROUTE_AGENT_WRAP_UP);
+	assert_int_equal(route_timer_next(r), S(22));
+	checked(r);
 	route_free(r);
 }
 

@@ -522,3 +522,42 @@ def test_queue_set(ctx):
     util.check(offer["expires_at"] - int(time.time() * 1000) <= 1500,
                f"the new offer time applies: {offer}")
     util.check_eq(_event(alice, "offer.retracted", timeout=5)["ticket"], t["ref"], "ran out")
+
+
+def test_senior_queue_and_agent_wrapup(ctx):
+    """A complaint of the gravest grade created for a queue with a senior
+    queue goes there (and supervisors hear of it); an agent's own wrap-up
+    time replaces the queue's."""
+    srv = ctx.server(agents={"alice": "pw-alice", "bob": "pw-bob"}, start=False)
+    srv.add_agent("sue", "pw-sue", role="supervisor")
+    srv.dbinfo.sql(
+        "INSERT INTO queues (code, name, site_id, wrapup_seconds, sticky_seconds) "
+        "SELECT 'senior', 'Senior complaints', id, 0, 0 FROM sites WHERE code = 'SH';\n"
+        "INSERT INTO queues (code, name, site_id, wrapup_seconds, sticky_seconds, "
+        "critical_queue_id) SELECT 'complaints', 'Complaints', s.id, 60, 0, q.id "
+        "FROM sites s, queues q WHERE s.code = 'SH' AND q.code = 'senior';\n"
+        "INSERT INTO agent_queues (agent_id, queue_id) SELECT a.id, q.id FROM agents a, "
+        "queues q WHERE a.username = 'alice' AND q.code = 'complaints';\n"
+        "INSERT INTO agent_queues (agent_id, queue_id) SELECT a.id, q.id FROM agents a, "
+        "queues q WHERE a.username = 'bob' AND q.code = 'senior';\n"
+        "UPDATE agents SET wrapup_seconds = 0 WHERE username = 'alice';\n", srv.database)
+    srv.start()
+    sue = _login(ctx, srv, "sue")
+    alice = _login(ctx, srv, "alice")
+    bob = _login(ctx, srv, "bob")
+    alice.ok("agent.ready")
+    bob.ok("agent.ready")
+    grave = sue.ok("ticket.create", kind="complaint", channel="phone", severity=1,
+                   subject="grave", queue="complaints")["ticket"]
+    util.check_eq(grave["queue"], "senior", "the gravest complaint went to the senior queue")
+    util.check_eq(_event(bob, "offer")["ticket"]["ref"], grave["ref"], "a senior handler")
+    util.check_eq(_event(sue, "complaint.critical")["ticket"], grave["ref"], "announced")
+    mild = sue.ok("ticket.create", kind="complaint", channel="phone", severity=3,
+                  subject="mild", queue="complaints")["ticket"]
+    util.check_eq(mild["queue"], "complaints", "other grades stay")
+    offer = _event(alice, "offer")
+    t = alice.ok("offer.accept", ticket=mild["ref"])["ticket"]
+    util.check_eq(offer["ticket"]["ref"], mild["ref"], "alice takes the mild one")
+    alice.ok("ticket.resolve", ticket=t["id"], version=t["version"], code="ok", summary="done")
+    # the queue says 60 s of wrap-up; alice's own 0 s: she is ready at once
+    util.check_eq(alice.ok("agent.status")["state"], "ready", "no wrap-up for alice")
