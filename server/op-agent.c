@@ -70,48 +70,14 @@ struct answer_job {
 	enum ticket_action action;
 };
 
-/* db worker: the transition against the current version; a version that
- * moved under us (a note, an SLA escalation) is read again. */
+/* db worker: the transition on the ticket as it is (version 0). */
 static int
 run_answer(struct op_job *b, MYSQL *m)
 {
 	struct answer_job *j = (struct answer_job *)b;
-	struct ticket_change c;
+	struct ticket_change c = {.key = j->key, .action = j->action};
 
-	for (int attempt = 0; attempt < 3; attempt++) {
-		MYSQL_BIND p[2];
-		unsigned long len;
-		json_t *row = NULL;
-		int rc;
-
-		if (j->key.id != 0) {
-			bind_u64(&p[0], &j->key.id);
-			rc = ticket_query_one(m, "SELECT version FROM tickets WHERE id = ?", p,
-			                      &row, b->err, sizeof b->err);
-		} else {
-			bind_str(&p[0], j->key.ref, &len);
-			rc = ticket_query_one(m, "SELECT version FROM tickets WHERE ref = ?", p,
-			                      &row, b->err, sizeof b->err);
-		}
-		if (rc < 0)
-			return -1;
-		if (rc == 0) {
-			b->res.code = CC_ERR_NOT_FOUND;
-			snprintf(b->res.msg, sizeof b->res.msg, "no such ticket");
-			return 0;
-		}
-		memset(&c, 0, sizeof c);
-		c.key = j->key;
-		c.action = j->action;
-		c.version = (unsigned int)json_integer_value(json_object_get(row, "version"));
-		json_decref(row);
-		if (store_ticket_transition(m, &b->actor, &c, b->now_ms, &b->res, b->err,
-		                            sizeof b->err) != 0)
-			return -1;
-		if (b->res.code != CC_ERR_CONFLICT || strstr(b->res.msg, "version") == NULL)
-			return 0;
-	}
-	return 0;
+	return store_ticket_transition(m, &b->actor, &c, b->now_ms, &b->res, b->err, sizeof b->err);
 }
 
 static void

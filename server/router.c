@@ -434,15 +434,10 @@ struct rt_job {
 static void
 job_current(struct rt_job *j, MYSQL *m)
 {
-	struct ticket_actor actor = {.agent_id = 0, .role = ROLE_SERVICE};
-	struct ticket_key k = {.id = j->ticket};
-	struct ticket_result r = {0};
 	char err[256];
 
-	snprintf(actor.user, sizeof actor.user, "router");
-	if (store_ticket_show(m, &actor, &k, &r, err, sizeof err) == 0 && r.code == CC_OK)
-		j->current = json_incref(json_object_get(r.reply, "ticket"));
-	json_decref(r.reply);
+	if (store_ticket_get(m, j->ticket, &j->current, err, sizeof err) != 1)
+		j->current = NULL;
 }
 
 static void
@@ -450,69 +445,48 @@ job_work(struct db_conn *c, void *arg)
 {
 	struct rt_job *j = arg;
 	struct ticket_actor actor = {.agent_id = 0, .role = ROLE_SERVICE};
-	struct ticket_change ch;
+	struct ticket_change ch = {.key = {.id = j->ticket}, .action = j->act.action};
+	MYSQL_BIND p[1];
+	json_t *row = NULL;
+	const char *state;
+	int rc, fits;
 	MYSQL *m = db_conn_get(c, j->err, sizeof j->err);
 
 	snprintf(actor.user, sizeof actor.user, "router");
 	j->rc = -1;
 	if (m == NULL)
 		return;
-	for (int attempt = 0; attempt < 3; attempt++) {
-		MYSQL_BIND p[1];
-		json_t *row = NULL;
-		uint64_t id = j->ticket;
-		const char *state;
-		int rc, fits;
-
-		bind_u64(&p[0], &id);
-		rc =
-		    ticket_query_one(m,
-		                     "SELECT version, state, owner_agent_id, queue_id FROM tickets "
-		                     "WHERE id = ?",
-		                     p, &row, j->err, sizeof j->err);
-		if (rc < 0)
-			break;
-		if (rc == 0) {
-			j->rc = 0;
-			j->moved = 1;
-			return;
-		}
-		state = jstr(row, "state");
-		fits = j->act.action == TA_OFFER
-		           ? state && strcmp(state, "queued") == 0 &&
-		                 (uint32_t)jint(row, "queue_id") == j->act.queue
-		           : state && strcmp(state, "offered") == 0 &&
-		                 (uint32_t)jint(row, "owner_agent_id") == j->act.agent;
-		if (!fits) {
-			json_decref(row);
-			j->rc = 0;
-			j->moved = 1;
-			job_current(j, m);
-			return;
-		}
-		memset(&ch, 0, sizeof ch);
-		ch.key.id = j->ticket;
-		ch.version = (unsigned int)jint(row, "version");
-		ch.action = j->act.action;
+	bind_u64(&p[0], &j->ticket);
+	rc = ticket_query_one(m, "SELECT state, owner_agent_id, queue_id FROM tickets WHERE id = ?",
+	                      p, &row, j->err, sizeof j->err);
+	if (rc < 0)
+		goto failed;
+	state = rc == 1 ? row_str(row, "state") : NULL;
+	fits = state == NULL ? 0
+	       : j->act.action == TA_OFFER
+	           ? strcmp(state, "queued") == 0 &&
+	                 (uint32_t)row_uint(row, "queue_id") == j->act.queue
+	           : strcmp(state, "offered") == 0 &&
+	                 (uint32_t)row_uint(row, "owner_agent_id") == j->act.agent;
+	json_decref(row);
+	if (fits) {
 		if (j->act.action == TA_OFFER)
 			snprintf(ch.agent, sizeof ch.agent, "%s", j->agent_user);
-		json_decref(row);
-		json_decref(j->res.reply);
-		j->res.reply = NULL;
-		j->rc = store_ticket_transition(m, &actor, &ch, j->now_ms, &j->res, j->err,
-		                                sizeof j->err);
-		if (j->rc < 0)
-			break;
+		/* version 0: the ticket as it is, checked again under its lock */
+		if ((j->rc = store_ticket_transition(m, &actor, &ch, j->now_ms, &j->res, j->err,
+		                                     sizeof j->err)) != 0)
+			goto failed;
 		if (j->res.code == CC_OK)
 			return;
-		if (j->res.code != CC_ERR_CONFLICT || strstr(j->res.msg, "version") == NULL) {
-			j->moved = 1;
-			job_current(j, m);
-			return;
-		}
 	}
-	if (j->rc < 0)
-		db_conn_failed(c, store_errno());
+	j->rc = 0;
+	j->moved = 1;
+	if (rc == 1)
+		job_current(j, m);
+	return;
+failed:
+	j->rc = -1;
+	db_conn_failed(c, store_errno());
 }
 
 static void ticket_next(struct router *rt, struct rt_ticket *t);

@@ -210,6 +210,22 @@ pair_reply(MYSQL *m, const struct pair *p, struct ticket_result *res, char *err,
 	return 0;
 }
 
+/* The events of a related link made or removed, one on each ticket naming
+ * the other, and the reply: 0 or -1. */
+static int
+related_events(MYSQL *m, const struct pair_arg *x, struct pair *p, const char *op,
+               const char *old_value, const char *new_value, struct ticket_result *res, char *err,
+               size_t errlen)
+{
+	if (pair_events(
+	        m, x->a, p, op, 1, old_value, new_value,
+	        json_pack("{s:s,s:s}", "kind", "related", "ticket", jstr0(p->row[1], "ref")),
+	        json_pack("{s:s,s:s}", "kind", "related", "ticket", jstr0(p->row[0], "ref")),
+	        x->now_ms, err, errlen) != 0)
+		return -1;
+	return pair_reply(m, p, res, err, errlen);
+}
+
 static int
 link_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_t errlen)
 {
@@ -247,13 +263,7 @@ link_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_t 
 	                     "created_by) VALUES (?, 'related', ?, ?)",
 	                     b, err, errlen, NULL)) != 0)
 		goto out;
-	rc =
-	    pair_events(m, x->a, &p, "link", 1, NULL, "related",
-	                json_pack("{s:s,s:s}", "kind", "related", "ticket", jstr0(p.row[1], "ref")),
-	                json_pack("{s:s,s:s}", "kind", "related", "ticket", jstr0(p.row[0], "ref")),
-	                x->now_ms, err, errlen);
-	if (rc == 0)
-		rc = pair_reply(m, &p, res, err, errlen);
+	rc = related_events(m, x, &p, "link", NULL, "related", res, err, errlen);
 out:
 	pair_free(&p);
 	return rc;
@@ -295,13 +305,7 @@ unlink_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_
 		                   jstr0(p.row[0], "ref"), jstr0(p.row[1], "ref"));
 		goto out;
 	}
-	rc =
-	    pair_events(m, x->a, &p, "unlink", 1, "related", NULL,
-	                json_pack("{s:s,s:s}", "kind", "related", "ticket", jstr0(p.row[1], "ref")),
-	                json_pack("{s:s,s:s}", "kind", "related", "ticket", jstr0(p.row[0], "ref")),
-	                x->now_ms, err, errlen);
-	if (rc == 0)
-		rc = pair_reply(m, &p, res, err, errlen);
+	rc = related_events(m, x, &p, "unlink", "related", NULL, res, err, errlen);
 out:
 	pair_free(&p);
 	return rc;

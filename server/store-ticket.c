@@ -947,7 +947,7 @@ change_update(MYSQL *m, const struct change_arg *x, const json_t *row, const str
 	char when[48];
 	uint64_t id = row_uint(row, "id");
 	unsigned int owner = p->owner, queue = p->queue, site = p->owning_site,
-	             version = c->version;
+	             version = (unsigned int)row_uint(row, "version"); /* as checked */
 	int enqueue = !!(flags & TF_ENQUEUE), closed = !!(flags & TF_STAMP_CLOSED),
 	    resolved = flags & TF_STAMP_RESOLVED ? 1
 	               : flags & TF_REOPEN       ? 2
@@ -1087,7 +1087,7 @@ change_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_
 	if ((rc = ticket_lock(m, x->a, &x->c->key, &row, err, errlen)) <= 0)
 		return rc < 0 ? -1 : ticket_refuse_unknown(res, &x->c->key);
 	id = row_uint(row, "id");
-	if (row_uint(row, "version") != x->c->version)
+	if (x->c->version != 0 && row_uint(row, "version") != x->c->version)
 		rc = ticket_refuse(res, CC_ERR_CONFLICT, "ticket changed since version %u (now %u)",
 		                   x->c->version, (unsigned int)row_uint(row, "version"));
 	else if ((rc = change_check(x, row, &p, res)) == 0 &&

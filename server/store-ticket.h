@@ -91,7 +91,8 @@ struct ticket_new {
 
 struct ticket_change {
 	struct ticket_key key;
-	unsigned int version;
+	unsigned int version; /* the version the caller read; 0: the ticket as it is
+	                       * (the server's own writes, answers to offers) */
 	enum ticket_action action;
 	char queue[TICKET_NAME_MAX + 1];
 	char agent[TICKET_NAME_MAX + 1];
