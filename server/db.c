@@ -27,6 +27,7 @@ const double db_latency_bounds[DB_LATENCY_BUCKETS] = {0.0005, 0.001, 0.0025, 0.0
 
 struct db_job {
 	db_work_fn work;
+	db_batch_fn batch; /* set: may run with the jobs after it (db_pool_submit_batch) */
 	db_done_fn done;
 	void *arg;
 	struct timespec submitted;
@@ -73,6 +74,7 @@ struct db_pool {
 	int nworkers;
 	struct db_worker *workers;
 	struct db_latency latency; /* loop thread only */
+	struct db_batches batches; /* under lock */
 };
 
 /* Monotonic seconds. */
@@ -221,7 +223,9 @@ db_worker_main(void *p)
 	} else if (mysql_thread_init() != 0)
 		log_error("db", "msg=\"mysql_thread_init failed\" pool=%s", pool->name);
 	for (;;) {
-		struct db_job *job;
+		struct db_job *jobs[DB_BATCH_MAX];
+		void *args[DB_BATCH_MAX];
+		size_t n = 0;
 
 		pthread_mutex_lock(&pool->lock);
 		while (pool->head == NULL && !pool->stopping)
@@ -230,23 +234,40 @@ db_worker_main(void *p)
 			pthread_mutex_unlock(&pool->lock);
 			break;
 		}
-		job = pool->head;
-		pool->head = job->next;
-		if (pool->head == NULL)
-			pool->tail = NULL;
-		pool->queued--;
-		pool->running++;
+		/* the first job, and those right behind it that share its batch
+		 * function: the writes that arrived while every worker was busy */
+		do {
+			struct db_job *job = pool->head;
+
+			pool->head = job->next;
+			if (pool->head == NULL)
+				pool->tail = NULL;
+			args[n] = job->arg;
+			jobs[n++] = job;
+		} while (jobs[0]->batch != NULL && n < DB_BATCH_MAX && pool->head != NULL &&
+		         pool->head->batch == jobs[0]->batch);
+		pool->queued -= n;
+		pool->running += n;
+		if (jobs[0]->batch != NULL) {
+			pool->batches.batches++;
+			pool->batches.jobs += n;
+		}
 		pthread_mutex_unlock(&pool->lock);
 
-		job->work(&w->conn, job->arg);
+		if (jobs[0]->batch != NULL)
+			jobs[0]->batch(&w->conn, args, n);
+		else
+			jobs[0]->work(&w->conn, args[0]);
 
 		pthread_mutex_lock(&pool->lock);
-		job->next = NULL;
-		if (pool->done_tail)
-			pool->done_tail->next = job;
-		else
-			pool->done_head = job;
-		pool->done_tail = job;
+		for (size_t i = 0; i < n; i++) {
+			jobs[i]->next = NULL;
+			if (pool->done_tail)
+				pool->done_tail->next = jobs[i];
+			else
+				pool->done_head = jobs[i];
+			pool->done_tail = jobs[i];
+		}
 		pthread_mutex_unlock(&pool->lock);
 		event_active(pool->done_ev, EV_READ, 0);
 	}
@@ -353,8 +374,9 @@ db_pool_new(struct event_base *base, const char *name, int nthreads, const struc
 	return pool;
 }
 
-int
-db_pool_submit(struct db_pool *pool, db_work_fn work, db_done_fn done, void *arg)
+static int
+db_pool_enqueue(struct db_pool *pool, db_work_fn work, db_batch_fn batch, db_done_fn done,
+                void *arg)
 {
 	struct db_job *job;
 
@@ -367,6 +389,7 @@ db_pool_submit(struct db_pool *pool, db_work_fn work, db_done_fn done, void *arg
 	if ((job = calloc(1, sizeof *job)) == NULL)
 		abort();
 	job->work = work;
+	job->batch = batch;
 	job->done = done;
 	job->arg = arg;
 	clock_gettime(CLOCK_MONOTONIC, &job->submitted);
@@ -380,6 +403,29 @@ db_pool_submit(struct db_pool *pool, db_work_fn work, db_done_fn done, void *arg
 	pthread_cond_signal(&pool->cond);
 	pthread_mutex_unlock(&pool->lock);
 	return 0;
+}
+
+int
+db_pool_submit(struct db_pool *pool, db_work_fn work, db_done_fn done, void *arg)
+{
+	return db_pool_enqueue(pool, work, NULL, done, arg);
+}
+
+int
+db_pool_submit_batch(struct db_pool *pool, db_batch_fn batch, db_done_fn done, void *arg)
+{
+	return db_pool_enqueue(pool, NULL, batch, done, arg);
+}
+
+struct db_batches
+db_pool_batches(struct db_pool *pool)
+{
+	struct db_batches b;
+
+	pthread_mutex_lock(&pool->lock);
+	b = pool->batches;
+	pthread_mutex_unlock(&pool->lock);
+	return b;
 }
 
 size_t

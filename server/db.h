@@ -30,6 +30,14 @@ typedef void (*db_work_fn)(struct db_conn *conn, void *arg);
 /* Runs on the event loop after work, with the same arg. */
 typedef void (*db_done_fn)(void *arg);
 
+/* Runs on a worker with the args of n jobs queued one after another with
+ * the same batch function (db_pool_submit_batch), n >= 1: the group commit
+ * of the application. Each job's done function runs after, as usual. */
+typedef void (*db_batch_fn)(struct db_conn *conn, void **args, size_t n);
+
+/* The most jobs one batch takes. */
+#define DB_BATCH_MAX 32
+
 struct db_pool;
 
 /* Start nthreads workers. params NULL: a pool without connections.
@@ -38,6 +46,14 @@ struct db_pool *db_pool_new(struct event_base *base, const char *name, int nthre
                             const struct db_params *params, size_t max_queue);
 /* Queue a job. -1 when the queue is full or the pool is stopping. */
 int db_pool_submit(struct db_pool *pool, db_work_fn work, db_done_fn done, void *arg);
+/* Queue a job that a worker may run together with the jobs queued right
+ * behind it that have the same batch function. -1 as db_pool_submit. */
+int db_pool_submit_batch(struct db_pool *pool, db_batch_fn batch, db_done_fn done, void *arg);
+/* Batches run so far, and the jobs in them. */
+struct db_batches {
+	unsigned long long batches, jobs;
+};
+struct db_batches db_pool_batches(struct db_pool *pool);
 /* Jobs waiting, and jobs waiting or running. */
 size_t db_pool_queued(struct db_pool *pool);
 size_t db_pool_pending(struct db_pool *pool);

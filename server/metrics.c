@@ -1,6 +1,7 @@
 /* metrics.c: Prometheus text exposition of the server's counters. */
 #include <event2/buffer.h>
 
+#include "op-job.h"
 #include "server.h"
 #include "sla-run.h"
 
@@ -63,6 +64,19 @@ metrics_write(struct server *srv, struct evbuffer *out)
 	evbuffer_add_printf(out, "cc_db_job_seconds_bucket{le=\"+Inf\"} %llu\n", lat->count);
 	evbuffer_add_printf(out, "cc_db_job_seconds_sum %.6f\ncc_db_job_seconds_count %llu\n",
 	                    lat->sum, lat->count);
+	{
+		struct db_batches b = db_pool_batches(srv->db);
+
+		metric(out, "cc_db_write_groups_total", "counter",
+		       "Transactions that carried queued writes together (group commit).",
+		       b.batches);
+		metric(out, "cc_db_write_group_jobs_total", "counter",
+		       "Writes carried by those transactions.", b.jobs);
+		metric(out, "cc_db_write_group_splits_total", "counter",
+		       "Groups rolled back and run again in parts because one write was refused "
+		       "or failed.",
+		       op_job_group_splits());
+	}
 	metric(out, "cc_database_up", "gauge", "1 when the last database check succeeded.",
 	       srv->health.ok == 1);
 	metric(out, "cc_draining", "gauge", "1 while shutting down.", (unsigned)srv->draining);

@@ -60,6 +60,85 @@ job_work(struct db_conn *c, void *arg)
 	}
 }
 
+static _Atomic unsigned long long group_splits;
+
+unsigned long long
+op_job_group_splits(void)
+{
+	return group_splits;
+}
+
+/* db worker: several writes in one transaction, the group commit of the
+ * application (docs/ARCHITECTURE.md). The jobs run in their queue order,
+ * each as if alone: one that is refused or fails aborts the group, which is
+ * rolled back; then the jobs before it run again as a group, it runs alone
+ * (its refusal or error is then its own), and the jobs after it as a group. */
+static void
+job_group(struct db_conn *c, struct op_job **jobs, size_t n)
+{
+	MYSQL *m;
+	size_t i;
+
+	if (n == 0)
+		return;
+	if (n == 1) {
+		job_work(c, jobs[0]);
+		return;
+	}
+	if ((m = db_conn_get(c, jobs[0]->err, sizeof jobs[0]->err)) == NULL) {
+		for (i = 0; i < n; i++) {
+			jobs[i]->rc = -1;
+			jobs[i]->db_down = 1;
+			if (i > 0)
+				memcpy(jobs[i]->err, jobs[0]->err, sizeof jobs[i]->err);
+		}
+		return;
+	}
+	store_group_begin();
+	for (i = 0; i < n; i++) {
+		jobs[i]->rc = jobs[i]->run(jobs[i], m);
+		if (jobs[i]->rc < 0)
+			db_conn_failed(c, store_errno()); /* a lost connection reconnects */
+		if (jobs[i]->rc != 0 || store_group_aborted())
+			break;
+	}
+	if (i == n) {
+		unsigned int e;
+
+		if (store_group_end(m, 1, jobs[0]->err, sizeof jobs[0]->err) == 0)
+			return;
+		e = store_errno();
+		if (db_conn_failed(c, e)) {
+			/* the connection died in the COMMIT, which may or may not
+			 * have landed: running the jobs again could write them
+			 * twice, so each answers unavailable, as one job would */
+			for (i = 0; i < n; i++) {
+				jobs[i]->rc = -1;
+				jobs[i]->db_down = 1;
+				jobs[i]->db_errno = e;
+				if (i > 0)
+					memcpy(jobs[i]->err, jobs[0]->err, sizeof jobs[i]->err);
+			}
+			return;
+		}
+		/* the COMMIT was refused: nothing of the group is written */
+		for (i = 0; i < n; i++)
+			job_work(c, jobs[i]);
+		return;
+	}
+	store_group_end(m, 0, NULL, 0);
+	group_splits++;
+	job_group(c, jobs, i);
+	job_work(c, jobs[i]);
+	job_group(c, jobs + i + 1, n - i - 1);
+}
+
+static void
+job_batch(struct db_conn *c, void **args, size_t n)
+{
+	job_group(c, (struct op_job **)args, n);
+}
+
 /* loop: the job is back; answer it. */
 static void
 job_done(void *arg)
@@ -104,7 +183,8 @@ op_job_submit(struct op_job *j)
 	struct session *s = j->s;
 
 	session_hold(s);
-	if (db_pool_submit(s->srv->db, job_work, job_done, j) != 0) {
+	if ((j->write ? db_pool_submit_batch(s->srv->db, job_batch, job_done, j)
+	              : db_pool_submit(s->srv->db, job_work, job_done, j)) != 0) {
 		session_reply_error(s, j->id, CC_ERR_UNAVAILABLE,
 		                    "the server is overloaded; try again shortly");
 		session_release(s);

@@ -50,6 +50,9 @@ void *op_job_new(size_t size, struct session *s, json_int_t id, const char *sub,
                  int write, op_job_fn run);
 /* Queue the job, or answer "unavailable" and free it. */
 void op_job_submit(struct op_job *j);
+/* Groups of writes that were rolled back and split because one of them was
+ * refused or failed (op-job.c). */
+unsigned long long op_job_group_splits(void);
 /* Free a job that was never submitted (its arguments were refused). */
 void op_job_free(struct op_job *j);
 

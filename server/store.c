@@ -415,19 +415,37 @@ store_insert(MYSQL *m, const char *sql, MYSQL_BIND *p, uint64_t *id, char *err, 
  * ROLLBACK, the session staying in autocommit throughout: a transaction
  * costs two round trips besides its statements, where
  * mysql_autocommit(0) ... COMMIT ... mysql_autocommit(1) cost three. */
+/* A group (store_group_begin): the transactions of several jobs run as one.
+ * open: its START TRANSACTION was sent; aborted: a job rolled back, so the
+ * group must be rolled back whole and every job run again on its own. */
+static _Thread_local struct {
+	int active, open, aborted;
+} store_group;
+
 int
 store_tx_begin(MYSQL *m, char *err, size_t errlen)
 {
 	static const char q[] = "START TRANSACTION";
 
+	if (store_group.active) {
+		if (store_group.aborted) {
+			snprintf(err, errlen, "the group of transactions was rolled back");
+			return -1;
+		}
+		if (store_group.open)
+			return 0;
+	}
 	if (mysql_real_query(m, q, sizeof q - 1) != 0)
 		return store_fail(m, NULL, err, errlen);
+	store_group.open = store_group.active;
 	return 0;
 }
 
 int
 store_tx_commit(MYSQL *m, char *err, size_t errlen)
 {
+	if (store_group.active)
+		return 0; /* with the group (store_group_commit) */
 	if (mysql_commit(m) != 0)
 		return store_fail(m, NULL, err, errlen);
 	return 0;
@@ -436,7 +454,43 @@ store_tx_commit(MYSQL *m, char *err, size_t errlen)
 void
 store_tx_rollback(MYSQL *m)
 {
+	if (store_group.active) {
+		store_group.aborted = 1;
+		if (!store_group.open)
+			return;
+		store_group.open = 0;
+	}
 	mysql_rollback(m);
+}
+
+void
+store_group_begin(void)
+{
+	store_group.active = 1;
+	store_group.open = 0;
+	store_group.aborted = 0;
+}
+
+int
+store_group_aborted(void)
+{
+	return store_group.aborted;
+}
+
+int
+store_group_end(MYSQL *m, int commit, char *err, size_t errlen)
+{
+	int open = store_group.open, aborted = store_group.aborted;
+
+	store_group.active = store_group.open = store_group.aborted = 0;
+	if (commit && !aborted) {
+		if (!open || mysql_commit(m) == 0)
+			return 0;
+		store_fail(m, NULL, err, errlen);
+	}
+	if (open)
+		mysql_rollback(m);
+	return -1;
 }
 
 /* One attempt at the login transaction. The agent row is updated first so

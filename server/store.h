@@ -80,6 +80,17 @@ int store_insert(MYSQL *m, const char *sql, MYSQL_BIND *p, uint64_t *id, char *e
 int store_tx_begin(MYSQL *m, char *err, size_t errlen);
 int store_tx_commit(MYSQL *m, char *err, size_t errlen);
 void store_tx_rollback(MYSQL *m);
+
+/* Group commit: between store_group_begin and store_group_end on a worker,
+ * the store_tx_* calls of several jobs share one transaction. The first
+ * begin starts it, commits wait for store_group_end, and a rollback (a job
+ * refused or failed) aborts the group: later begins fail, and
+ * store_group_end rolls everything back so that each job can run again on
+ * its own. store_group_end with commit: 0 when the group committed, -1
+ * when it was aborted or its COMMIT failed (err filled then). */
+void store_group_begin(void);
+int store_group_aborted(void);
+int store_group_end(MYSQL *m, int commit, char *err, size_t errlen);
 /* Parameter and result bindings; the pointed-to values must outlive the
  * statement's execution. */
 void bind_str(MYSQL_BIND *b, const char *s, unsigned long *len);

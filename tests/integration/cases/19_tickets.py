@@ -7,9 +7,10 @@ linked follow-up ticket."""
 import os
 import re
 import threading
+import time
 import unicodedata
 
-from itest import util, wire
+from itest import admin, util, wire
 
 REF = re.compile(r"^T\d{6}-[0-9A-HJKMNP-TV-Z]{6}$")
 
@@ -343,3 +344,72 @@ def test_ccagent_ticket_views(ctx):
                  "History", "new -> in_progress"):
         util.check_in(text, shown.stdout, "the ticket view")
     util.check_in(ticket["ref"], listed.stdout, "the ticket list")
+
+
+def test_group_commit(ctx):
+    """With one database worker busy, the writes queued behind it commit
+    together in one transaction. A refusal in the middle of such a group
+    rolls it back and splits it: the refused write gets its own error, the
+    writes before and after it land exactly once, and every chain stays
+    whole."""
+    srv = ctx.server(settings={"database.workers": "1"}, agents={"alice": "pw-alice"})
+    srv.dbinfo.sql("INSERT INTO queues (code, name, site_id) "
+                   "SELECT 'general', 'General', id FROM sites WHERE code = 'SH';\n",
+                   srv.database)
+    conns = []
+    for _ in range(5):
+        c = ctx.connect(srv)
+        c.login("alice", "pw-alice")
+        conns.append(c)
+    tickets = [_move(c, c.ok("ticket.create", kind="call", channel="phone",
+                             subject=f"group {i}")["ticket"], "accept", queue="general")
+               for i, c in enumerate(conns)]
+    before, _ = admin.metrics(srv.admin_port)
+    # hold ticket 0's row lock so that the worker waits on its first write
+    holder = srv.dbinfo.session(srv.database)
+    try:
+        holder.stdin.write(f"START TRANSACTION;\nSELECT id FROM tickets WHERE id = "
+                           f"{tickets[0]['id']} FOR UPDATE;\n")
+        holder.stdin.flush()
+        util.check_eq(holder.stdout.readline().strip(), str(tickets[0]["id"]), "row locked")
+        sent = []
+
+        def send(i, op, **args):
+            c = conns[i]
+            c.send({"id": c.next_id, "op": op, "ticket": tickets[i]["id"], **args})
+            sent.append((i, c.next_id))
+            c.next_id += 1
+            time.sleep(util.scaled(0.3))  # queued in this order
+
+        send(0, "ticket.note", body="waits for the lock")
+        send(1, "ticket.note", body="before the refusal")
+        send(2, "ticket.transition", action="escalate", version=tickets[2]["version"] - 1)
+        send(3, "ticket.note", body="after the refusal")
+        send(4, "ticket.note", body="last of the group")
+        holder.stdin.write("ROLLBACK;\n")
+        holder.stdin.close()
+        holder.wait(timeout=10)
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+    replies = {i: conns[i].reply_for(rid, 30.0) for i, rid in sent}
+    for i in (0, 1, 3, 4):
+        util.check(replies[i].get("ok") is True, f"note {i}: {replies[i]}")
+    wire.check_error(replies[2], "conflict", "changed since version")
+    after, _ = admin.metrics(srv.admin_port)
+
+    def grew(name):
+        return after[name] - before[name]
+
+    util.check(grew("cc_db_write_group_splits_total") >= 1,
+               "the refusal split its group")
+    util.check(grew("cc_db_write_group_jobs_total") > grew("cc_db_write_groups_total"),
+               f"writes were grouped: {grew('cc_db_write_group_jobs_total')} writes in "
+               f"{grew('cc_db_write_groups_total')} transactions")
+    for i, t in enumerate(tickets):
+        want = 0 if i == 2 else 1
+        util.check_eq(_count(srv, "ticket_notes", f"ticket_id = {t['id']}"), want,
+                      f"notes of ticket {i}: each landed once")
+        util.check_eq(_count(srv, "ticket_events", f"ticket_id = {t['id']}"), 2 + want,
+                      f"events of ticket {i}")
+        util.check_eq(_verify(srv, t["ref"])[0], 0, f"chain of ticket {i}")

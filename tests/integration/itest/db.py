@@ -279,6 +279,16 @@ class DbInfo:
         out = _run(argv, stdin=statements, timeout=timeout)
         return [line.split("\t") for line in out.splitlines()]
 
+    def session(self, database=None):
+        """A mariadb client kept open (stdin and stdout pipes, unbuffered):
+        for holding a transaction's locks while the server works."""
+        argv = ["mariadb", "--no-defaults", f"--socket={self.info['socket']}", "-uroot",
+                "--batch", "--skip-column-names", "--raw", "--unbuffered"]
+        if database:
+            argv.append(f"--database={database}")
+        return subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                text=True)
+
     def scalar(self, query, database=None):
         """The single value a query returns."""
         rows = self.sql(query, database)
