@@ -410,15 +410,61 @@ fence_bind(struct ticket_fence *f, MYSQL_BIND *p)
 	bind_uint(&p[2], &f->site);
 }
 
-/* The ticket as a reply object: 1 and *out, 0 none, -1. */
+/* TICKET_COLUMNS with the names left empty and their ids at the end, for
+ * ticket_json to fill from the name cache. */
+#define REPLY_COLUMNS                                                                              \
+	"t.id, t.ref, t.kind, t.channel, t.severity, t.priority, t.state, t.subject, "             \
+	"t.language, t.product_line, t.customer_id, t.order_id, NULL AS site, NULL AS queue, "     \
+	"NULL AS owner, NULL AS owning_site, t.version, t.escalation_level, t.reopen_count, "      \
+	"t.resolution_code, t.resolution_summary, " MS_COL("t.enqueued_at", "enqueued_at")         \
+	", " MS_COL("t.resolved_at", "resolved_at") ", " MS_COL("t.closed_at", "closed_at")        \
+	", " MS_COL("t.created_at", "created_at") ", " MS_COL("t.updated_at", "updated_at")        \
+	", " MS_COL("t.first_response_due", "first_response_due")                                  \
+	", " MS_COL("t.resolution_due", "resolution_due") ", c.value_tier, t.site_id AS _site, "   \
+	"t.queue_id AS _queue, t.owner_agent_id AS _owner, t.owning_site_id AS _owning_site"
+#define MS_COL(col, name) "TIMESTAMPDIFF(MICROSECOND, '1970-01-01', " col ") DIV 1000 AS " name
+
+/* The ticket as a reply object, as TICKET_COLUMNS gives it: 1 and *out, 0
+ * none, -1. The ticket and its customer are read; the codes and the
+ * owner's name come from the name cache (store_name_of), so a write's
+ * reply costs one two-table read rather than a six-table join. */
 static int
 ticket_json(MYSQL *m, uint64_t id, json_t **out, char *err, size_t errlen)
 {
+	static const struct {
+		const char *id, *name;
+		enum store_name kind;
+	} names[] = {{"_site", "site", STORE_NAME_SITE},
+	             {"_queue", "queue", STORE_NAME_QUEUE},
+	             {"_owner", "owner", STORE_NAME_AGENT},
+	             {"_owning_site", "owning_site", STORE_NAME_SITE}};
 	MYSQL_BIND p[1];
+	int rc;
 
 	bind_u64(&p[0], &id);
-	return ticket_query_one(m, "SELECT " TICKET_COLUMNS TICKET_FROM " WHERE t.id = ?", p, out,
-	                        err, errlen);
+	if ((rc = ticket_query_one(m,
+	                           "SELECT " REPLY_COLUMNS " FROM tickets t LEFT JOIN customers c "
+	                           "ON c.id = t.customer_id WHERE t.id = ?",
+	                           p, out, err, errlen)) != 1)
+		return rc;
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		json_t *v = json_object_get(*out, names[i].id);
+		char name[STORE_NAME_MAX + 1];
+
+		if (json_is_integer(v)) {
+			rc = store_name_of(m, names[i].kind, (unsigned int)json_integer_value(v), name,
+			                   sizeof name, err, errlen);
+			if (rc < 0) {
+				json_decref(*out);
+				*out = NULL;
+				return -1;
+			}
+			if (rc == 1)
+				json_object_set_new(*out, names[i].name, json_string(name));
+		}
+		json_object_del(*out, names[i].id);
+	}
+	return 1;
 }
 
 /* Lock the ticket of k for a write by a: 1 and *row, 0 none or fenced, -1. */

@@ -89,6 +89,27 @@ store_cache_forget(unsigned i)
 	c->e[i] = c->e[--c->n];
 }
 
+/* The names store_name_of has read on this thread's connection: for each
+ * kind, an array indexed by id (ids up to STORE_NAME_IDS; beyond, every
+ * call reads). */
+#define STORE_NAME_IDS (1u << 20)
+static _Thread_local struct {
+	char **v;
+	unsigned cap;
+} store_names[STORE_NAME__COUNT];
+
+static void
+store_names_drop(void)
+{
+	for (int k = 0; k < STORE_NAME__COUNT; k++) {
+		for (unsigned i = 0; i < store_names[k].cap; i++)
+			free(store_names[k].v[i]);
+		free(store_names[k].v);
+		store_names[k].v = NULL;
+		store_names[k].cap = 0;
+	}
+}
+
 void
 store_stmt_cache_drop(void)
 {
@@ -96,6 +117,7 @@ store_stmt_cache_drop(void)
 		store_cache_forget(store_cache.n - 1);
 	store_cache.m = NULL;
 	store_cache.thread_id = 0;
+	store_names_drop(); /* the next connection may be to another database */
 }
 
 void
@@ -579,4 +601,62 @@ unsigned int
 store_errno(void)
 {
 	return store_last_errno;
+}
+
+int
+store_name_of(MYSQL *m, enum store_name kind, unsigned int id, char *out, size_t outlen,
+              char *err, size_t errlen)
+{
+	static const char *const sql[STORE_NAME__COUNT] = {
+	    [STORE_NAME_SITE] = "SELECT code FROM sites WHERE id = ?",
+	    [STORE_NAME_QUEUE] = "SELECT code FROM queues WHERE id = ?",
+	    [STORE_NAME_AGENT] = "SELECT username FROM agents WHERE id = ?",
+	};
+	char buf[STORE_NAME_MAX + 1];
+	unsigned long len = 0;
+	my_bool nul = 0;
+	MYSQL_BIND p[1], r[1];
+	MYSQL_STMT *st;
+	int rc;
+
+	if (store_cache.m != m)
+		store_names_drop(); /* names of another connection's database */
+	if (id < store_names[kind].cap && store_names[kind].v[id] != NULL) {
+		snprintf(out, outlen, "%s", store_names[kind].v[id]);
+		return 1;
+	}
+	bind_uint(&p[0], &id);
+	bind_out_str(&r[0], buf, sizeof buf, &len, &nul);
+	if ((st = store_stmt(m, sql[kind], p, err, errlen)) == NULL)
+		return -1;
+	if (mysql_stmt_execute(st) != 0 || mysql_stmt_bind_result(st, r) != 0 ||
+	    mysql_stmt_store_result(st) != 0)
+		return store_fail(m, st, err, errlen);
+	rc = mysql_stmt_fetch(st);
+	store_stmt_done(st);
+	if (rc == MYSQL_NO_DATA)
+		return 0;
+	if (rc != 0 || nul) {
+		store_last_errno = 0;
+		snprintf(err, errlen, "name %u of kind %d: fetch failed", id, (int)kind);
+		return -1;
+	}
+	snprintf(out, outlen, "%s", buf);
+	if (id < STORE_NAME_IDS) {
+		if (id >= store_names[kind].cap) {
+			unsigned cap = store_names[kind].cap ? store_names[kind].cap : 64;
+			char **v;
+
+			while (cap <= id)
+				cap *= 2;
+			if ((v = realloc(store_names[kind].v, cap * sizeof *v)) == NULL)
+				return 1; /* not kept */
+			memset(v + store_names[kind].cap, 0,
+			       (cap - store_names[kind].cap) * sizeof *v);
+			store_names[kind].v = v;
+			store_names[kind].cap = cap;
+		}
+		store_names[kind].v[id] = strdup(buf);
+	}
+	return 1;
 }

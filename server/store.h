@@ -64,6 +64,14 @@ void store_stmt_done(MYSQL_STMT *st);
  * before it closes it (db.c does, for its workers). Statements lent out
  * are the borrower's to give back. */
 void store_stmt_cache_drop(void);
+/* Names by id: a site's or a queue's code, an agent's username. Read once
+ * per connection and thread and kept: codes and usernames are identifiers
+ * that are never renamed in place (docs/OPERATIONS.md). 1 and out, 0 no
+ * such row, -1. */
+enum store_name { STORE_NAME_SITE, STORE_NAME_QUEUE, STORE_NAME_AGENT, STORE_NAME__COUNT };
+#define STORE_NAME_MAX 64
+int store_name_of(MYSQL *m, enum store_name kind, unsigned int id, char *out, size_t outlen,
+                  char *err, size_t errlen);
 /* This thread's cache: statements held, lookups answered and missed. */
 void store_stmt_cache_stats(unsigned *cached, unsigned long long *hits, unsigned long long *misses);
 /* Prepare, bind and execute a write; affected rows into *affected (may be
