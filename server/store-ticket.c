@@ -412,16 +412,25 @@ fence_bind(struct ticket_fence *f, MYSQL_BIND *p)
 
 /* TICKET_COLUMNS with the names left empty and their ids at the end, for
  * ticket_json to fill from the name cache. */
-#define REPLY_COLUMNS                                                                              \
-	"t.id, t.ref, t.kind, t.channel, t.severity, t.priority, t.state, t.subject, "             \
-	"t.language, t.product_line, t.customer_id, t.order_id, NULL AS site, NULL AS queue, "     \
-	"NULL AS owner, NULL AS owning_site, t.version, t.escalation_level, t.reopen_count, "      \
-	"t.resolution_code, t.resolution_summary, " MS_COL("t.enqueued_at", "enqueued_at")         \
-	", " MS_COL("t.resolved_at", "resolved_at") ", " MS_COL("t.closed_at", "closed_at")        \
-	", " MS_COL("t.created_at", "created_at") ", " MS_COL("t.updated_at", "updated_at")        \
-	", " MS_COL("t.first_response_due", "first_response_due")                                  \
-	", " MS_COL("t.resolution_due", "resolution_due") ", c.value_tier, t.site_id AS _site, "   \
-	"t.queue_id AS _queue, t.owner_agent_id AS _owner, t.owning_site_id AS _owning_site"
+#define REPLY_COLUMNS                                                                                                                                                                                                             \
+	"t.id, t.ref, t.kind, t.channel, t.severity, t.priority, t.state, t.subject, "                                                                                                                                            \
+	"t.language, t.product_line, t.customer_id, t.order_id, NULL AS site, NULL AS queue, "                                                                                                                                    \
+	"NULL AS owner, NULL AS owning_site, t.version, t.escalation_level, t.reopen_count, "                                                                                                                                     \
+	"t.resolution_code, t.resolution_summary, " MS_COL(                                                                                                                                                                       \
+	    "t.enqueued_at",                                                                                                                                                                                                      \
+	    "enqueued_at") ", " MS_COL("t.resolved_at",                                                                                                                                                                           \
+	                               "resolved_at") ", " MS_COL("t.closed_at",                                                                                                                                                  \
+	                                                          "closed_at") ", " MS_COL("t."                                                                                                                                   \
+	                                                                                   "creat"                                                                                                                                \
+	                                                                                   "ed_"                                                                                                                                  \
+	                                                                                   "at",                                                                                                                                  \
+	                                                                                   "creat"                                                                                                                                \
+	                                                                                   "ed_"                                                                                                                                  \
+	                                                                                   "at") ", " MS_COL("t.updated_at",                                                                                                      \
+	                                                                                                     "updated_at") ", " MS_COL("t.first_response_due",                                                                    \
+	                                                                                                                               "first_response_due") ", " MS_COL("t.resolution_due",                                      \
+	                                                                                                                                                                 "resolution_due") ", c.value_tier, t.site_id AS _site, " \
+	                                                                                                                                                                                   "t.queue_id AS _queue, t.owner_agent_id AS _owner, t.owning_site_id AS _owning_site"
 #define MS_COL(col, name) "TIMESTAMPDIFF(MICROSECOND, '1970-01-01', " col ") DIV 1000 AS " name
 
 /* The ticket as a reply object, as TICKET_COLUMNS gives it: 1 and *out, 0
@@ -452,8 +461,8 @@ ticket_json(MYSQL *m, uint64_t id, json_t **out, char *err, size_t errlen)
 		char name[STORE_NAME_MAX + 1];
 
 		if (json_is_integer(v)) {
-			rc = store_name_of(m, names[i].kind, (unsigned int)json_integer_value(v), name,
-			                   sizeof name, err, errlen);
+			rc = store_name_of(m, names[i].kind, (unsigned int)json_integer_value(v),
+			                   name, sizeof name, err, errlen);
 			if (rc < 0) {
 				json_decref(*out);
 				*out = NULL;
