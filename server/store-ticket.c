@@ -36,10 +36,14 @@
  * DATETIME(3) holds UTC. The ticket object of the replies
  * (docs/PROTOCOL.md): */
 #define TICKET_COLUMNS                                                                             \
+	TICKET_COLUMNS_HEAD "s.code AS site, q.code AS queue, a.username AS owner, "               \
+	                    "o.code AS owning_site, " TICKET_COLUMNS_TAIL ", c.value_tier"
+/* the ticket's own columns before and after the names */
+#define TICKET_COLUMNS_HEAD                                                                        \
 	"t.id, t.ref, t.kind, t.channel, t.severity, t.priority, t.state, t.subject, "             \
-	"t.language, t.product_line, t.customer_id, t.order_id, s.code AS site, q.code AS queue, " \
-	"a.username AS owner, "                                                                    \
-	"o.code AS owning_site, t.version, t.escalation_level, t.reopen_count, "                   \
+	"t.language, t.product_line, t.customer_id, t.order_id, "
+#define TICKET_COLUMNS_TAIL                                                                        \
+	"t.version, t.escalation_level, t.reopen_count, "                                          \
 	"t.resolution_code, t.resolution_summary, "                                                \
 	"TIMESTAMPDIFF(MICROSECOND, '1970-01-01', t.enqueued_at) DIV 1000 AS enqueued_at, "        \
 	"TIMESTAMPDIFF(MICROSECOND, '1970-01-01', t.resolved_at) DIV 1000 AS resolved_at, "        \
@@ -48,8 +52,7 @@
 	"TIMESTAMPDIFF(MICROSECOND, '1970-01-01', t.updated_at) DIV 1000 AS updated_at, "          \
 	"TIMESTAMPDIFF(MICROSECOND, '1970-01-01', t.first_response_due) DIV 1000 "                 \
 	"AS first_response_due, "                                                                  \
-	"TIMESTAMPDIFF(MICROSECOND, '1970-01-01', t.resolution_due) DIV 1000 AS resolution_due, "  \
-	"c.value_tier"
+	"TIMESTAMPDIFF(MICROSECOND, '1970-01-01', t.resolution_due) DIV 1000 AS resolution_due"
 #define TICKET_FROM                                                                                \
 	" FROM tickets t LEFT JOIN sites s ON s.id = t.site_id LEFT JOIN queues q ON "             \
 	"q.id = t.queue_id LEFT JOIN agents a ON a.id = t.owner_agent_id JOIN sites o ON "         \
@@ -412,26 +415,11 @@ fence_bind(struct ticket_fence *f, MYSQL_BIND *p)
 
 /* TICKET_COLUMNS with the names left empty and their ids at the end, for
  * ticket_json to fill from the name cache. */
-#define REPLY_COLUMNS                                                                                                                                                                                                             \
-	"t.id, t.ref, t.kind, t.channel, t.severity, t.priority, t.state, t.subject, "                                                                                                                                            \
-	"t.language, t.product_line, t.customer_id, t.order_id, NULL AS site, NULL AS queue, "                                                                                                                                    \
-	"NULL AS owner, NULL AS owning_site, t.version, t.escalation_level, t.reopen_count, "                                                                                                                                     \
-	"t.resolution_code, t.resolution_summary, " MS_COL(                                                                                                                                                                       \
-	    "t.enqueued_at",                                                                                                                                                                                                      \
-	    "enqueued_at") ", " MS_COL("t.resolved_at",                                                                                                                                                                           \
-	                               "resolved_at") ", " MS_COL("t.closed_at",                                                                                                                                                  \
-	                                                          "closed_at") ", " MS_COL("t."                                                                                                                                   \
-	                                                                                   "creat"                                                                                                                                \
-	                                                                                   "ed_"                                                                                                                                  \
-	                                                                                   "at",                                                                                                                                  \
-	                                                                                   "creat"                                                                                                                                \
-	                                                                                   "ed_"                                                                                                                                  \
-	                                                                                   "at") ", " MS_COL("t.updated_at",                                                                                                      \
-	                                                                                                     "updated_at") ", " MS_COL("t.first_response_due",                                                                    \
-	                                                                                                                               "first_response_due") ", " MS_COL("t.resolution_due",                                      \
-	                                                                                                                                                                 "resolution_due") ", c.value_tier, t.site_id AS _site, " \
-	                                                                                                                                                                                   "t.queue_id AS _queue, t.owner_agent_id AS _owner, t.owning_site_id AS _owning_site"
-#define MS_COL(col, name) "TIMESTAMPDIFF(MICROSECOND, '1970-01-01', " col ") DIV 1000 AS " name
+#define REPLY_COLUMNS                                                                              \
+	TICKET_COLUMNS_HEAD "NULL AS site, NULL AS queue, NULL AS owner, NULL AS "                 \
+	                    "owning_site, " TICKET_COLUMNS_TAIL                                    \
+	                    ", c.value_tier, t.site_id AS _site, t.queue_id AS _queue, "           \
+	                    "t.owner_agent_id AS _owner, t.owning_site_id AS _owning_site"
 
 /* The ticket as a reply object, as TICKET_COLUMNS gives it: 1 and *out, 0
  * none, -1. The ticket and its customer are read; the codes and the

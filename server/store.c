@@ -604,8 +604,8 @@ store_errno(void)
 }
 
 int
-store_name_of(MYSQL *m, enum store_name kind, unsigned int id, char *out, size_t outlen,
-              char *err, size_t errlen)
+store_name_of(MYSQL *m, enum store_name kind, unsigned int id, char *out, size_t outlen, char *err,
+              size_t errlen)
 {
 	static const char *const sql[STORE_NAME__COUNT] = {
 	    [STORE_NAME_SITE] = "SELECT code FROM sites WHERE id = ?",

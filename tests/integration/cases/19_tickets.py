@@ -74,6 +74,9 @@ def test_lifecycle(ctx):
     t = _move(conn, created, "accept", queue="general")
     util.check_eq((t["state"], t["owner"], t["queue"]), ("in_progress", "alice", "general"),
                   "after accept")
+    shown = conn.ok("ticket.show", ticket=t["id"])["ticket"]
+    util.check_eq(shown, t, "ticket.show vs the accept's reply (names from the cache)")
+    util.check_eq(list(shown), list(t), "the same members in the same order")
     note = conn.ok("ticket.note", ticket=t["id"], body="客户来电\n第二行", visibility="customer")
     util.check_eq((note["note"]["visibility"], note["ticket"]["version"]),
                   ("customer", t["version"]), "a note leaves the version alone")
