@@ -88,13 +88,20 @@ sla_plan(const struct sla_change *c, const enum sla_clock_state st[SLA_METRIC_CO
 		plan_state(c, st, responded, op);
 		break;
 	}
+	if (c->flags & SLA_ANSWERED) {
+		if (op[SLA_FIRST_RESPONSE] == SLA_OP_START)
+			op[SLA_FIRST_RESPONSE] = SLA_OP_MET;
+		else if (counting(st[SLA_FIRST_RESPONSE]) && op[SLA_FIRST_RESPONSE] != SLA_OP_STOP)
+			op[SLA_FIRST_RESPONSE] = SLA_OP_STOP;
+	}
 }
 
 const char *
 sla_op_name(enum sla_op op)
 {
 	static const char *const names[] = {"keep", "start",    "pause",           "resume",
-	                                    "stop", "continue", "continue_paused", "retarget"};
+	                                    "stop", "continue", "continue_paused", "retarget",
+	                                    "met"};
 
 	if ((unsigned)op >= sizeof names / sizeof names[0])
 		return "(invalid)";

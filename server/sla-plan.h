@@ -16,6 +16,7 @@
  *   TF_SLA_RESUME, or out of pending_customer: paused clocks resume, and
  *                next_response starts a new cycle (the customer spoke)
  *                once the first response was given or has no target.
+ *   SLA_ANSWERED (with any of the above): first_response is met now.
  * "Counting" is running or paused. */
 #ifndef CC_SLA_PLAN_H
 #define CC_SLA_PLAN_H
@@ -33,11 +34,17 @@ enum sla_hook {
 	SLA_HOOK_UPDATED,   /* kind, severity, priority, channel or site changed */
 };
 
+/* A flag of struct sla_change beside the TF_* ones: the change answers a
+ * live contact (an agent took a phone or chat contact, or logged the one
+ * in hand), which is its first response: first_response is met at once
+ * (SLA_OP_MET on a new ticket, SLA_OP_STOP on a counting clock). */
+#define SLA_ANSWERED (1u << 30)
+
 struct sla_change {
 	uint64_t ticket_id;
 	enum sla_hook what;
-	unsigned flags;
-	int old_state; /* enum ticket_state, -1 for a new ticket */
+	unsigned flags; /* TF_* of a transition, and SLA_ANSWERED */
+	int old_state;  /* enum ticket_state, -1 for a new ticket */
 	int new_state;
 };
 
@@ -51,6 +58,7 @@ enum sla_op {
 	SLA_OP_CONTINUE,        /* stopped: count again from the time counted */
 	SLA_OP_CONTINUE_PAUSED, /* stopped: paused, counted time kept */
 	SLA_OP_RETARGET,        /* sla_clock_retarget to the policy's target */
+	SLA_OP_MET,             /* a new cycle met as it starts (SLA_ANSWERED on creation) */
 };
 
 /* The operation on each metric's clock for change c, given the clocks'

@@ -771,6 +771,11 @@ clock_apply(struct sla_clock *k, enum sla_op op, const struct sla_policy *pol, i
 		if (tg == NULL || tg->ms <= 0 || sla_clock_retarget(k, cal, tg, warn, now) != 0)
 			sla_clock_stop(k, cal, now); /* no target any more */
 		break;
+	case SLA_OP_MET:
+		if (tg != NULL && tg->ms > 0)
+			sla_clock_start(k, tg, warn, now);
+		sla_clock_stop(k, cal, now); /* met with nothing counted */
+		break;
 	}
 	/* a row that never ran still records the policy's terms */
 	if (k->state == SLA_CLOCK_IDLE && tg != NULL) {
@@ -821,7 +826,7 @@ store_sla_apply(MYSQL *m, const struct sla_change *c, const struct sla_head *hea
 			changed = 1;
 	}
 	set_policy = c->what == SLA_HOOK_CREATED || c->what == SLA_HOOK_UPDATED;
-	responded = c->what == SLA_HOOK_RESPONDED;
+	responded = c->what == SLA_HOOK_RESPONDED || (c->flags & SLA_ANSWERED) != 0;
 	/* the due instants on the ticket row follow from the clocks: with no
 	 * clock changed, no policy to set and no response to stamp they stand */
 	if (ticket_sla_save(m, c->ticket_id, t, err, errlen) != 0 ||

@@ -652,6 +652,14 @@ ticket_tx_run(MYSQL *m, ticket_tx_fn body, const void *arg, struct ticket_result
 	}
 }
 
+/* Phone and chat are live: the customer is answered when a person takes
+ * the contact, which is the first response (SLA_ANSWERED). */
+static int
+channel_live(const char *channel)
+{
+	return channel != NULL && (strcmp(channel, "phone") == 0 || strcmp(channel, "chat") == 0);
+}
+
 /* store_ticket_create */
 
 struct create_arg {
@@ -795,8 +803,12 @@ create_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_
 	if (rc == 0) {
 		struct sla_head head = {ch.seq, ch.hash};
 
-		rc = sla_hook(m, id, SLA_HOOK_CREATED, 0, -1, ticket_state_parse(f.state), &head,
-		              c->now_ms, res, err, errlen);
+		/* a person logging a live contact has it in hand: answered */
+		unsigned flags =
+		    c->a->role != ROLE_SERVICE && channel_live(t->channel) ? SLA_ANSWERED : 0;
+
+		rc = sla_hook(m, id, SLA_HOOK_CREATED, flags, -1, ticket_state_parse(f.state),
+		              &head, c->now_ms, res, err, errlen);
 	}
 	if (rc != 0 || ticket_json(m, id, &ticket, err, errlen) != 1)
 		return -1;
@@ -1157,9 +1169,14 @@ change_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_
 		rc = ticket_sla_hook(m, followup, SLA_HOOK_CREATED, 0, -1, TS_NEW, x->now_ms, res,
 		                     err, errlen);
 	else if (rc == 0)
-		rc = ticket_sla_hook(m, id, SLA_HOOK_STATE, p.t->flags,
-		                     ticket_state_parse(row_str(row, "state")), (int)p.t->to,
-		                     x->now_ms, res, err, errlen);
+		/* an agent taking a live contact answers it */
+		rc = ticket_sla_hook(
+		    m, id, SLA_HOOK_STATE,
+		    p.t->flags | (x->c->action == TA_ACCEPT && channel_live(row_str(row, "channel"))
+		                      ? SLA_ANSWERED
+		                      : 0),
+		    ticket_state_parse(row_str(row, "state")), (int)p.t->to, x->now_ms, res, err,
+		    errlen);
 	json_decref(row);
 	if (rc != 0)
 		return rc;

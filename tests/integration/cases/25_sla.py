@@ -100,7 +100,7 @@ def test_warning_breach_escalation(ctx):
     srv = _server(ctx, [("fast", None, 2, 2, 3600, 50)])
     sue = _login(ctx, srv, "sue")
     alice = _login(ctx, srv, "alice")
-    t = alice.ok("ticket.create", kind="complaint", channel="phone", severity=2, priority=5,
+    t = alice.ok("ticket.create", kind="complaint", channel="web", severity=2, priority=5,
                  subject="SLA")["ticket"]
     created = t["created_at"]
     t = _move(alice, t, "accept", queue="general")
@@ -260,7 +260,7 @@ def test_restart_rebuilds_timers(ctx):
     again, at its instant, from the clock rows alone."""
     srv = _server(ctx, [("fast", None, 3, 30, 3600, 50)])
     alice = _login(ctx, srv, "alice")
-    t = alice.ok("ticket.create", kind="call", channel="phone", priority=5, subject="restart",
+    t = alice.ok("ticket.create", kind="inquiry", channel="web", priority=5, subject="restart",
                  queue="general")["ticket"]
     created = t["created_at"]
     util.check_eq(srv.stop(), 0, "clean stop")
@@ -301,7 +301,7 @@ def test_defaults_and_calendar(ctx):
                   + hours + closed)
     util.check(srv.find_log(r'clocks loaded" calendars=1 '), "the SH calendar was not loaded")
     alice = _login(ctx, srv, "alice")
-    t = alice.ok("ticket.create", kind="complaint", channel="phone", severity=2, priority=5,
+    t = alice.ok("ticket.create", kind="complaint", channel="web", severity=2, priority=5,
                  subject="defaults")["ticket"]
     clocks, _ = _clocks(alice, t)
     fr = clocks["first_response"]
@@ -327,7 +327,7 @@ def test_update_retargets(ctx):
     srv = _server(ctx, [("slow", None, 30, 30, 3600, 50), ("inq", "inquiry", 1, 30, 3600, 50)])
     sue = _login(ctx, srv, "sue")
     alice = _login(ctx, srv, "alice")
-    t = alice.ok("ticket.create", kind="call", channel="phone", priority=5,
+    t = alice.ok("ticket.create", kind="return_refund", channel="email", priority=5,
                  subject="update")["ticket"]
     clocks, _ = _clocks(alice, t)
     util.check_eq(clocks["first_response"]["target_ms"], 30000, "slow policy first")
@@ -349,3 +349,55 @@ def test_update_retargets(ctx):
     util.check(ev is not None, "no breach after the update")
     _check_at(at, updated, "breach right after the update")
     _verify(srv, t["ref"])
+
+
+def test_live_contact_answered(ctx):
+    """Phone and chat are live: an agent who logs the call in hand, or
+    takes a waiting one, has answered it, and that is its first response
+    (met at once, no warning or breach later). A web ticket's first
+    response still runs, and so does a phone ticket nobody took yet."""
+    srv = _server(ctx, [("fast", None, 2, 30, 3600, 50)])
+    srv.add_agent("pbx", "pw-pbx", role="service")
+    sue = _login(ctx, srv, "sue")
+    alice = _login(ctx, srv, "alice")
+    pbx = _login(ctx, srv, "pbx")
+
+    logged = alice.ok("ticket.create", kind="call", channel="phone", priority=5,
+                      subject="walk-in call")["ticket"]
+    clocks, _ = _clocks(alice, logged)
+    fr = clocks["first_response"]
+    util.check_eq((fr["state"], fr["level"], fr["elapsed_ms"], fr["target_ms"], fr["due_at"]),
+                  ("stopped", "ok", 0, 2000, None), "a logged call is answered")
+    util.check_eq(_db(srv, f"SELECT TIMESTAMPDIFF(MICROSECOND, '1970-01-01', "
+                           f"first_responded_at) DIV 1000 FROM tickets "
+                           f"WHERE id = {logged['id']}"),
+                  str(logged["created_at"]), "first_responded_at is the creation")
+    util.check_eq(clocks["resolution"]["state"], "running", "resolution still runs")
+
+    web = alice.ok("ticket.create", kind="inquiry", channel="web", priority=5,
+                   subject="web form")["ticket"]
+    util.check_eq(_clocks(alice, web)[0]["first_response"]["state"], "running",
+                  "a web ticket waits for its response")
+
+    waiting = pbx.ok("ticket.create", kind="call", channel="phone", priority=5,
+                     subject="caller waiting", queue="general")["ticket"]
+    util.check_eq(_clocks(alice, waiting)[0]["first_response"]["state"], "running",
+                  "a call in the queue is not answered yet")
+    alice.ok("agent.ready")
+    offer, _ = _next_event(alice, "offer", 5)
+    util.check(offer is not None and offer["ticket"]["ref"] == waiting["ref"],
+               f"the call offered to alice: {offer}")
+    util.check_eq(_clocks(alice, waiting)[0]["first_response"]["state"], "running",
+                  "an offered call is not answered yet")
+    taken = alice.ok("offer.accept", ticket=waiting["ref"])["ticket"]
+    util.check_eq((taken["state"], taken["owner"]), ("in_progress", "alice"), "taken")
+    fr = _clocks(alice, taken)[0]["first_response"]
+    util.check_eq((fr["state"], fr["level"]), ("stopped", "ok"), "taking the call answers it")
+
+    ev, _ = _next_event(sue, "sla.breach", 2.8)
+    util.check(ev is not None and ev["ref"] == web["ref"],
+               f"only the web ticket breaches: {ev}")
+    ev, _ = _next_event(sue, "sla.breach", 0.5)
+    util.check(ev is None, f"a second breach: {ev}")
+    for t in (logged, web, waiting):
+        _verify(srv, t["ref"])
