@@ -81,6 +81,14 @@ static const struct op op_table[] = {
      "merge a duplicate customer into another (reversible)"},
     {"customer.unmerge", 0, ROLE_SUPERVISOR | ROLE_ADMIN, op_customer_unmerge,
      "undo a customer merge"},
+    {"complaint.file", 0, ROLE_SERVICE, op_complaint_file,
+     "file a complaint from the public web form or the API"},
+    {"complaint.status", 0, ROLE_SERVICE | ROLE_ADMIN, op_complaint_status,
+     "a complaint as its customer may see it (reference and token)"},
+    {"complaint.csat", 0, ROLE_SERVICE, op_complaint_csat,
+     "the customer's rating of a resolved complaint"},
+    {"order.upsert", 0, ROLE_SERVICE | ROLE_ADMIN, op_order_upsert,
+     "an order from the shop's feed, for RFM and the 360 view"},
 };
 
 unsigned

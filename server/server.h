@@ -211,6 +211,11 @@ void op_ticket_merge(struct session *s, json_int_t id, json_t *req);
 void op_ticket_unmerge(struct session *s, json_int_t id, json_t *req);
 void op_customer_merge(struct session *s, json_int_t id, json_t *req);
 void op_customer_unmerge(struct session *s, json_int_t id, json_t *req);
+/* op-web.c: the ops behind ccgateway (service accounts) */
+void op_complaint_file(struct session *s, json_int_t id, json_t *req);
+void op_complaint_status(struct session *s, json_int_t id, json_t *req);
+void op_complaint_csat(struct session *s, json_int_t id, json_t *req);
+void op_order_upsert(struct session *s, json_int_t id, json_t *req);
 /* op-agent.c */
 void op_agent_ready(struct session *s, json_int_t id, json_t *req);
 void op_agent_pause(struct session *s, json_int_t id, json_t *req);

@@ -1,0 +1,2 @@
+/* page.c: see page.h. */
+#include "page.h"

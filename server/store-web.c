@@ -1,0 +1,2 @@
+/* store-web.c: see store-web.h. */
+#include "store-web.h"
