@@ -325,6 +325,34 @@ bind_out_str(MYSQL_BIND *b, char *buf, size_t n, unsigned long *len, my_bool *is
 	"a.id, a.username, a.display_name, a.role, COALESCE(s.code, ''), a.password_hash, "        \
 	"a.active, COALESCE(s.id, 0)"
 
+/* Execute st (from store_stmt), fetch its one row into r and give st
+ * back: 1 and the row, 0 no row, -1 (a value longer than its buffer is an
+ * error: a truncated buffer is not terminated, never use it). */
+static int
+store_fetch_row(MYSQL *m, MYSQL_STMT *st, MYSQL_BIND *r, const char *table, char *err,
+                size_t errlen)
+{
+	int rc;
+
+	if (mysql_stmt_execute(st) != 0 || mysql_stmt_bind_result(st, r) != 0 ||
+	    mysql_stmt_store_result(st) != 0)
+		return store_fail(m, st, err, errlen);
+	rc = mysql_stmt_fetch(st);
+	store_stmt_done(st);
+	if (rc == MYSQL_NO_DATA)
+		return 0;
+	if (rc != 0) {
+		store_last_errno = 0;
+		snprintf(err, errlen,
+		         rc == MYSQL_DATA_TRUNCATED
+		             ? "a %s row holds a value longer than its column allows"
+		             : "fetch from %s failed",
+		         table);
+		return -1;
+	}
+	return 1;
+}
+
 /* Run a prepared agent query and fetch at most one row into out. */
 static int
 store_fetch_agent(MYSQL *m, MYSQL_STMT *st, struct agent_row *out, char *err, size_t errlen)
@@ -332,7 +360,6 @@ store_fetch_agent(MYSQL *m, MYSQL_STMT *st, struct agent_row *out, char *err, si
 	MYSQL_BIND r[8];
 	unsigned long len[8];
 	my_bool nul[8];
-	int rc;
 
 	memset(out, 0, sizeof *out);
 	bind_uint(&r[0], &out->id);
@@ -343,25 +370,7 @@ store_fetch_agent(MYSQL *m, MYSQL_STMT *st, struct agent_row *out, char *err, si
 	bind_out_str(&r[5], out->password_hash, sizeof out->password_hash, &len[5], &nul[5]);
 	bind_int(&r[6], &out->active);
 	bind_uint(&r[7], &out->site_id);
-	if (mysql_stmt_execute(st) != 0 || mysql_stmt_bind_result(st, r) != 0 ||
-	    mysql_stmt_store_result(st) != 0)
-		return store_fail(m, st, err, errlen);
-	rc = mysql_stmt_fetch(st);
-	store_stmt_done(st);
-	if (rc == MYSQL_NO_DATA)
-		return 0;
-	if (rc == MYSQL_DATA_TRUNCATED) {
-		/* a truncated buffer is not terminated: never use it */
-		store_last_errno = 0;
-		snprintf(err, errlen, "an agents row holds a value longer than its column allows");
-		return -1;
-	}
-	if (rc != 0) {
-		store_last_errno = 0;
-		snprintf(err, errlen, "fetch failed");
-		return -1;
-	}
-	return 1;
+	return store_fetch_row(m, st, r, "agents", err, errlen);
 }
 
 int
@@ -629,16 +638,12 @@ store_name_of(MYSQL *m, enum store_name kind, unsigned int id, char *out, size_t
 	bind_out_str(&r[0], buf, sizeof buf, &len, &nul);
 	if ((st = store_stmt(m, sql[kind], p, err, errlen)) == NULL)
 		return -1;
-	if (mysql_stmt_execute(st) != 0 || mysql_stmt_bind_result(st, r) != 0 ||
-	    mysql_stmt_store_result(st) != 0)
-		return store_fail(m, st, err, errlen);
-	rc = mysql_stmt_fetch(st);
-	store_stmt_done(st);
-	if (rc == MYSQL_NO_DATA)
-		return 0;
-	if (rc != 0 || nul) {
+	if ((rc = store_fetch_row(m, st, r, kind == STORE_NAME_AGENT ? "agents" : "names", err,
+	                          errlen)) <= 0)
+		return rc;
+	if (nul) {
 		store_last_errno = 0;
-		snprintf(err, errlen, "name %u of kind %d: fetch failed", id, (int)kind);
+		snprintf(err, errlen, "name %u of kind %d is null", id, (int)kind);
 		return -1;
 	}
 	snprintf(out, outlen, "%s", buf);
