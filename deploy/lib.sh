@@ -11,8 +11,11 @@ CC_DB_PIDFILE="$CC_DB_DIR/mariadbd.pid"
 CC_DB_LOG="$CC_VAR/log/mariadbd.log"
 CC_PORTS_FILE="$CC_VAR/etc/ports"
 CC_SERVER_PIDFILE="$CC_VAR/run/callcentred.pid"
+CC_GATEWAY_PIDFILE="$CC_VAR/run/ccgateway.pid"
 # shellcheck disable=SC2034 # used by the scripts that source this file
 CC_SERVER_LOG="$CC_VAR/log/callcentred.log"
+# shellcheck disable=SC2034 # used by the scripts that source this file
+CC_GATEWAY_LOG="$CC_VAR/log/ccgateway.log"
 CC_USER="$(id -un)"
 
 # Print a progress line.
@@ -218,21 +221,23 @@ cc_port_pick() {
 	printf -v "$name" '%s' "$value"
 }
 
-# Set CC_PORT, CC_ADMIN_PORT and CC_DB_PORT (see cc_port_pick).
+# Set CC_PORT, CC_ADMIN_PORT, CC_DB_PORT and CC_GATEWAY_PORT (see
+# cc_port_pick).
 cc_ports_init() {
 	cc_port_pick CC_PORT 7443
 	cc_port_pick CC_ADMIN_PORT 7480
 	cc_port_pick CC_DB_PORT 13306
-	if [ "$CC_PORT" = "$CC_ADMIN_PORT" ] || [ "$CC_PORT" = "$CC_DB_PORT" ] ||
-		[ "$CC_ADMIN_PORT" = "$CC_DB_PORT" ]; then
-		cc_die "CC_PORT, CC_ADMIN_PORT and CC_DB_PORT must differ ($CC_PORT, $CC_ADMIN_PORT, $CC_DB_PORT)"
+	cc_port_pick CC_GATEWAY_PORT 8443
+	if [ "$(printf '%s\n' "$CC_PORT" "$CC_ADMIN_PORT" "$CC_DB_PORT" "$CC_GATEWAY_PORT" |
+		sort -u | wc -l)" -ne 4 ]; then
+		cc_die "CC_PORT, CC_ADMIN_PORT, CC_DB_PORT and CC_GATEWAY_PORT must differ ($CC_PORT, $CC_ADMIN_PORT, $CC_DB_PORT, $CC_GATEWAY_PORT)"
 	fi
 }
 
 # Record the ports in var/etc/ports for the next run.
 cc_ports_save() {
-	printf 'CC_PORT=%s\nCC_ADMIN_PORT=%s\nCC_DB_PORT=%s\n' \
-		"$CC_PORT" "$CC_ADMIN_PORT" "$CC_DB_PORT" >"$CC_PORTS_FILE.tmp"
+	printf 'CC_PORT=%s\nCC_ADMIN_PORT=%s\nCC_DB_PORT=%s\nCC_GATEWAY_PORT=%s\n' \
+		"$CC_PORT" "$CC_ADMIN_PORT" "$CC_DB_PORT" "$CC_GATEWAY_PORT" >"$CC_PORTS_FILE.tmp"
 	mv -f "$CC_PORTS_FILE.tmp" "$CC_PORTS_FILE"
 }
 
@@ -248,14 +253,16 @@ cc_ports_suggest() {
 
 	for off in 1000 2000 3000 4000 5000 6000 7000 8000 9000; do
 		ok=1
-		for port in $((CC_PORT + off)) $((CC_ADMIN_PORT + off)) $((CC_DB_PORT + off)); do
+		for port in $((CC_PORT + off)) $((CC_ADMIN_PORT + off)) $((CC_DB_PORT + off)) \
+			$((CC_GATEWAY_PORT + off)); do
 			if [ "$port" -gt 65535 ] || cc_port_busy "$port"; then
 				ok=0
 			fi
 		done
 		if [ "$ok" -eq 1 ]; then
-			printf 'CC_PORT=%d CC_ADMIN_PORT=%d CC_DB_PORT=%d' \
-				$((CC_PORT + off)) $((CC_ADMIN_PORT + off)) $((CC_DB_PORT + off))
+			printf 'CC_PORT=%d CC_ADMIN_PORT=%d CC_DB_PORT=%d CC_GATEWAY_PORT=%d' \
+				$((CC_PORT + off)) $((CC_ADMIN_PORT + off)) $((CC_DB_PORT + off)) \
+				$((CC_GATEWAY_PORT + off))
 			return 0
 		fi
 	done
@@ -263,7 +270,7 @@ cc_ports_suggest() {
 
 # Exit with advice when a port that the stack needs is taken by another
 # program (another stack, a system service). Arguments: the names of the
-# port variables to check (CC_PORT, CC_ADMIN_PORT, CC_DB_PORT).
+# port variables to check (CC_PORT, CC_ADMIN_PORT, CC_DB_PORT, CC_GATEWAY_PORT).
 cc_ports_require_free() {
 	local name busy=() hint
 
@@ -413,39 +420,56 @@ cc_db_stop() {
 	fi
 }
 
-# Print the pid of the running callcentred recorded in var/run, if any.
-cc_server_pid() {
-	local pid
+# Print the pid of a running program of the stack (callcentred, ccgateway)
+# recorded in its pid file under var/run, if any.
+cc_program_pid() {
+	local name=$1 pidfile=$2 binary=$3 pid
 
-	[ -f "$CC_SERVER_PIDFILE" ] || return 1
-	read -r pid <"$CC_SERVER_PIDFILE" || return 1
+	[ -f "$pidfile" ] || return 1
+	read -r pid <"$pidfile" || return 1
 	case $pid in
 	'' | *[!0-9]*) return 1 ;;
 	esac
 	# A stale pid file may name a process that is not ours.
-	cc_pid_alive "$pid" callcentred "$CC_ROOT/build/server/callcentred" || return 1
+	cc_pid_alive "$pid" "$name" "$binary" || return 1
 	printf '%s\n' "$pid"
 }
 
-# Stop callcentred with SIGTERM and wait for it; SIGKILL after 30 s.
-cc_server_stop() {
-	local pid
+# Stop a program of the stack with SIGTERM and wait for it; SIGKILL after 30 s.
+cc_program_stop() {
+	local name=$1 pidfile=$2 binary=$3 pid
 
-	if ! pid=$(cc_server_pid); then
-		rm -f "$CC_SERVER_PIDFILE"
-		cc_say "callcentred is not running"
+	if ! pid=$(cc_program_pid "$name" "$pidfile" "$binary"); then
+		rm -f "$pidfile"
+		cc_say "$name is not running"
 		return 0
 	fi
-	cc_say "stopping callcentred (pid $pid)"
+	cc_say "stopping $name (pid $pid)"
 	kill -TERM "$pid" 2>/dev/null || true
 	for _ in $(seq 1 300); do
 		cc_pid_alive "$pid" || break
 		sleep 0.1
 	done
 	if cc_pid_alive "$pid"; then
-		cc_warn "callcentred (pid $pid) did not exit within 30 s of SIGTERM; sending SIGKILL"
+		cc_warn "$name (pid $pid) did not exit within 30 s of SIGTERM; sending SIGKILL"
 		kill -KILL "$pid" 2>/dev/null || true
 		sleep 0.2
 	fi
-	rm -f "$CC_SERVER_PIDFILE"
+	rm -f "$pidfile"
+}
+
+cc_server_pid() {
+	cc_program_pid callcentred "$CC_SERVER_PIDFILE" "$CC_ROOT/build/server/callcentred"
+}
+
+cc_server_stop() {
+	cc_program_stop callcentred "$CC_SERVER_PIDFILE" "$CC_ROOT/build/server/callcentred"
+}
+
+cc_gateway_pid() {
+	cc_program_pid ccgateway "$CC_GATEWAY_PIDFILE" "$CC_ROOT/build/server/gateway/ccgateway"
+}
+
+cc_gateway_stop() {
+	cc_program_stop ccgateway "$CC_GATEWAY_PIDFILE" "$CC_ROOT/build/server/gateway/ccgateway"
 }

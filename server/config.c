@@ -73,6 +73,7 @@ static const struct config_key config_keys[] = {
     KI("auth", "lockout", lockout, "300", 1, 86400),
     KI("auth", "session_ttl", session_ttl, "86400", 60, 30 * 86400),
     KI("tickets", "reopen_window", reopen_window, "7", 0, 365),
+    KS("web", "complaint_queue", web_complaint_queue, "complaints"),
     KS("log", "level", log_level, "info"),
 };
 
@@ -320,6 +321,10 @@ config_finish(struct config *cfg, char *err, size_t errlen)
 			         host);
 			return -1;
 		}
+	}
+	if (cfg->web_complaint_queue[0] == '\0') {
+		snprintf(err, errlen, "web.complaint_queue: a queue code is required");
+		return -1;
 	}
 	if (cfg->max_connections_per_ip > cfg->max_connections)
 		cfg->max_connections_per_ip = cfg->max_connections;

@@ -43,6 +43,8 @@ struct config {
 
 	int reopen_window; /* tickets.reopen_window, in days */
 
+	char web_complaint_queue[65]; /* web.complaint_queue: where complaint.file files */
+
 	char log_level[16];
 
 	char base_dir[CONFIG_PATH_MAX]; /* folder of the config file */

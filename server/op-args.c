@@ -19,14 +19,15 @@ now_ms(void)
 	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
-/* Reply bad_request or too_large about an argument; always -1. */
+/* Reply bad_request or too_large about an argument, named in the error's
+ * "field"; always -1. */
 int
 arg_refuse(struct session *s, json_int_t id, enum cc_err code, const char *key, const char *what)
 {
 	char msg[256];
 
 	snprintf(msg, sizeof msg, "argument \"%s\" %s", key, what);
-	session_reply_error(s, id, code, msg);
+	session_reply_error_field(s, id, code, msg, key);
 	return -1;
 }
 

@@ -154,6 +154,9 @@ void session_set_state(struct session *s, enum session_state next);
 /* Queue a message; drops the session when its output is over the cap. */
 void session_send(struct session *s, json_t *msg);
 void session_reply_error(struct session *s, json_int_t id, enum cc_err code, const char *msg);
+/* An error about one argument: the error object also names it ("field"). */
+void session_reply_error_field(struct session *s, json_int_t id, enum cc_err code, const char *msg,
+                               const char *field);
 /* Send a closing event, flush, then close. */
 void session_close_gracefully(struct session *s, enum close_reason why, const char *text);
 /* Close now, without flushing. */

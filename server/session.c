@@ -193,6 +193,17 @@ session_reply_error(struct session *s, json_int_t id, enum cc_err code, const ch
 }
 
 void
+session_reply_error_field(struct session *s, json_int_t id, enum cc_err code, const char *msg,
+                          const char *field)
+{
+	json_t *r = proto_reply_error(id, code, msg);
+
+	json_object_set_new(json_object_get(r, "error"), "field", json_string(field));
+	s->srv->metrics.errors[code]++;
+	session_send(s, r);
+}
+
+void
 session_broadcast(struct server *srv, unsigned roles, unsigned int agent_id, json_t *msg)
 {
 	struct session *s, *next;

@@ -28,6 +28,7 @@
 #include "audit.h"
 #include "server.h"
 #include "store-link.h"
+#include "store-web.h"
 #include "store.h"
 
 #define ER_DUP_ENTRY 1062
@@ -1587,7 +1588,7 @@ store_ticket_show(MYSQL *m, const struct ticket_actor *a, const struct ticket_ke
 	unsigned long len;
 	unsigned int limit = TICKET_SHOW_NOTES;
 	uint64_t id = k->id;
-	json_t *ticket, *notes, *events, *links;
+	json_t *ticket, *notes, *events, *links, *complaint;
 	int rc;
 
 	res->code = CC_OK;
@@ -1629,6 +1630,11 @@ store_ticket_show(MYSQL *m, const struct ticket_actor *a, const struct ticket_ke
 	if (store_link_list(m, id, &links, err, errlen) != 0)
 		return -1;
 	json_object_set_new(res->reply, "links", links);
+	/* a complaint filed on the web: what the customer told the form */
+	if ((rc = store_web_complaint_json(m, id, &complaint, err, errlen)) < 0)
+		return -1;
+	if (rc == 1)
+		json_object_set_new(res->reply, "complaint", complaint);
 	return 0;
 }
 

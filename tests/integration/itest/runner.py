@@ -12,7 +12,7 @@ import sys
 import time
 import traceback
 
-from . import agent, db, pki, server, util, wire
+from . import agent, db, gateway, pki, server, util, wire
 
 
 class Ctx:
@@ -33,6 +33,7 @@ class Ctx:
         self.servers = []
         self.conns = []
         self.agents = []
+        self.gateways = []
         self._ca = None
         self._leaf = None
         self.t0 = time.monotonic()
@@ -107,6 +108,29 @@ class Ctx:
         self.agents.append(a)
         return a
 
+    def gateway(self, srv, settings=None, start=True):
+        """A ccgateway aimed at srv: the service account "gateway" and a
+        "complaints" queue made in srv's database (before srv starts, so
+        that it knows the queue), a form secret and an API key
+        (gw.api_key) in the gateway's folder; started unless start is
+        false. Stopped at teardown."""
+        binary = self.opts.gateway
+        util.check(os.access(binary, os.X_OK), f"{binary} is not built (or not executable)")
+        password = f"pw-gateway-{os.getpid()}"
+        srv.add_agent("gateway", password, name="Web gateway", role="service")
+        srv.dbinfo.sql(
+            "INSERT IGNORE INTO queues (code, name, site_id) "
+            "SELECT 'complaints', 'Complaints', id FROM sites WHERE code = 'SH';\n",
+            srv.database)
+        folder = os.path.join(self.dir, f"gateway{len(self.gateways)}")
+        gw = gateway.Gateway(binary, folder, srv.port, self.ca.cert, self.leaf[0],
+                             self.leaf[1], password, settings)
+        self.gateways.append(gw)
+        if start:
+            gw.start()
+            self.note(f"ccgateway up: https {gw.port} -> callcentred {srv.port}")
+        return gw
+
     # teardown
 
     def teardown(self, passed):
@@ -118,6 +142,12 @@ class Ctx:
         for a in self.agents:
             a.close()
             problems.extend(a.sanitizer_reports())
+        for gw in self.gateways:
+            gw.stop()
+            problems.extend(gw.problems)
+            report = gw.sanitizer_report()
+            if report:
+                problems.append(f"sanitizer report in {gw.log}: {report}")
         for srv in self.servers:
             try:
                 srv.stop()
@@ -138,6 +168,9 @@ class Ctx:
         for srv in self.servers:
             print(f"--- tail of {srv.log} (exit codes {srv.exit_codes}):")
             print(util.file_tail(srv.log, 60))
+        for gw in self.gateways:
+            print(f"--- tail of {gw.log} (exit codes {gw.exit_codes}):")
+            print(util.file_tail(gw.log, 60))
         for a in self.agents:
             a.dump()
         print(f"--- files kept in {self.dir}")
@@ -165,6 +198,7 @@ def main(argv=None):
     parser.add_argument("--itest-dir", required=True, help="the fixture's folder")
     parser.add_argument("--server", required=True, help="path of callcentred")
     parser.add_argument("--agent", required=True, help="path of ccagent")
+    parser.add_argument("--gateway", help="path of ccgateway (default: next to callcentred)")
     parser.add_argument("--schema-dir", required=True, help="the schema/ migrations folder")
     parser.add_argument("--timeout-scale", type=float, default=1.0,
                         help="stretch timeouts (sanitizer builds)")
@@ -172,6 +206,8 @@ def main(argv=None):
     parser.add_argument("-k", dest="only", help="run only tests whose name contains this")
     opts = parser.parse_args(argv)
     util.TIME_SCALE = opts.timeout_scale
+    if opts.gateway is None:
+        opts.gateway = os.path.join(os.path.dirname(opts.server), "gateway", "ccgateway")
 
     case_name, module = load_case(opts.case)
     if module.__doc__:

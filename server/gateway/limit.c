@@ -1,0 +1,99 @@
+/* limit.c: token buckets per key (a client address, a contact) in a table
+ * of fixed size. Keys are stored as the first 8 bytes of their SHA-256, so
+ * a flood of made-up keys can neither grow memory nor aim at one slot; when
+ * the probe window is full the least recently used bucket is forgotten,
+ * which only ever errs towards letting a request through. */
+#include "gw.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/sha.h>
+
+#define GW_LIMIT_PROBE 8
+
+struct gw_bucket {
+	uint64_t key; /* 0: empty */
+	int64_t last_ms;
+	double tokens;
+};
+
+struct gw_limit {
+	struct gw_bucket *slots;
+	size_t mask;
+	double rate; /* tokens per millisecond */
+	double burst;
+};
+
+struct gw_limit *
+gw_limit_new(int rate, int64_t period_ms, size_t slots)
+{
+	struct gw_limit *l = calloc(1, sizeof *l);
+	size_t n = 64;
+
+	if (l == NULL)
+		return NULL;
+	while (n < slots)
+		n <<= 1;
+	if ((l->slots = calloc(n, sizeof *l->slots)) == NULL) {
+		free(l);
+		return NULL;
+	}
+	l->mask = n - 1;
+	l->rate = (double)rate / (double)period_ms;
+	l->burst = rate;
+	return l;
+}
+
+void
+gw_limit_free(struct gw_limit *l)
+{
+	if (l == NULL)
+		return;
+	free(l->slots);
+	free(l);
+}
+
+int
+gw_limit_take(struct gw_limit *l, const char *key, int64_t now_ms)
+{
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	uint64_t h;
+	struct gw_bucket *b = NULL, *oldest = NULL;
+
+	SHA256((const unsigned char *)key, strlen(key), md);
+	memcpy(&h, md, sizeof h);
+	if (h == 0)
+		h = 1;
+	for (size_t i = 0; i < GW_LIMIT_PROBE; i++) {
+		struct gw_bucket *s = &l->slots[(h + i) & l->mask];
+		if (s->key == h) {
+			b = s;
+			break;
+		}
+		if (s->key == 0 || oldest == NULL || s->last_ms < oldest->last_ms)
+			oldest = s;
+		if (s->key == 0)
+			break;
+	}
+	if (b == NULL) {
+		b = oldest;
+		b->key = h;
+		b->tokens = l->burst;
+		b->last_ms = now_ms;
+	}
+	if (now_ms > b->last_ms) {
+		b->tokens += (double)(now_ms - b->last_ms) * l->rate;
+		if (b->tokens > l->burst)
+			b->tokens = l->burst;
+	}
+	b->last_ms = now_ms;
+	if (b->tokens >= 1.0) {
+		b->tokens -= 1.0;
+		return 0;
+	}
+	double wait_ms = (1.0 - b->tokens) / l->rate;
+	int s = (int)ceil(wait_ms / 1000.0);
+	return s < 1 ? 1 : s;
+}

@@ -1,0 +1,360 @@
+"""The ops behind the public web gateway (service role): complaint.file finds
+or creates the customer and files a queued, routed web complaint with its
+SLA, hash chain and the customer's note; idempotency keys; refusals that
+name the field and write nothing; complaint.status by reference and token
+with a customer-safe timeline; complaint.csat after resolution, once;
+order.upsert; agents kept out; the details in ticket.show."""
+
+import importlib
+import json
+import re
+import sys
+
+from itest import util, wire
+
+sys.path.insert(0, __import__("os").path.dirname(__file__))
+routing = importlib.import_module("26_routing")
+_event, _login = routing._event, routing._login
+
+FORM = {"name": "李雷", "phone": "139 1234 5678", "category": "delivery",
+        "description": "包裹三天没有更新物流\n请尽快处理", "resolution": "refund"}
+TABLES = ("tickets", "customers", "customer_contacts", "ticket_notes", "ticket_events",
+          "web_complaints", "web_idempotency", "csat", "orders")
+
+
+def _setup(ctx, settings=None):
+    srv = ctx.server(agents={"alice": "pw-alice"}, start=False, settings=settings)
+    srv.add_agent("gw", "pw-gw", role="service")
+    srv.add_agent("sue", "pw-sue", role="supervisor")
+    srv.add_agent("root", "pw-root", role="admin")
+    srv.dbinfo.sql(
+        "INSERT INTO queues (code, name, site_id, wrapup_seconds) "
+        "SELECT 'complaints', 'Complaints', id, 0 FROM sites WHERE code = 'SH';\n"
+        "INSERT INTO customers (id, name) VALUES (7001, '王芳'), (7002, 'Old Li'), "
+        "(7003, 'Li Lei');\n"
+        "UPDATE customers SET merged_into = 7003, merged_at = UTC_TIMESTAMP(3) "
+        "WHERE id = 7002;\n"
+        "INSERT INTO customer_contacts (customer_id, kind, value) VALUES "
+        "(7001, 'phone', '+8613800138000'), (7002, 'email', 'lilei@example.com');\n",
+        srv.database)
+    srv.start()
+    return srv
+
+
+def _counts(srv):
+    return {t: int(srv.dbinfo.scalar(f"SELECT COUNT(*) FROM {t}", srv.database))
+            for t in TABLES}
+
+
+def _verify(srv, ref):
+    proc = srv.tool("--verify-ticket", ref)
+    util.check_eq(proc.returncode, 0, f"--verify-ticket {ref}: {proc.stdout}{proc.stderr}")
+
+
+def _file(gw, **changes):
+    form = dict(FORM)
+    form.update(changes)
+    return gw.ok("complaint.file", **{k: v for k, v in form.items() if v is not None})
+
+
+def _field_error(reply, code, field, part=None):
+    wire.check_error(reply, code, part)
+    util.check_eq(reply["error"].get("field"), field, f"field in {util.shorten(reply)}")
+
+
+def test_file_and_customers(ctx):
+    """A new customer is created; a known phone finds its customer; an
+    e-mail of a merged customer finds the survivor. The ticket is a queued
+    web complaint with SLA clocks, a verified chain and the customer's
+    note; ticket.show carries the complaint's details."""
+    srv = _setup(ctx)
+    gw = _login(ctx, srv, "gw")
+    sue = _login(ctx, srv, "sue")
+    before = _counts(srv)
+    r = _file(gw, email="Li.Lei@Example.COM", order="SO-404", urgency="high")
+    util.check_eq(set(r), {"id", "ok", "ticket", "token", "duplicate"}, "reply members")
+    util.check_eq(set(r["ticket"]),
+                  {"ref", "state", "created_at", "first_response_due", "resolution_due"},
+                  "the ticket as the gateway gets it")
+    util.check(re.fullmatch(r"[A-Za-z0-9_-]{43}", r["token"]), f"token {r['token']!r}")
+    util.check_eq((r["ticket"]["state"], r["duplicate"]), ("queued", False), "filed")
+    util.check(r["ticket"]["first_response_due"] and r["ticket"]["resolution_due"],
+               f"promised times: {r['ticket']}")
+    after = _counts(srv)
+    util.check_eq((after["tickets"] - before["tickets"],
+                   after["customers"] - before["customers"],
+                   after["customer_contacts"] - before["customer_contacts"]),
+                  (1, 1, 2), "one ticket, one new customer with two contacts")
+    shown = sue.ok("ticket.show", ticket=r["ticket"]["ref"])
+    t = shown["ticket"]
+    util.check_eq((t["kind"], t["channel"], t["state"], t["queue"], t["priority"],
+                   t["language"], t["owning_site"], t["order_id"]),
+                  ("complaint", "web", "queued", "complaints", 6, "zh-CN", "SH", None),
+                  "a queued web complaint (urgency high: priority 6)")
+    util.check(t["subject"].startswith("delivery: 包裹三天没有更新物流"), f"subject {t['subject']}")
+    contacts = srv.dbinfo.sql(
+        f"SELECT kind, value FROM customer_contacts WHERE customer_id = {t['customer_id']} "
+        "ORDER BY kind", srv.database)
+    util.check_eq(contacts, [["phone", "+8613912345678"], ["email", "li.lei@example.com"]],
+                  "normalised contacts")
+    util.check_eq(srv.dbinfo.scalar(f"SELECT name FROM customers WHERE id = "
+                                    f"{t['customer_id']}", srv.database), "李雷", "name")
+    util.check_eq([(n["author_kind"], n["visibility"], n["body"]) for n in shown["notes"]],
+                  [("customer", "customer", FORM["description"])], "the customer's note")
+    util.check_eq([e["op"] for e in shown["events"]], ["create", "complaint.file"],
+                  "create and complaint.file on the chain")
+    util.check_eq({s["metric"]: s["state"] for s in shown["sla"]}["first_response"],
+                  "running", "the first-response clock runs")
+    c = shown["complaint"]
+    util.check_eq((c["category"], c["resolution"], c["urgency"], c["language"],
+                   c["contact_name"], c["contact_phone"], c["contact_email"], c["order"]),
+                  ("delivery", "refund", "high", "zh-CN", "李雷", "139 1234 5678",
+                   "Li.Lei@Example.COM", "SO-404"),
+                  "ticket.show shows the details as given")
+    _verify(srv, t["ref"])
+
+    known = _file(gw, name="Someone Else", phone="+86 138-0013-8000")
+    alice = _login(ctx, srv, "alice")
+    kt = alice.ok("ticket.show", ticket=known["ticket"]["ref"])
+    util.check_eq(kt["ticket"]["customer_id"], 7001, "found by phone")
+    util.check_eq(srv.dbinfo.scalar("SELECT name FROM customers WHERE id = 7001",
+                                    srv.database), "王芳", "an existing name is kept")
+    util.check_eq(kt["events"][-1]["detail"]["customer"], "found", "the detail says found")
+    util.check_eq(kt["complaint"]["contact_name"], "Someone Else",
+                  "agents see the details too, the name as given")
+
+    merged = _file(gw, phone=None, email="LILEI@example.com", language="en")
+    mt = sue.ok("ticket.show", ticket=merged["ticket"]["ref"])
+    util.check_eq((mt["ticket"]["customer_id"], mt["ticket"]["language"]), (7003, "en"),
+                  "a merged customer's contact files for the survivor")
+    util.check_eq(mt["events"][-1]["detail"]["customer_merged"], [7002, 7003],
+                  "the detail records the merge followed")
+    util.check_eq(_counts(srv)["customers"], after["customers"], "no customer created")
+    _verify(srv, mt["ticket"]["ref"])
+
+    # a flagged customer is served, and the detail says so
+    srv.dbinfo.sql("UPDATE customers SET flagged_at = UTC_TIMESTAMP(3), flag_reason = 'abuse' "
+                   "WHERE id = 7001", srv.database)
+    fl = _file(gw, phone="13800138000")
+    ft = sue.ok("ticket.show", ticket=fl["ticket"]["ref"])
+    util.check_eq(ft["events"][-1]["detail"].get("customer_flagged"), True, "flagged")
+
+
+def test_idempotency(ctx):
+    """The same key gives the same ticket and token once; another key files
+    another complaint."""
+    srv = _setup(ctx)
+    gw = _login(ctx, srv, "gw")
+    first = _file(gw, idempotency_key="form-nonce-0001")
+    before = _counts(srv)
+    again = _file(gw, idempotency_key="form-nonce-0001", description="edited text")
+    util.check_eq((again["ticket"]["ref"], again["token"], again["duplicate"]),
+                  (first["ticket"]["ref"], first["token"], True), "the duplicate")
+    util.check_eq(_counts(srv), before, "a duplicate writes nothing")
+    util.check_eq(srv.dbinfo.scalar("SELECT COUNT(*) FROM web_idempotency WHERE "
+                                    "key_hash = UNHEX(SHA2('form-nonce-0001', 256))",
+                                    srv.database), "1", "the key is stored as its SHA-256")
+    util.check_eq(srv.dbinfo.scalar("SELECT COUNT(*) FROM web_idempotency WHERE "
+                                    "INSTR(token_xor, 'form') > 0", srv.database), "0",
+                  "no plain key")
+    other = _file(gw, idempotency_key="form-nonce-0002")
+    util.check(other["ticket"]["ref"] != first["ticket"]["ref"] and not other["duplicate"],
+               "another key, another complaint")
+    st = gw.ok("complaint.status", ref=first["ticket"]["ref"], token=again["token"])
+    util.check_eq(st["complaint"]["ref"], first["ticket"]["ref"], "the returned token works")
+    # an expired key is forgotten (and its row reused)
+    srv.dbinfo.sql("UPDATE web_idempotency SET created_at = UTC_TIMESTAMP(3) - INTERVAL 25 HOUR",
+                   srv.database)
+    late = _file(gw, idempotency_key="form-nonce-0001")
+    util.check(late["ticket"]["ref"] != first["ticket"]["ref"] and not late["duplicate"],
+               "a key older than 24 h files anew")
+    util.check_eq(srv.dbinfo.scalar("SELECT COUNT(*) FROM web_idempotency", srv.database), "1",
+                  "expired rows were purged")
+
+
+def test_idempotency_race(ctx):
+    """The same key sent on four connections at once files one complaint;
+    every caller gets its ref and token."""
+    srv = _setup(ctx)
+    conns = [_login(ctx, srv, "gw") for _ in range(4)]
+    before = _counts(srv)["tickets"]
+    for i, conn in enumerate(conns):
+        conn.send(dict(FORM, id=100 + i, op="complaint.file", idempotency_key="race-key-0001"))
+    replies = [conn.reply_for(100 + i) for i, conn in enumerate(conns)]
+    util.check(all(r.get("ok") for r in replies), f"all answered: {replies}")
+    util.check_eq(len({(r["ticket"]["ref"], r["token"]) for r in replies}), 1,
+                  "one ref and token for all")
+    util.check_eq(sorted(r["duplicate"] for r in replies), [False, True, True, True],
+                  "one filed, three duplicates")
+    util.check_eq(_counts(srv)["tickets"] - before, 1, "one ticket")
+
+
+def test_refusals(ctx):
+    """Every refusal names its field and writes nothing; agents may not call
+    the web ops; a missing complaint queue is unavailable and logged."""
+    srv = _setup(ctx)
+    gw = _login(ctx, srv, "gw")
+    before = _counts(srv)
+    form = dict(FORM)
+    cases = [
+        ({"name": None}, "bad_request", "name"),
+        ({"name": "x" * 129}, "bad_request", "name"),
+        ({"phone": None}, "bad_request", "phone"),
+        ({"phone": "call me"}, "bad_request", "phone"),
+        ({"email": "not-an-address"}, "bad_request", "email"),
+        ({"description": "长" * 4001}, "bad_request", "description"),
+        ({"description": None}, "bad_request", "description"),
+        ({"category": "weather"}, "bad_request", "category"),
+        ({"category": "x" * 300}, "bad_request", "category"),
+        ({"resolution": "revenge"}, "bad_request", "resolution"),
+        ({"urgency": "now"}, "bad_request", "urgency"),
+        ({"language": "fr"}, "bad_request", "language"),
+        ({"order": "S" * 65}, "bad_request", "order"),
+        ({"idempotency_key": "short"}, "bad_request", "idempotency_key"),
+        ({"idempotency_key": "nonce-with-ü-inside"}, "bad_request", "idempotency_key"),
+    ]
+    for change, code, field in cases:
+        args = dict(form)
+        args.update(change)
+        args = {k: v for k, v in args.items() if v is not None}
+        _field_error(gw.request("complaint.file", **args), code, field)
+    util.check_eq(_counts(srv), before, "refusals write nothing")
+    # exactly at the limits is fine
+    _file(gw, name="名" * 128, description="长" * 4000, order="S" * 64)
+    before = _counts(srv)
+    # other errors keep their shape: no field
+    err = gw.request("no.such.op")
+    util.check("field" not in err["error"], f"no field on {err}")
+
+    alice = _login(ctx, srv, "alice")
+    for op, args in (("complaint.file", FORM), ("complaint.status", {"ref": "x", "token": "y"}),
+                     ("complaint.csat", {"ref": "x", "token": "y", "score": 5}),
+                     ("order.upsert", {"order": "SO-1"})):
+        wire.check_error(alice.request(op, **args), "forbidden")
+    util.check_eq(_counts(srv), before, "forbidden calls write nothing")
+
+    other = _setup(ctx, settings={"web.complaint_queue": "nowhere"})
+    gw2 = _login(ctx, other, "gw")
+    counts = _counts(other)
+    wire.check_error(gw2.request("complaint.file", **FORM), "unavailable")
+    other.wait_log(r"no complaint queue.*queue=nowhere")
+    util.check_eq(_counts(other), counts, "nothing written without the queue")
+
+
+def test_status_timeline_csat(ctx):
+    """Status by ref and token (a wrong token and an unknown ref alike); the
+    timeline shows what the customer may see; a rating before resolution is
+    refused, after it accepted once."""
+    srv = _setup(ctx)
+    gw = _login(ctx, srv, "gw")
+    r = _file(gw)
+    ref, token = r["ticket"]["ref"], r["token"]
+    wrong = gw.request("complaint.status", ref=ref, token="A" * 43)
+    unknown = gw.request("complaint.status", ref="T000101-AAAAAA", token=token)
+    wire.check_error(wrong, "not_found", "no complaint with this reference and token")
+    util.check_eq(wrong["error"], unknown["error"], "a wrong token and an unknown ref alike")
+    sue = _login(ctx, srv, "sue")
+    plain = sue.ok("ticket.create", kind="complaint", channel="phone", subject="by phone")
+    util.check_eq(gw.request("complaint.status", ref=plain["ticket"]["ref"], token=token)["error"],
+                  wrong["error"], "a ticket without a token alike")
+
+    st = gw.ok("complaint.status", ref=ref, token=token)["complaint"]
+    util.check_eq((st["state"], st["next_step"], st["category"], st["resolution"],
+                   st["urgency"], st["language"]),
+                  ("queued", "received", "delivery", "refund", "normal", "zh-CN"), "received")
+    util.check_eq([e["kind"] for e in st["timeline"]], ["created", "customer"], "timeline")
+    util.check_eq(st["timeline"][1]["text"], FORM["description"], "the description")
+    util.check_eq((st["first_response"]["state"], st["first_response"]["met_at"],
+                   st["first_response"]["breached"]), ("running", None, False), "clock")
+    util.check(st["first_response"]["due_at"], "first response due")
+    util.check_eq(st["csat"], {"allowed": False, "score": None, "comment": None}, "no rating")
+    wire.check_error(gw.request("complaint.csat", ref=ref, token=token, score=5), "conflict",
+                     "the complaint is not resolved yet")
+
+    alice = _login(ctx, srv, "alice")
+    alice.ok("agent.ready")
+    offer = _event(alice, "offer")
+    util.check_eq(offer["ticket"]["ref"], ref, "the complaint is routed")
+    t = alice.ok("offer.accept", ticket=ref)["ticket"]
+    st = gw.ok("complaint.status", ref=ref, token=token)["complaint"]
+    util.check_eq(st["next_step"], "assigned", "an agent has it, no answer yet")
+    alice.ok("ticket.note", ticket=ref, body="internal: customer sounds angry, check fraud")
+    alice.ok("ticket.note", ticket=ref, body="我们已联系快递公司。", visibility="customer")
+    alice.ok("ticket.resolve", ticket=ref, version=t["version"], code="refunded",
+             summary="refund issued")
+    st = gw.ok("complaint.status", ref=ref, token=token)["complaint"]
+    util.check_eq([(e["kind"], e.get("state")) for e in st["timeline"]],
+                  [("created", None), ("customer", None), ("state", "in_progress"),
+                   ("reply", None), ("state", "resolved")], "the customer's timeline")
+    util.check_eq(st["timeline"][3]["text"], "我们已联系快递公司。", "the staff reply")
+    dump = json.dumps(st, ensure_ascii=False)
+    for secret in ("internal:", "alice", "Alice", "offered", "refunded", "refund issued"):
+        util.check(secret not in dump, f"{secret!r} leaked into {dump}")
+    util.check_eq((st["state"], st["next_step"], st["csat"]["allowed"]),
+                  ("resolved", "resolved", True), "resolved, may be rated")
+    util.check(st["first_response"]["met_at"] and st["first_response"]["state"] == "stopped",
+               f"first response met: {st['first_response']}")
+    util.check(st["resolution_clock"]["met_at"], f"resolved: {st['resolution_clock']}")
+
+    wire.check_error(gw.request("complaint.csat", ref=ref, token="B" * 43, score=5),
+                     "not_found", "no complaint with this reference and token")
+    _field_error(gw.request("complaint.csat", ref=ref, token=token, score=6), "bad_request",
+                 "score")
+    rated = gw.ok("complaint.csat", ref=ref, token=token, score=4, comment="快，谢谢")
+    util.check_eq((rated["csat"]["score"], rated["csat"]["comment"]), (4, "快，谢谢"), "rated")
+    wire.check_error(gw.request("complaint.csat", ref=ref, token=token, score=1), "conflict",
+                     "this complaint was already rated")
+    alice_id = srv.dbinfo.scalar("SELECT id FROM agents WHERE username = 'alice'", srv.database)
+    util.check_eq(srv.dbinfo.sql("SELECT score, round, agent_id FROM csat", srv.database),
+                  [["4", "0", alice_id]], "one rating, for the owner")
+    st = gw.ok("complaint.status", ref=ref, token=token)["complaint"]
+    util.check_eq(st["csat"], {"allowed": False, "score": 4, "comment": "快，谢谢"}, "shown")
+    util.check_eq(sue.ok("ticket.show", ticket=ref)["events"][-1]["op"], "csat",
+                  "the rating is on the chain")
+    _verify(srv, ref)
+    root = _login(ctx, srv, "root")
+    util.check_eq(root.ok("complaint.status", ref=ref, token=token)["complaint"]["ref"], ref,
+                  "admins may look for support")
+
+
+def test_orders(ctx):
+    """order.upsert creates an order (and its customer), then updates it
+    without moving it; a complaint naming the customer's order links it."""
+    srv = _setup(ctx)
+    gw = _login(ctx, srv, "gw")
+    base = {"order": "SO-1001", "amount_minor": 12900, "currency": "CNY",
+            "ordered_at": 1763900000000, "status": "paid"}
+    first = gw.ok("order.upsert", customer={"member_id": "M-77", "name": "韩梅梅"}, **base)
+    util.check_eq((first["created"], first["order"]["external_id"], first["order"]["status"]),
+                  (True, "SO-1001", "paid"), "created")
+    cust = first["order"]["customer_id"]
+    util.check_eq(srv.dbinfo.sql(f"SELECT kind, value FROM customer_contacts WHERE customer_id "
+                                 f"= {cust}", srv.database), [["member_id", "M-77"]],
+                  "a new customer by member id")
+    upd = dict(base, amount_minor=9900, status="shipped")
+    second = gw.ok("order.upsert", customer={"phone": "13800138000"}, **upd)
+    util.check_eq((second["created"], second["order"]["id"], second["order"]["customer_id"],
+                   second["order"]["status"]),
+                  (False, first["order"]["id"], cust, "shipped"), "updated, not moved")
+    util.check_eq(srv.dbinfo.scalar("SELECT CONCAT(amount_minor, ':', status) FROM orders "
+                                    "WHERE external_id = 'SO-1001'", srv.database),
+                  "9900:shipped", "stored")
+    mine = gw.ok("order.upsert", customer={"phone": "+86 138 0013 8000"},
+                 **dict(base, order="SO-2002"))
+    util.check_eq(mine["order"]["customer_id"], 7001, "found by phone")
+    for change, field in (({"currency": "cny"}, "currency"), ({"status": "lost"}, "status"),
+                          ({"amount_minor": -1}, "amount_minor")):
+        _field_error(gw.request("order.upsert", customer={"member_id": "M-1"},
+                                **dict(base, **change)), "bad_request", field)
+    _field_error(gw.request("order.upsert", customer={}, **base), "bad_request", "customer")
+    root = _login(ctx, srv, "root")
+    root.ok("order.upsert", customer={"member_id": "M-78"}, **dict(base, order="SO-3003"))
+
+    sue = _login(ctx, srv, "sue")
+    linked = _file(gw, phone="13800138000", order="SO-2002")
+    util.check_eq(sue.ok("ticket.show", ticket=linked["ticket"]["ref"])["ticket"]["order_id"],
+                  mine["order"]["id"], "the customer's own order is linked")
+    foreign = _file(gw, phone="13800138000", order="SO-1001")
+    shown = sue.ok("ticket.show", ticket=foreign["ticket"]["ref"])
+    util.check_eq((shown["ticket"]["order_id"], shown["complaint"]["order"]), (None, "SO-1001"),
+                  "another customer's order stays text")
