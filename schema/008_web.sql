@@ -30,11 +30,12 @@ CREATE TABLE web_complaints (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
 -- One row per idempotency key the gateway sent with complaint.file, for
--- 24 hours: a retry with the same key gets the same ticket and token. The
--- key is stored as its SHA-256 only; token_xor is the token's 32 random
--- bytes XORed with SHA-256('cc-idem-token' || key), so the token can be
--- given back only to a caller who knows the key. Rows older than 24 hours
--- are ignored, and deleted by complaint.file a hundred at a time
+-- 24 hours: a retry of the same request with the same key gets the same
+-- ticket and token. key_hash is SHA-256 over the calling account, the key
+-- and the whole request (server/store-web.c, web_idem_hash); token_xor is
+-- the token's 32 random bytes XORed with SHA-256('cc-idem-token' || key),
+-- so the token can be given back only to a caller who knows the key. Rows
+-- older than 24 hours are ignored, and deleted in the background
 -- (ix_web_idempotency_created).
 CREATE TABLE web_idempotency (
   key_hash    BINARY(32)      NOT NULL PRIMARY KEY,

@@ -8,16 +8,19 @@
  * answered after its COMMIT, and a filed complaint is routed like any
  * queued ticket (op-job.c tells the router) before its reply is trimmed to
  * what the gateway needs. */
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "contact.h"
+#include "log.h"
 #include "op-args.h"
 #include "op-job.h"
 #include "server.h"
 #include "store-web.h"
+#include "store.h"
 
 struct web_job {
 	struct op_job base;
@@ -82,6 +85,53 @@ job_drop(struct web_job *j)
 	op_job_free(&j->base);
 }
 
+/* Deleting expired idempotency rows: a job of its own now and then, in
+ * autocommit, so that its range locks never sit in a filing's
+ * transaction. */
+struct purge_job {
+	int64_t now_ms;
+	int rc;
+	unsigned long long deleted;
+	char err[256];
+};
+
+static void
+purge_work(struct db_conn *c, void *arg)
+{
+	struct purge_job *p = arg;
+	MYSQL *m = db_conn_get(c, p->err, sizeof p->err);
+
+	p->rc =
+	    m == NULL ? -1 : store_web_idem_purge(m, p->now_ms, &p->deleted, p->err, sizeof p->err);
+	if (p->rc != 0 && m != NULL)
+		db_conn_failed(c, store_errno());
+}
+
+static void
+purge_done(void *arg)
+{
+	struct purge_job *p = arg;
+
+	if (p->rc != 0)
+		log_warn("web", "msg=\"idempotency purge failed\" error=\"%s\"", p->err);
+	else if (p->deleted > 0)
+		log_debug("web", "msg=\"idempotency keys expired\" deleted=%llu", p->deleted);
+	free(p);
+}
+
+static void
+purge_maybe(struct server *srv)
+{
+	static unsigned filings;
+	struct purge_job *p;
+
+	if (++filings % WEB_IDEM_PURGE_EVERY != 0 || (p = calloc(1, sizeof *p)) == NULL)
+		return;
+	p->now_ms = now_ms();
+	if (db_pool_submit(srv->db, purge_work, purge_done, p) != 0)
+		free(p); /* overloaded: the next one will */
+}
+
 /* loop, after the router had the whole ticket: the gateway gets the
  * ticket's ref, state and promised times. */
 static void
@@ -89,7 +139,7 @@ file_post(struct op_job *b, json_t *reply)
 {
 	json_t *t = json_object_get(reply, "ticket");
 
-	(void)b;
+	purge_maybe(b->s->srv);
 	json_object_set_new(reply, "ticket",
 	                    json_pack("{s:O,s:O,s:O,s:O,s:O}", "ref", json_object_get(t, "ref"),
 	                              "state", json_object_get(t, "state"), "created_at",

@@ -53,6 +53,29 @@ web_sha256(const char *s, size_t len, unsigned char out[32])
 }
 
 void
+web_idem_hash(unsigned int account, const struct web_complaint *c, unsigned char out[32])
+{
+	static const char tag[] = "cc-idem-key";
+	const char *parts[] = {c->key,      c->name,       c->phone,   c->email,    c->order,
+	                       c->category, c->resolution, c->urgency, c->language, c->description};
+	char acc[16];
+	EVP_MD_CTX *x = EVP_MD_CTX_new();
+	int ok;
+
+	snprintf(acc, sizeof acc, "%u", account);
+	ok = x != NULL && EVP_DigestInit_ex(x, EVP_sha256(), NULL) == 1 &&
+	     EVP_DigestUpdate(x, tag, sizeof tag) == 1 &&
+	     EVP_DigestUpdate(x, acc, strlen(acc) + 1) == 1;
+	/* each part with its terminating NUL, so that no two requests run
+	 * together into the same bytes */
+	for (size_t i = 0; ok && i < sizeof parts / sizeof parts[0]; i++)
+		ok = EVP_DigestUpdate(x, parts[i], strlen(parts[i]) + 1) == 1;
+	if (!ok || EVP_DigestFinal_ex(x, out, NULL) != 1)
+		abort(); /* out of memory: SHA-256 itself cannot fail */
+	EVP_MD_CTX_free(x);
+}
+
+void
 web_idem_pad(const char *key, unsigned char pad[WEB_TOKEN_RAW])
 {
 	static const char tag[] = "cc-idem-token";
@@ -339,8 +362,11 @@ file_reply(MYSQL *m, uint64_t ticket_id, const unsigned char token[WEB_TOKEN_RAW
 }
 
 /* The key's row, when the key was used within WEB_IDEM_TTL_MS: 0 not
- * (*stale: an expired row is there), 1 answered as a duplicate, -1. Expired
- * rows are purged first, a bounded batch at a time. */
+ * (*stale: an expired row is there), 1 answered as a duplicate, -1. The
+ * key's hash covers the calling account and the whole request
+ * (web_idem_hash): the same key with another complaint, or from another
+ * account, is another key, so a key can never hand out someone else's
+ * token. Expired rows are deleted apart (store_web_idem_purge). */
 static int
 file_idempotent(MYSQL *m, const struct file_arg *x, const unsigned char key_hash[32], int *stale,
                 struct ticket_result *res, char *err, size_t errlen)
@@ -349,19 +375,11 @@ file_idempotent(MYSQL *m, const struct file_arg *x, const unsigned char key_hash
 	unsigned long len[2];
 	char since[48];
 	unsigned char xored[WEB_TOKEN_RAW], pad[WEB_TOKEN_RAW];
-	unsigned int limit = WEB_IDEM_PURGE;
 	json_t *row;
 	int rc;
 
 	*stale = 0;
 	ticket_format_time(x->now_ms - WEB_IDEM_TTL_MS, since);
-	bind_str(&p[0], since, &len[0]);
-	bind_uint(&p[1], &limit);
-	if (store_exec(m,
-	               "DELETE FROM web_idempotency WHERE created_at < ? ORDER BY created_at "
-	               "LIMIT ?",
-	               p, err, errlen, NULL) != 0)
-		return -1;
 	bind_str(&p[0], since, &len[0]);
 	bind_blob(&p[1], key_hash, &len[1], 32);
 	if ((rc = ticket_query_one(m,
@@ -677,7 +695,7 @@ file_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_t 
 	int rc, stale = 0;
 
 	if (c->key[0]) {
-		web_sha256(c->key, strlen(c->key), key_hash);
+		web_idem_hash(x->a->agent_id, c, key_hash);
 		if ((rc = file_idempotent(m, x, key_hash, &stale, res, err, errlen)) != 0)
 			return rc < 0 ? -1 : 0;
 	}
@@ -775,10 +793,13 @@ clock_public(const json_t *clocks, const char *metric, json_t *met_at)
 
 		if (name == NULL || strcmp(name, metric) != 0)
 			continue;
-		return json_pack(
-		    "{s:O,s:o,s:s,s:b}", "due_at", json_object_get(k, "due_at"), "met_at",
-		    state && strcmp(state, "stopped") == 0 ? met_at : json_null(), "state",
-		    state ? state : "idle", "breached", level && strcmp(level, "breached") == 0);
+		if (state == NULL || strcmp(state, "stopped") != 0) {
+			json_decref(met_at); /* met only once stopped */
+			met_at = json_null();
+		}
+		return json_pack("{s:O,s:o,s:s,s:b}", "due_at", json_object_get(k, "due_at"),
+		                 "met_at", met_at, "state", state ? state : "idle", "breached",
+		                 level && strcmp(level, "breached") == 0);
 	}
 	json_decref(met_at);
 	return json_pack("{s:n,s:n,s:s,s:b}", "due_at", "met_at", "state", "idle", "breached", 0);
@@ -1283,4 +1304,22 @@ store_web_complaint_json(MYSQL *m, uint64_t ticket_id, json_t **out, char *err, 
 	json_object_set(*out, "order", v ? v : json_null());
 	json_object_del(*out, "order_ref");
 	return 1;
+}
+
+int
+store_web_idem_purge(MYSQL *m, int64_t now_ms, unsigned long long *deleted, char *err,
+                     size_t errlen)
+{
+	MYSQL_BIND p[2];
+	unsigned long len;
+	unsigned int limit = WEB_IDEM_PURGE;
+	char since[48];
+
+	/* autocommit: the range's locks last one statement, never a filing's
+	 * transaction */
+	ticket_format_time(now_ms - WEB_IDEM_TTL_MS, since);
+	bind_str(&p[0], since, &len);
+	bind_uint(&p[1], &limit);
+	return store_exec(m, "DELETE FROM web_idempotency WHERE created_at < ? LIMIT ?", p, err,
+	                  errlen, deleted);
 }

@@ -23,26 +23,27 @@
 #include "contact.h"
 #include "store-ticket.h"
 
-#define WEB_NAME_MAX        128  /* characters of a name (customers.name) */
-#define WEB_PHONE_MAX       32   /* bytes of a phone number as given */
-#define WEB_ORDER_MAX       64   /* bytes of a shop order number (orders.external_id) */
-#define WEB_DESCRIPTION_MAX 4000 /* characters of a complaint's description */
-#define WEB_KEY_MIN         8    /* bytes of an idempotency key */
-#define WEB_KEY_MAX         128
-#define WEB_TOKEN_RAW       32               /* random bytes of a status token */
-#define WEB_TOKEN_LEN       43               /* its base64url characters */
-#define WEB_TOKEN_ARG_MAX   64               /* bytes of a token argument (longer: too_large) */
-#define WEB_COMMENT_MAX     1000             /* characters of a rating's comment (csat.comment) */
-#define WEB_MEMBER_MAX      64               /* bytes of a shop member id */
-#define WEB_AMOUNT_MAX      1000000000000LL  /* minor units of an order */
-#define WEB_IDEM_TTL_MS     (24LL * 3600000) /* an idempotency key holds this long */
-#define WEB_IDEM_PURGE      100              /* expired keys deleted per complaint.file */
-#define WEB_TIMELINE_MAX    200              /* timeline entries (the newest) */
-#define WEB_TIMELINE_EVENTS 400              /* state events read for them */
-#define WEB_TEXT_MAX        2000             /* characters of one timeline text (longer: cut) */
-#define WEB_TEXT_BUDGET     40000            /* JSON bytes of timeline texts in one reply */
-#define WEB_COUNTRY         "86"             /* national phone numbers' country code */
-#define WEB_SUBJECT_CHARS   120              /* characters of a filed complaint's subject */
+#define WEB_NAME_MAX         128  /* characters of a name (customers.name) */
+#define WEB_PHONE_MAX        32   /* bytes of a phone number as given */
+#define WEB_ORDER_MAX        64   /* bytes of a shop order number (orders.external_id) */
+#define WEB_DESCRIPTION_MAX  4000 /* characters of a complaint's description */
+#define WEB_KEY_MIN          8    /* bytes of an idempotency key */
+#define WEB_KEY_MAX          128
+#define WEB_TOKEN_RAW        32               /* random bytes of a status token */
+#define WEB_TOKEN_LEN        43               /* its base64url characters */
+#define WEB_TOKEN_ARG_MAX    64               /* bytes of a token argument (longer: too_large) */
+#define WEB_COMMENT_MAX      1000             /* characters of a rating's comment (csat.comment) */
+#define WEB_MEMBER_MAX       64               /* bytes of a shop member id */
+#define WEB_AMOUNT_MAX       1000000000000LL  /* minor units of an order */
+#define WEB_IDEM_TTL_MS      (24LL * 3600000) /* an idempotency key holds this long */
+#define WEB_IDEM_PURGE       1000             /* expired keys deleted per purge */
+#define WEB_IDEM_PURGE_EVERY 256              /* filings with a key between purges */
+#define WEB_TIMELINE_MAX     200              /* timeline entries (the newest) */
+#define WEB_TIMELINE_EVENTS  400              /* state events read for them */
+#define WEB_TEXT_MAX         2000             /* characters of one timeline text (longer: cut) */
+#define WEB_TEXT_BUDGET      40000            /* JSON bytes of timeline texts in one reply */
+#define WEB_COUNTRY          "86"             /* national phone numbers' country code */
+#define WEB_SUBJECT_CHARS    120              /* characters of a filed complaint's subject */
 
 /* complaint.file, as checked on the loop. */
 struct web_complaint {
@@ -111,6 +112,13 @@ void web_sha256(const char *s, size_t len, unsigned char out[32]);
 /* The pad a token is XORed with for the idempotency row of key:
  * SHA-256("cc-idem-token" || key). */
 void web_idem_pad(const char *key, unsigned char pad[WEB_TOKEN_RAW]);
+/* The stored hash of an idempotency key: SHA-256 over the calling
+ * account, the key and every member of the request. */
+void web_idem_hash(unsigned int account, const struct web_complaint *c, unsigned char out[32]);
+/* Delete up to WEB_IDEM_PURGE expired idempotency rows, in autocommit on
+ * a worker (outside any filing's transaction): 0 (*deleted set) or -1. */
+int store_web_idem_purge(MYSQL *m, int64_t now_ms, unsigned long long *deleted, char *err,
+                         size_t errlen);
 /* The priority of an urgency: low 4, normal 5, high 6, urgent 7; 0 unknown. */
 int web_urgency_priority(const char *urgency);
 /* A filed complaint's subject: "<category>: " and the description's first

@@ -46,6 +46,38 @@ test_idem_pad(void **state)
 	assert_memory_equal(a, c, sizeof c);
 }
 
+/* The key's stored hash covers the account and every member: another
+ * complaint or another caller with the same key is another row. */
+static void
+test_idem_hash(void **state)
+{
+	static struct web_complaint c, d;
+	unsigned char a[32], b[32];
+
+	(void)state;
+	snprintf(c.key, sizeof c.key, "api-retry-0001");
+	snprintf(c.name, sizeof c.name, "王芳");
+	snprintf(c.phone, sizeof c.phone, "+8613800138000");
+	snprintf(c.description, sizeof c.description, "包裹未到");
+	d = c;
+	web_idem_hash(7, &c, a);
+	web_idem_hash(7, &d, b);
+	assert_memory_equal(a, b, sizeof a);
+	web_idem_hash(8, &d, b);
+	assert_memory_not_equal(a, b, sizeof a);
+	snprintf(d.description, sizeof d.description, "包裹未到!");
+	web_idem_hash(7, &d, b);
+	assert_memory_not_equal(a, b, sizeof a);
+	/* members cannot run into each other: "ab" + "" is not "a" + "b" */
+	d = c;
+	snprintf(c.order, sizeof c.order, "ab");
+	snprintf(d.order, sizeof d.order, "a");
+	snprintf(d.category, sizeof d.category, "b");
+	web_idem_hash(7, &c, a);
+	web_idem_hash(7, &d, b);
+	assert_memory_not_equal(a, b, sizeof a);
+}
+
 static void
 test_urgency(void **state)
 {
@@ -152,10 +184,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_token_encode), cmocka_unit_test(test_idem_pad),
-	    cmocka_unit_test(test_urgency),      cmocka_unit_test(test_subject),
-	    cmocka_unit_test(test_text_cut),     cmocka_unit_test(test_json_len),
-	    cmocka_unit_test(test_next_step),    cmocka_unit_test(test_timeline_state),
+	    cmocka_unit_test(test_token_encode),   cmocka_unit_test(test_idem_pad),
+	    cmocka_unit_test(test_idem_hash),      cmocka_unit_test(test_urgency),
+	    cmocka_unit_test(test_subject),        cmocka_unit_test(test_text_cut),
+	    cmocka_unit_test(test_json_len),       cmocka_unit_test(test_next_step),
+	    cmocka_unit_test(test_timeline_state),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

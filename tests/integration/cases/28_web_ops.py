@@ -141,35 +141,60 @@ def test_file_and_customers(ctx):
 
 
 def test_idempotency(ctx):
-    """The same key gives the same ticket and token once; another key files
-    another complaint."""
+    """The same key with the same complaint gives the same ticket and token;
+    the same key with another complaint, or from another account, is not a
+    duplicate (a key never hands out someone else's token); expired keys
+    are forgotten and, now and then, deleted."""
     srv = _setup(ctx)
+    srv.add_agent("gw2", "pw-gw2", role="service")
     gw = _login(ctx, srv, "gw")
     first = _file(gw, idempotency_key="form-nonce-0001")
     before = _counts(srv)
-    again = _file(gw, idempotency_key="form-nonce-0001", description="edited text")
+    again = _file(gw, idempotency_key="form-nonce-0001")
     util.check_eq((again["ticket"]["ref"], again["token"], again["duplicate"]),
                   (first["ticket"]["ref"], first["token"], True), "the duplicate")
     util.check_eq(_counts(srv), before, "a duplicate writes nothing")
     util.check_eq(srv.dbinfo.scalar("SELECT COUNT(*) FROM web_idempotency WHERE "
                                     "key_hash = UNHEX(SHA2('form-nonce-0001', 256))",
-                                    srv.database), "1", "the key is stored as its SHA-256")
+                                    srv.database), "0", "not the key's bare SHA-256")
     util.check_eq(srv.dbinfo.scalar("SELECT COUNT(*) FROM web_idempotency WHERE "
                                     "INSTR(token_xor, 'form') > 0", srv.database), "0",
                   "no plain key")
+    edited = _file(gw, idempotency_key="form-nonce-0001", description="someone else's text")
+    util.check(edited["ticket"]["ref"] != first["ticket"]["ref"] and not edited["duplicate"]
+               and edited["token"] != first["token"],
+               f"the same key with another complaint files anew: {edited}")
+    stranger = _file(_login(ctx, srv, "gw2"), idempotency_key="form-nonce-0001")
+    util.check(stranger["ticket"]["ref"] != first["ticket"]["ref"]
+               and stranger["token"] != first["token"],
+               "the same key from another account files anew")
     other = _file(gw, idempotency_key="form-nonce-0002")
     util.check(other["ticket"]["ref"] != first["ticket"]["ref"] and not other["duplicate"],
                "another key, another complaint")
     st = gw.ok("complaint.status", ref=first["ticket"]["ref"], token=again["token"])
     util.check_eq(st["complaint"]["ref"], first["ticket"]["ref"], "the returned token works")
-    # an expired key is forgotten (and its row reused)
+    # an expired key is forgotten, and its row reused
     srv.dbinfo.sql("UPDATE web_idempotency SET created_at = UTC_TIMESTAMP(3) - INTERVAL 25 HOUR",
                    srv.database)
+    rows = srv.dbinfo.scalar("SELECT COUNT(*) FROM web_idempotency", srv.database)
     late = _file(gw, idempotency_key="form-nonce-0001")
     util.check(late["ticket"]["ref"] != first["ticket"]["ref"] and not late["duplicate"],
                "a key older than 24 h files anew")
+    util.check_eq(srv.dbinfo.scalar("SELECT COUNT(*) FROM web_idempotency", srv.database), rows,
+                  "the expired row was reused")
+    util.check_eq(srv.dbinfo.scalar("SELECT COUNT(*) FROM web_idempotency WHERE created_at < "
+                                    "UTC_TIMESTAMP(3) - INTERVAL 24 HOUR", srv.database),
+                  str(int(rows) - 1), "the other expired rows are still there")
+    # every 256th filing deletes expired rows, apart from any filing
+    for i in range(260):
+        gw.send(dict(FORM, id=1000 + i, op="complaint.file"))
+    for i in range(260):
+        util.check(gw.reply_for(1000 + i, 60.0).get("ok") is True, f"filing {i}")
+    util.wait_until(lambda: srv.dbinfo.scalar(
+        "SELECT COUNT(*) FROM web_idempotency WHERE created_at < UTC_TIMESTAMP(3) - "
+        "INTERVAL 24 HOUR", srv.database) == "0", 10, "expired rows deleted")
     util.check_eq(srv.dbinfo.scalar("SELECT COUNT(*) FROM web_idempotency", srv.database), "1",
-                  "expired rows were purged")
+                  "the fresh row stays")
 
 
 def test_idempotency_race(ctx):
