@@ -567,6 +567,9 @@ struct ticket_fields {
 	uint64_t customer_id;
 	unsigned int severity, priority, site_id, queue_id, owning_site_id;
 	int enqueued;
+	const char *language;                   /* NULL or "": none */
+	uint64_t order_id;                      /* 0: none */
+	const unsigned char *status_token_hash; /* NULL: none */
 };
 
 /* Insert a ticket with a fresh ref (trying another when one is taken): 0
@@ -575,11 +578,11 @@ static int
 ticket_insert(MYSQL *m, const struct ticket_fields *f, int64_t now_ms, uint64_t *id,
               char ref[TICKET_REF_MAX + 1], char *err, size_t errlen)
 {
-	MYSQL_BIND p[13];
-	unsigned long len[13];
-	my_bool nul[13];
+	MYSQL_BIND p[16];
+	unsigned long len[16];
+	my_bool nul[16];
 	char when[48];
-	uint64_t customer = f->customer_id;
+	uint64_t customer = f->customer_id, order = f->order_id;
 	unsigned int severity = f->severity, priority = f->priority, site = f->site_id,
 	             queue = f->queue_id, owning = f->owning_site_id;
 
@@ -608,11 +611,20 @@ ticket_insert(MYSQL *m, const struct ticket_fields *f, int64_t now_ms, uint64_t 
 		bind_uint(&p[10], &owning);
 		bind_nstr(&p[11], f->enqueued ? when : NULL, &len[11], &nul[11]);
 		bind_str(&p[12], when, &len[12]);
+		bind_nstr(&p[13], f->language && f->language[0] ? f->language : NULL, &len[13],
+		          &nul[13]);
+		bind_u64(&p[14], &order);
+		nul[14] = order == 0;
+		p[14].is_null = &nul[14];
+		bind_blob(&p[15], f->status_token_hash, &len[15], 32);
+		nul[15] = f->status_token_hash == NULL;
+		p[15].is_null = &nul[15];
 		if (store_insert(
 		        m,
 		        "INSERT INTO tickets (ref, kind, channel, severity, priority, state, "
 		        "subject, customer_id, site_id, queue_id, owning_site_id, enqueued_at, "
-		        "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		        "created_at, language, order_id, status_token_hash) "
+		        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		        p, id, err, errlen) == 0)
 			return 0;
 		if (store_errno() != ER_DUP_ENTRY || attempt + 1 == TICKET_REF_ATTEMPTS)
@@ -764,7 +776,10 @@ create_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_
 	                          .customer_id = t->customer_id,
 	                          .severity = (unsigned int)t->severity,
 	                          .priority = (unsigned int)t->priority,
-	                          .state = ticket_state_name(TS_NEW)};
+	                          .state = ticket_state_name(TS_NEW),
+	                          .language = t->language,
+	                          .order_id = t->order_id,
+	                          .status_token_hash = t->status_token_hash};
 	struct ticket_chain ch = {0};
 	char ref[TICKET_REF_MAX + 1];
 	uint64_t id;
@@ -796,6 +811,8 @@ create_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_
 		    json_pack("[I,I]", (json_int_t)t->customer_id, (json_int_t)f.customer_id));
 	if (t->queue[0])
 		json_object_set_new(detail, "queue", json_string(t->queue));
+	if (t->detail != NULL)
+		json_object_update(detail, t->detail);
 	/* the SLA module's UPDATE of the new row (the due instants) moves
 	 * the chain head too */
 	rc = ticket_event_insert(m, id, &ch, c->a, "create", NULL, f.state, detail, c->now_ms, err,

@@ -87,6 +87,11 @@ struct ticket_new {
 	int priority;
 	char queue[TICKET_NAME_MAX + 1]; /* "": none (state new) */
 	char site[TICKET_SITE_MAX + 1];  /* "": the actor's site */
+	/* For ops that create with more (complaint.file); zero: none. */
+	char language[16];                      /* the ticket's language */
+	uint64_t order_id;                      /* the order it is about */
+	const unsigned char *status_token_hash; /* 32 bytes: the customer's token */
+	json_t *detail; /* members added to the create event's detail (borrowed) */
 };
 
 struct ticket_change {

@@ -6,9 +6,10 @@
  * of web.complaint_queue; the customer, found by normalised phone, then
  * e-mail, followed through merges to the survivor, or created; the ticket
  * by store_ticket_create_body, so its create event, SLA clocks and queue
- * are exactly those of ticket.create; then the customer's note, the
- * complaint's details, the token's hash, and one "complaint.file" event on
- * the chain, whose detail says what was filed and which customer it found.
+ * are exactly those of ticket.create, with the language, the order and the
+ * token's hash in the same INSERT and what was filed and which customer it
+ * found in the create event's detail ("via": "web"); then the customer's
+ * note and the complaint's details row.
  *
  * Two calls racing to create the same customer or idempotency row meet on
  * a unique key: one waits and then fails with a duplicate key, or InnoDB
@@ -565,22 +566,18 @@ file_order(MYSQL *m, const char *order, uint64_t customer, uint64_t *order_id, c
 	return rc < 0 ? -1 : 0;
 }
 
-/* The customer's note, the details row, the event, and on the ticket row
- * the language, order, token hash and chain head: 0 or -1. */
+/* The customer's note and the details row: 0 or -1. (The details, the
+ * language, the order and the token's hash went in with the ticket and its
+ * create event.) */
 static int
-file_details(MYSQL *m, const struct file_arg *x, uint64_t id, const struct file_target *t,
-             uint64_t order_id, const unsigned char token_hash[32], char *err, size_t errlen)
+file_details(MYSQL *m, const struct file_arg *x, uint64_t id, char *err, size_t errlen)
 {
 	const struct web_complaint *c = x->c;
-	struct ticket_chain ch;
 	MYSQL_BIND p[10];
 	unsigned long len[10];
 	my_bool nul[10] = {0};
-	uint64_t tid = id, note_id, oid = order_id;
-	unsigned int seq;
+	uint64_t tid = id, note_id;
 	char when[48];
-	json_t *row, *detail;
-	int rc;
 
 	ticket_format_time(x->now_ms, when);
 	bind_u64(&p[0], &tid);
@@ -601,55 +598,34 @@ file_details(MYSQL *m, const struct file_arg *x, uint64_t id, const struct file_
 	bind_opt(&p[8], c->email_given, &len[8], &nul[8]);
 	bind_opt(&p[9], c->order, &len[9], &nul[9]);
 	bind_str(&p[0], when, &len[0]);
-	if (store_exec(m,
-	               "INSERT INTO web_complaints (created_at, ticket_id, category, resolution, "
-	               "urgency, language, contact_name, contact_phone, contact_email, order_ref) "
-	               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-	               p, err, errlen, NULL) != 0)
-		return -1;
-	bind_u64(&p[0], &tid);
-	if (ticket_query_one(m,
-	                     "SELECT id, last_event_seq, HEX(last_event_hash) AS head FROM tickets "
-	                     "WHERE id = ?",
-	                     p, &row, err, errlen) != 1)
-		return -1;
-	rc = ticket_row_chain(row, &ch, err, errlen);
-	json_decref(row);
-	if (rc != 0)
-		return -1;
-	detail = json_pack("{s:s,s:s,s:s,s:s,s:I,s:s,s:I}", "category", c->category, "resolution",
-	                   c->resolution, "urgency", c->urgency, "language", c->language,
-	                   "customer_id", (json_int_t)t->customer, "customer",
-	                   t->created ? "created" : "found", "note_id", (json_int_t)note_id);
+	return store_exec(
+	    m,
+	    "INSERT INTO web_complaints (created_at, ticket_id, category, resolution, "
+	    "urgency, language, contact_name, contact_phone, contact_email, order_ref) "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	    p, err, errlen, NULL);
+}
+
+/* What the create event records of a web complaint. */
+static json_t *
+file_event_detail(const struct web_complaint *c, const struct file_target *t, uint64_t order_id)
+{
+	json_t *d = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:s}", "via", "web", "category",
+	                      c->category, "resolution", c->resolution, "urgency", c->urgency,
+	                      "language", c->language, "customer_id", (json_int_t)t->customer,
+	                      "customer", t->created ? "created" : "found");
+
 	if (t->asked != 0 && t->asked != t->customer)
 		json_object_set_new(
-		    detail, "customer_merged",
+		    d, "customer_merged",
 		    json_pack("[I,I]", (json_int_t)t->asked, (json_int_t)t->customer));
 	if (t->flagged)
-		json_object_set_new(detail, "customer_flagged", json_true());
+		json_object_set_new(d, "customer_flagged", json_true());
 	if (c->order[0])
-		json_object_set_new(detail, "order", json_string(c->order));
+		json_object_set_new(d, "order", json_string(c->order));
 	if (order_id != 0)
-		json_object_set_new(detail, "order_id", json_integer((json_int_t)order_id));
-	rc = ticket_event_insert(m, id, &ch, x->a, "complaint.file", NULL, c->category, detail,
-	                         x->now_ms, err, errlen);
-	json_decref(detail);
-	if (rc != 0)
-		return -1;
-	seq = ch.seq;
-	memset(nul, 0, sizeof nul);
-	bind_str(&p[0], c->language, &len[0]);
-	bind_u64(&p[1], &oid);
-	nul[1] = oid == 0;
-	p[1].is_null = &nul[1];
-	bind_blob(&p[2], token_hash, &len[2], 32);
-	bind_uint(&p[3], &seq);
-	bind_blob(&p[4], ch.hash, &len[4], AUDIT_HASH_LEN);
-	bind_u64(&p[5], &tid);
-	return store_exec(m,
-	                  "UPDATE tickets SET language = ?, order_id = ?, status_token_hash = ?, "
-	                  "last_event_seq = ?, last_event_hash = ? WHERE id = ?",
-	                  p, err, errlen, NULL);
+		json_object_set_new(d, "order_id", json_integer((json_int_t)order_id));
+	return d;
 }
 
 /* Remember the key with the token XORed by its pad: 0 or -1. */
@@ -702,6 +678,11 @@ file_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_t 
 	if ((rc = file_queue(m, x, &t, res, err, errlen)) != 0 ||
 	    (rc = file_customer(m, x, &t, res, err, errlen)) != 0)
 		return rc;
+	web_token_encode(c->token, text);
+	web_sha256(text, WEB_TOKEN_LEN, token_hash);
+	OPENSSL_cleanse(text, sizeof text);
+	if (file_order(m, c->order, t.customer, &order_id, err, errlen) != 0)
+		return -1;
 	snprintf(n.kind, sizeof n.kind, "complaint");
 	snprintf(n.channel, sizeof n.channel, "web");
 	web_subject(c->category, c->description, n.subject, sizeof n.subject);
@@ -709,17 +690,23 @@ file_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_t 
 	n.priority = web_urgency_priority(c->urgency);
 	snprintf(n.queue, sizeof n.queue, "%s", c->queue);
 	snprintf(n.site, sizeof n.site, "%s", t.site);
-	if ((rc = store_ticket_create_body(m, x->a, &n, x->now_ms, res, err, errlen)) != 0)
+	snprintf(n.language, sizeof n.language, "%s", c->language);
+	n.order_id = order_id;
+	n.status_token_hash = token_hash;
+	n.detail = file_event_detail(c, &t, order_id);
+	rc = store_ticket_create_body(m, x->a, &n, x->now_ms, res, err, errlen);
+	json_decref(n.detail);
+	if (rc != 0)
 		return rc;
 	id = row_uint(json_object_get(res->reply, "ticket"), "id");
-	web_token_encode(c->token, text);
-	web_sha256(text, WEB_TOKEN_LEN, token_hash);
-	OPENSSL_cleanse(text, sizeof text);
-	if (file_order(m, c->order, t.customer, &order_id, err, errlen) != 0 ||
-	    file_details(m, x, id, &t, order_id, token_hash, err, errlen) != 0 ||
+	if (file_details(m, x, id, err, errlen) != 0 ||
 	    (c->key[0] && file_remember(m, x, key_hash, stale, id, err, errlen) != 0))
 		return -1;
-	return file_reply(m, id, c->token, 0, res, err, errlen);
+	/* the reply: the ticket as create read it, the token, not a repeat */
+	web_token_encode(c->token, text);
+	json_object_set_new(res->reply, "token", json_string(text));
+	json_object_set_new(res->reply, "duplicate", json_false());
+	return 0;
 }
 
 int

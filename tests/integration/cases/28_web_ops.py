@@ -101,8 +101,12 @@ def test_file_and_customers(ctx):
                                     f"{t['customer_id']}", srv.database), "李雷", "name")
     util.check_eq([(n["author_kind"], n["visibility"], n["body"]) for n in shown["notes"]],
                   [("customer", "customer", FORM["description"])], "the customer's note")
-    util.check_eq([e["op"] for e in shown["events"]], ["create", "complaint.file"],
-                  "create and complaint.file on the chain")
+    util.check_eq([e["op"] for e in shown["events"]], ["create"], "one create on the chain")
+    d = shown["events"][0]["detail"]
+    util.check_eq((d["via"], d["category"], d["resolution"], d["urgency"], d["customer"],
+                   d["order"]), ("web", "delivery", "refund", "high", "created", "SO-404"),
+                  "the create event records what was filed")
+    util.check_eq(shown["ticket"]["language"], "zh-CN", "the language went in with the ticket")
     util.check_eq({s["metric"]: s["state"] for s in shown["sla"]}["first_response"],
                   "running", "the first-response clock runs")
     c = shown["complaint"]
