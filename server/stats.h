@@ -14,7 +14,8 @@
  * transferred from one queue to another counts in both queues (offered in
  * each, transferred out of the first, transferred in to the second), so it
  * counts twice in its site's offered; transferred_in says by how much.
- * Agents count in their site and overall, not per queue.
+ * Agents count in their site, overall, and in each queue they serve
+ * (stats_agent_queues): an agent's state change costs O(queues served).
  *
  * Definitions (docs/ROUTING.md "Queue statistics" has the long form). A
  * contact's wait is the time from its arrival in the queue to its answer or
@@ -31,7 +32,7 @@
  *   SL   = answered within T / answered
  *          (Asterisk app_queue "SL": callscompletedinsl / callscompleted)
  *   SL2  = (answered within T + abandoned within T) / (answered + abandoned)
- *          (Asterisk "SL2": a contact that gave up before T does not count
+ *          (Asterisk "SL2": a contact that gave up within T does not count
  *          against the queue; one that gave up after T does)
  *   SL3  = answered within T / (answered + abandoned after T)
  *          (abandons before T are left out of both sides; the common
@@ -43,7 +44,7 @@
  *   occupancy = (time busy + time in wrap-up)
  *             / (time ready + reserved + busy + in wrap-up), today, that is
  *               over time logged in and not paused; per agent, and over the
- *               agents of a site or of every site
+ *               agents of a queue (while they serve it), a site or every site
  *   CSAT = sum of scores / scores given today (scores 1..5)
  *
  * Asterisk counts a call in SL when the call ends; here a contact counts
@@ -54,7 +55,8 @@
  * raised, agents' time per state) are today's: stats_day_reset(site, now)
  * zeroes a site, its queues (those whose home site it is) and its agents,
  * and takes the site's figures out of the overall ones, so overall stays
- * the sum of the sites. The loop calls it at each site's local midnight.
+ * the sum of the sites. The loop calls it at each site's local midnight;
+ * it costs one pass over the queues and agents, once a day.
  * Gauges (waiting now, longest wait, agents by state, open SLA warnings and
  * breaches, estimated wait) are live and never reset.
  *
@@ -130,14 +132,14 @@ struct stats_view {
 	uint32_t id;
 	uint64_t version;
 	struct stats_counts day;
-	uint32_t waiting;         /* waiting now, offered to an agent or not */
-	int64_t oldest_ms;        /* arrival of the longest waiting; 0: none */
-	int64_t longest_wait_ms;  /* now - oldest_ms; 0: none */
-	uint32_t open_warnings;   /* SLA warnings raised and not cleared */
+	uint32_t waiting;        /* waiting now, offered to an agent or not */
+	int64_t oldest_ms;       /* arrival of the longest waiting; 0: none */
+	int64_t longest_wait_ms; /* now - oldest_ms; 0: none */
+	uint32_t open_warnings;  /* SLA warnings raised and not cleared */
 	uint32_t open_breaches;
-	int64_t ewt_ms;           /* queue: the estimated wait given; -1: unknown */
-	uint32_t agents[ROUTE__AGENT_STATES];    /* site and overall only */
-	int64_t state_ms[ROUTE__AGENT_STATES];   /* agents' time per state today */
+	int64_t ewt_ms;                        /* queue: the estimated wait given; -1: unknown */
+	uint32_t agents[ROUTE__AGENT_STATES];  /* by state now */
+	int64_t state_ms[ROUTE__AGENT_STATES]; /* agents' time per state today */
 	unsigned nreasons;
 	struct stats_reason_count reasons[STATS_REASONS_MAX]; /* paused agents by reason */
 	/* derived; -1 where the denominator is 0 */
@@ -192,14 +194,21 @@ int stats_item_abandoned(struct stats *st, uint64_t item, int64_t now);
  * waits in the new one. */
 int stats_item_transferred(struct stats *st, uint64_t item, uint32_t queue, int64_t now);
 int stats_item_done(struct stats *st, uint64_t item, int64_t now);
-/* The agent's wrap-up after its last done item ended. Leaving the wrap-up
- * state, or finishing another item, ends it too. */
+/* The agent's wrap-up after its last done item ended. Any later state
+ * of the agent other than wrap-up, or its next done item, ends it too, so
+ * the loop reports done before the agent's next state. */
 int stats_wrapup_end(struct stats *st, uint32_t agent, int64_t now);
 
-/* An agent's state (reason: the pause reason, else ignored). A new agent
- * starts offline at site; a changed site moves the agent. */
-int stats_agent_state(struct stats *st, uint32_t agent, uint32_t site,
-                      enum route_agent_state state, const char *reason, int64_t now);
+/* An agent's state (reason: the pause reason, "unspecified" when NULL or
+ * empty; ignored for other states). A new agent starts offline at site; a
+ * changed site moves the agent. */
+int stats_agent_state(struct stats *st, uint32_t agent, uint32_t site, enum route_agent_state state,
+                      const char *reason, int64_t now);
+
+/* The queues the agent serves (up to ROUTE_MAX_QUEUES, each known): it
+ * counts among their agents by state from now on. */
+int stats_agent_queues(struct stats *st, uint32_t agent, const uint32_t *queues, unsigned n,
+                       int64_t now);
 
 /* A satisfaction score 1..5 given for work of queue at site (agent 0:
  * none). */
