@@ -25,6 +25,8 @@ struct gw_api {
 	struct evhttp_request *req;
 	enum gw_api_kind kind;
 	char ref[40];
+	char peer_key[64];     /* API_COMPLAINT: the limits' keys, charged */
+	char contact_key[300]; /* once callcentred has filed it */
 };
 
 /* A field's problem as an errors[] entry. */
@@ -127,6 +129,13 @@ gw_api_fail(struct gw_api *a, json_t *reply, const char *why)
 		log_warn("api", "peer=%s %s", gw_peer(a->req), msg);
 		gw_retry_after(a->req, gw_upstream_retry_after(a->gw->up));
 		gw_api_problem(a->req, 503, "the service is unavailable; try again later", NULL);
+	} else if (a->kind == API_COMPLAINT) {
+		/* a transient failure (a deadlock, a lock timeout): worth a retry
+		 * with the same Idempotency-Key */
+		log_error("api", "peer=%s callcentred answered %s: %s", gw_peer(a->req), code, msg);
+		gw_retry_after(a->req, gw_upstream_retry_after(a->gw->up));
+		gw_api_problem(a->req, 503, "the complaint could not be filed now; try again later",
+		               NULL);
 	} else {
 		log_error("api", "peer=%s callcentred answered %s: %s", gw_peer(a->req), code, msg);
 		gw_api_problem(a->req, 500, "an internal error occurred", NULL);
@@ -184,6 +193,10 @@ gw_api_reply_cb(json_t *reply, const char *err, void *arg)
 		json_object_set_new(o, "status_page", json_string(url));
 		log_info("api", "peer=%s complaint %s%s", gw_peer(a->req), ref,
 		         dup ? " (again)" : "");
+		if (!dup) {
+			gw_limit_charge(a->gw->ip_complaints, a->peer_key, gw_now_ms());
+			gw_limit_charge(a->gw->contact_complaints, a->contact_key, gw_now_ms());
+		}
 		gw_api_json(a->req, dup ? 200 : 201, o);
 		break;
 	}
@@ -203,9 +216,11 @@ gw_api_reply_cb(json_t *reply, const char *err, void *arg)
 	free(a);
 }
 
-/* Send r (reference taken) for a request of kind. */
+/* Send r (reference taken) for a request of kind; a complaint's limits
+ * are charged under peer_key and contact_key once it is filed. */
 static void
-gw_api_call(struct gw *gw, struct evhttp_request *req, enum gw_api_kind kind, json_t *r)
+gw_api_call_charged(struct gw *gw, struct evhttp_request *req, enum gw_api_kind kind, json_t *r,
+                    const char *peer_key, const char *contact_key)
 {
 	struct gw_api *a = calloc(1, sizeof *a);
 
@@ -218,6 +233,8 @@ gw_api_call(struct gw *gw, struct evhttp_request *req, enum gw_api_kind kind, js
 	a->gw = gw;
 	a->req = req;
 	a->kind = kind;
+	snprintf(a->peer_key, sizeof a->peer_key, "%s", peer_key ? peer_key : "");
+	snprintf(a->contact_key, sizeof a->contact_key, "%s", contact_key ? contact_key : "");
 	if (gw_upstream_call(gw->up, r, gw_api_reply_cb, a) != 0) {
 		json_decref(r);
 		gw_api_fail(a, NULL, "no connection to callcentred");
@@ -225,6 +242,13 @@ gw_api_call(struct gw *gw, struct evhttp_request *req, enum gw_api_kind kind, js
 		return;
 	}
 	json_decref(r);
+}
+
+/* Send r (reference taken) for a request of kind. */
+static void
+gw_api_call(struct gw *gw, struct evhttp_request *req, enum gw_api_kind kind, json_t *r)
+{
+	gw_api_call_charged(gw, req, kind, r, NULL, NULL);
 }
 
 /* The JSON object in the body, or NULL after answering 400/415. */
@@ -359,10 +383,14 @@ gw_api_complaint(struct gw *gw, struct evhttp_request *req)
 		return;
 	}
 	json_decref(errors);
-	int wait = gw_limit_take(gw->ip_complaints, gw_peer(req), gw_now_ms());
-	gw_form_contact_key(&f, key, sizeof key);
+	/* checked now, charged once callcentred has filed it (not for an
+	 * outage, nor for a replay of an Idempotency-Key) */
+	char peer_key[64], contact_key[300];
+	gw_addr_key(gw_peer(req), peer_key, sizeof peer_key);
+	gw_form_contact_key(&f, contact_key, sizeof contact_key);
+	int wait = gw_limit_check(gw->ip_complaints, peer_key, gw_now_ms());
 	if (wait == 0)
-		wait = gw_limit_take(gw->contact_complaints, key, gw_now_ms());
+		wait = gw_limit_check(gw->contact_complaints, contact_key, gw_now_ms());
 	if (wait > 0) {
 		gw_retry_after(req, wait);
 		gw_api_problem(req, 429, "too many complaints; try again later", NULL);
@@ -370,7 +398,8 @@ gw_api_complaint(struct gw *gw, struct evhttp_request *req)
 	}
 	if (idem != NULL)
 		snprintf(key, sizeof key, "api-%s", idem);
-	gw_api_call(gw, req, API_COMPLAINT, gw_form_request(&f, lang, idem ? key : NULL));
+	gw_api_call_charged(gw, req, API_COMPLAINT, gw_form_request(&f, lang, idem ? key : NULL),
+	                    peer_key, contact_key);
 }
 
 /* The status token: "Authorization: Bearer", else ?token=, else NULL

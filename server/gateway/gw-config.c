@@ -43,6 +43,7 @@ struct gw_key {
 static const struct gw_key gw_keys[] = {
     KS("http", "listen", listen, "0.0.0.0:8443"),
     KI("http", "max_connections", max_connections, "1000", 1, 100000),
+    KI("http", "max_connections_per_ip", max_connections_per_ip, "20", 1, 100000),
     KI("http", "max_header_bytes", max_header_bytes, "8192", 1024, 65536),
     KI("http", "max_body_bytes", max_body_bytes, "65536", 1024, 1048576),
     KI("http", "timeout", timeout, "10", 1, 300),

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/queue.h>
 
 #include <event2/event.h>
 #include <event2/http.h>
@@ -19,6 +20,7 @@
 struct gw_config {
 	char listen[256];
 	int max_connections;
+	int max_connections_per_ip;
 	int max_header_bytes;
 	int max_body_bytes;
 	int timeout;
@@ -71,6 +73,10 @@ void gw_b64url(char *out, const unsigned char *in, size_t n);
 void gw_sha256_hex(char out[65], const char *s, size_t len);
 /* A form token "1.<issued-ms>.<nonce>.<mac>" issued at now_ms. */
 void gw_form_token_make(const struct gw_config *cfg, int64_t now_ms, char out[GW_FORM_TOKEN_MAX]);
+/* The same with a given nonce: a form shown again after a valid post keeps
+ * its submission's name, so that sending it again cannot file twice. */
+void gw_form_token_renew(const struct gw_config *cfg, int64_t now_ms, const char *nonce,
+                         char out[GW_FORM_TOKEN_MAX]);
 /* Check a form token in constant time; on OK copies its nonce. */
 enum gw_token_check gw_form_token_check(const struct gw_config *cfg, const char *token,
                                         int64_t now_ms, char nonce[GW_NONCE_LEN + 1]);
@@ -101,6 +107,12 @@ void gw_limit_free(struct gw_limit *l);
 /* Take one event for key at now_ms: 0 when allowed, else the seconds to
  * wait (>= 1) and nothing is taken. */
 int gw_limit_take(struct gw_limit *l, const char *key, int64_t now_ms);
+/* Would one event for key be allowed at now_ms? 0, else the seconds to
+ * wait; nothing is taken. */
+int gw_limit_check(struct gw_limit *l, const char *key, int64_t now_ms);
+/* Take one event for key at now_ms, even when none is left (the debt is
+ * paid back before the next is allowed, at most one period's worth). */
+void gw_limit_charge(struct gw_limit *l, const char *key, int64_t now_ms);
 
 /* form.c: the complaint's fields, from a form or from JSON */
 #define GW_MAX_FIELD_ERRORS 10
@@ -156,6 +168,8 @@ int gw_upstream_call(struct gw_upstream *u, json_t *req, gw_upstream_cb cb, void
 void gw_upstream_fail_all(struct gw_upstream *u, const char *why);
 
 /* http.c: the listener, limits, headers and dispatch */
+struct gw_conn;
+TAILQ_HEAD(gw_conn_list, gw_conn);
 struct gw {
 	struct event_base *base;
 	struct gw_config *cfg;
@@ -164,6 +178,7 @@ struct gw {
 	struct evconnlistener *listener;
 	int listener_paused;
 	int connections;
+	struct gw_conn_list conns; /* every connection whose address is counted */
 	struct gw_upstream *up;
 	struct gw_api_keys keys;
 	struct gw_limit *ip_requests;
@@ -179,6 +194,14 @@ void gw_http_stop(struct gw *gw);
 int64_t gw_now_ms(void);
 /* The client's address ("ip"). */
 const char *gw_peer(struct evhttp_request *req);
+/* The key that per-address limits count addr under: an IPv4 address (also
+ * when IPv4-mapped) as itself, an IPv6 address by its /64
+ * ("2001:db8:1:2::/64"), since one host holds a whole /64. */
+void gw_addr_key(const char *addr, char *out, size_t len);
+/* Is a form post from our own pages? Not when Sec-Fetch-Site is
+ * "cross-site"; without Sec-Fetch-Site, not when Origin is present, not
+ * "null", and not https://<Host>. */
+int gw_same_origin(struct evhttp_request *req);
 /* Send status with body (may be NULL) and the content type. */
 void gw_send(struct evhttp_request *req, int status, const char *type, struct evbuffer *body);
 /* Add Retry-After: seconds. */

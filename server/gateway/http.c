@@ -10,12 +10,17 @@
  * from its last answer, a whole request must arrive in that time); at
  * http.max_connections the
  * listener stops accepting until a connection ends, and newcomers wait in
- * the kernel's backlog; limits.ip_requests_per_minute answers 429. */
+ * the kernel's backlog; an address (an IPv6 one by its /64) holding
+ * http.max_connections_per_ip has its next connection closed at once;
+ * limits.ip_requests_per_minute answers 429 and closes the connection. */
 #include "gw.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -38,6 +43,10 @@ struct gw_conn {
 	struct gw *gw;
 	struct bufferevent *bev;
 	struct event *deadline; /* the next whole request must arrive by then */
+	struct event *admit;    /* once accepted: count the address, or close */
+	int counted;            /* in gw->conns, under key */
+	char key[INET6_ADDRSTRLEN + 8];
+	TAILQ_ENTRY(gw_conn) entry;
 };
 
 /* The gw_conn of req's connection, or NULL. */
@@ -143,6 +152,55 @@ gw_method_name(enum evhttp_cmd_type m)
 	default:
 		return "other";
 	}
+}
+
+void
+gw_addr_key(const char *addr, char *out, size_t len)
+{
+	struct in6_addr a6;
+
+	if (inet_pton(AF_INET6, addr, &a6) != 1) {
+		snprintf(out, len, "%s", addr);
+		return;
+	}
+	if (IN6_IS_ADDR_V4MAPPED(&a6)) {
+		char v4[INET_ADDRSTRLEN];
+		if (inet_ntop(AF_INET, &a6.s6_addr[12], v4, sizeof v4) != NULL) {
+			snprintf(out, len, "%s", v4);
+			return;
+		}
+	}
+	char buf[INET6_ADDRSTRLEN];
+	memset(&a6.s6_addr[8], 0, 8);
+	if (inet_ntop(AF_INET6, &a6, buf, sizeof buf) == NULL)
+		snprintf(out, len, "%s", addr);
+	else
+		snprintf(out, len, "%s/64", buf);
+}
+
+/* The per-address limits' key of req's client. */
+static void
+gw_peer_key(struct evhttp_request *req, char *out, size_t len)
+{
+	gw_addr_key(gw_peer(req), out, len);
+}
+
+int
+gw_same_origin(struct evhttp_request *req)
+{
+	struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+	const char *site = evhttp_find_header(h, "Sec-Fetch-Site");
+	const char *origin = evhttp_find_header(h, "Origin");
+	const char *host = evhttp_find_header(h, "Host");
+
+	/* a browser that sends Sec-Fetch-Site says where the post came from;
+	 * its Origin is "null" on our own pages (Referrer-Policy: no-referrer) */
+	if (site != NULL)
+		return strcasecmp(site, "cross-site") != 0;
+	if (origin == NULL || strcmp(origin, "null") == 0)
+		return 1;
+	return host != NULL && host[0] != '\0' && strncasecmp(origin, "https://", 8) == 0 &&
+	       strcasecmp(origin + 8, host) == 0;
 }
 
 const char *
@@ -305,6 +363,17 @@ gw_http_cb(struct evhttp_request *req, void *arg)
 		evtimer_del(c->deadline); /* the request is in; the answer re-arms */
 	if (path == NULL)
 		path = "/";
+	if (gw->shutting_down) {
+		/* nothing new goes to callcentred once the loop is ending */
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+		gw_retry_after(req, 1);
+		if (strncmp(path, "/api/", 5) == 0)
+			gw_api_problem(req, 503, "the service is restarting; try again later",
+			               NULL);
+		else
+			gw_web_error(req, gw_request_lang(req), 503);
+		return;
+	}
 	if (strcmp(path, "/healthz") == 0) {
 		struct evbuffer *b = evbuffer_new();
 		int up = gw_upstream_ready(gw->up);
@@ -316,10 +385,14 @@ gw_http_cb(struct evhttp_request *req, void *arg)
 		return;
 	}
 	int api = strncmp(path, "/api/", 5) == 0;
-	int wait = gw_limit_take(gw->ip_requests, gw_peer(req), gw_now_ms());
+	char key[INET6_ADDRSTRLEN + 8];
+	gw_peer_key(req, key, sizeof key);
+	int wait = gw_limit_take(gw->ip_requests, key, gw_now_ms());
 	if (wait > 0) {
-		log_info("http", "peer=%s rate limited", gw_peer(req));
+		log_info("http", "peer=%s key=%s rate limited", gw_peer(req), key);
 		gw_retry_after(req, wait);
+		/* the connection is not kept: a flood must not hold a slot */
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
 		if (api)
 			gw_api_problem(req, 429, "too many requests from this address", NULL);
 		else
@@ -395,6 +468,9 @@ gw_ssl_free_cb(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, 
 		return;
 	struct gw *gw = c->gw;
 	event_free(c->deadline);
+	event_free(c->admit);
+	if (c->counted)
+		TAILQ_REMOVE(&gw->conns, c, entry);
 	free(c);
 	gw->connections--;
 	if (gw->listener_paused && gw->connections < gw->cfg->max_connections &&
@@ -403,6 +479,43 @@ gw_ssl_free_cb(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, 
 		evconnlistener_enable(gw->listener);
 		log_info("http", "connections=%d below the cap; accepting again", gw->connections);
 	}
+}
+
+/* Just after evhttp took the socket: count the connection under its
+ * address's key, or close it when that address holds its share already. */
+static void
+gw_conn_admit_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct gw_conn *c = arg;
+	struct gw *gw = c->gw;
+	evutil_socket_t sock = bufferevent_getfd(c->bev);
+	struct sockaddr_storage sa;
+	socklen_t salen = sizeof sa;
+	char addr[INET6_ADDRSTRLEN];
+	struct gw_conn *o;
+	int n = 0;
+
+	(void)fd;
+	(void)what;
+	if (sock < 0 || getpeername(sock, (struct sockaddr *)&sa, &salen) != 0)
+		return;
+	if (sa.ss_family == AF_INET6)
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&sa)->sin6_addr, addr, sizeof addr);
+	else if (sa.ss_family == AF_INET)
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&sa)->sin_addr, addr, sizeof addr);
+	else
+		return;
+	gw_addr_key(addr, c->key, sizeof c->key);
+	TAILQ_FOREACH(o, &gw->conns, entry)
+	n += strcmp(o->key, c->key) == 0;
+	if (n >= gw->cfg->max_connections_per_ip) {
+		log_warn("http", "peer=%s key=%s connections=%d at the per-address cap; closed",
+		         addr, c->key, n);
+		shutdown(sock, SHUT_RDWR);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&gw->conns, c, entry);
+	c->counted = 1;
 }
 
 /* A new connection: a TLS server bufferevent for evhttp. */
@@ -414,8 +527,11 @@ gw_bev_cb(struct event_base *base, void *arg)
 	struct gw_conn *c = calloc(1, sizeof *c);
 
 	if (ssl == NULL || c == NULL ||
-	    (c->deadline = evtimer_new(base, gw_conn_deadline_cb, c)) == NULL) {
+	    (c->deadline = evtimer_new(base, gw_conn_deadline_cb, c)) == NULL ||
+	    (c->admit = evtimer_new(base, gw_conn_admit_cb, c)) == NULL) {
 		SSL_free(ssl);
+		if (c != NULL && c->deadline != NULL)
+			event_free(c->deadline);
 		free(c);
 		return NULL;
 	}
@@ -431,12 +547,16 @@ gw_bev_cb(struct event_base *base, void *arg)
 	if (c->bev == NULL) {
 		SSL_free(ssl); /* gw_ssl_free_cb does not see c yet: not attached */
 		event_free(c->deadline);
+		event_free(c->admit);
 		free(c);
 		gw->connections--;
 		return NULL;
 	}
 	SSL_set_ex_data(ssl, gw_ssl_index, c);
 	gw_conn_arm(c);
+	/* evhttp gives the bufferevent its socket once this returns; the
+	 * address is known from then on */
+	event_active(c->admit, EV_TIMEOUT, 1);
 	return c->bev;
 }
 
@@ -449,6 +569,7 @@ gw_http_start(struct gw *gw, char *err, size_t errlen)
 
 	if (gw_ssl_index < 0)
 		gw_ssl_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, gw_ssl_free_cb);
+	TAILQ_INIT(&gw->conns);
 	if ((gw->http = evhttp_new(gw->base)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;

@@ -2,7 +2,9 @@
  * of fixed size. Keys are stored as the first 8 bytes of their SHA-256, so
  * a flood of made-up keys can neither grow memory nor aim at one slot; when
  * the probe window is full the least recently used bucket is forgotten,
- * which only ever errs towards letting a request through. */
+ * which only ever errs towards letting a request through. A limit can be
+ * checked before and charged after the work it guards (complaints are
+ * charged only once callcentred has filed them). */
 #include "gw.h"
 
 #include <math.h>
@@ -55,8 +57,10 @@ gw_limit_free(struct gw_limit *l)
 	free(l);
 }
 
-int
-gw_limit_take(struct gw_limit *l, const char *key, int64_t now_ms)
+/* The bucket of key, refilled up to now_ms (a new one when key is not
+ * remembered). */
+static struct gw_bucket *
+gw_limit_bucket(struct gw_limit *l, const char *key, int64_t now_ms)
 {
 	unsigned char md[SHA256_DIGEST_LENGTH];
 	uint64_t h;
@@ -89,11 +93,43 @@ gw_limit_take(struct gw_limit *l, const char *key, int64_t now_ms)
 			b->tokens = l->burst;
 	}
 	b->last_ms = now_ms;
-	if (b->tokens >= 1.0) {
-		b->tokens -= 1.0;
+	return b;
+}
+
+/* The seconds b must wait for a whole token (0 when it has one). */
+static int
+gw_limit_wait(const struct gw_limit *l, const struct gw_bucket *b)
+{
+	if (b->tokens >= 1.0)
 		return 0;
-	}
 	double wait_ms = (1.0 - b->tokens) / l->rate;
 	int s = (int)ceil(wait_ms / 1000.0);
 	return s < 1 ? 1 : s;
+}
+
+int
+gw_limit_take(struct gw_limit *l, const char *key, int64_t now_ms)
+{
+	struct gw_bucket *b = gw_limit_bucket(l, key, now_ms);
+	int wait = gw_limit_wait(l, b);
+
+	if (wait == 0)
+		b->tokens -= 1.0;
+	return wait;
+}
+
+int
+gw_limit_check(struct gw_limit *l, const char *key, int64_t now_ms)
+{
+	return gw_limit_wait(l, gw_limit_bucket(l, key, now_ms));
+}
+
+void
+gw_limit_charge(struct gw_limit *l, const char *key, int64_t now_ms)
+{
+	struct gw_bucket *b = gw_limit_bucket(l, key, now_ms);
+
+	b->tokens -= 1.0;
+	if (b->tokens < -l->burst)
+		b->tokens = -l->burst;
 }

@@ -31,7 +31,9 @@ usage(FILE *f)
 }
 
 /* SIGTERM/SIGINT: stop accepting, answer what waits on callcentred with
- * 503, and leave the loop once those answers had a moment to go out. */
+ * 503, and leave the loop once those answers had a moment to go out;
+ * requests that arrive meanwhile on open connections get 503 and
+ * Connection: close (http.c). */
 static void
 gw_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
@@ -147,8 +149,10 @@ main(int argc, char **argv)
 		rc = 0;
 	}
 	gw.shutting_down = 1;
-	gw_http_stop(&gw);
+	/* the upstream first: failing its calls answers requests that evhttp
+	 * still holds */
 	gw_upstream_free(gw.up);
+	gw_http_stop(&gw);
 	event_free(sigterm);
 	event_free(sigint);
 	log_info("gateway", "stopped");

@@ -22,7 +22,7 @@ const char *page_lang_code(enum gw_lang lang);
 /* What the customer typed, kept to show the form again (UTF-8, validated
  * by the caller; sizes are the limits in bytes plus one). */
 struct gw_form {
-	char name[3 * 128 + 1];
+	char name[4 * 128 + 1];
 	char phone[64 + 1];
 	char email[254 + 1];
 	char order[64 + 1];

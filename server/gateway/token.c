@@ -1,11 +1,14 @@
-/* token.c: the signed form token against cross-site posts and replays
- * after expiry, and the API keys of integrations (stored as SHA-256 only).
+/* token.c: the signed form token against replays after expiry (cross-site
+ * posts are refused by their Origin and Sec-Fetch-Site: http.c), and the
+ * API keys of integrations (stored as SHA-256 only).
  *
  * A form token is "1.<issued-ms>.<nonce>.<mac>": the version, when it was
  * issued, 16 random bytes, and HMAC-SHA256 with the form secret over
  * "1|<issued-ms>|<nonce>", all base64url. The gateway keeps no state for
  * it; the nonce also names the submission (its idempotency key), so the
- * same form sent twice files one complaint. */
+ * same form sent twice files one complaint. A form shown again after a
+ * post with a valid token (503, 429, field errors) carries the same nonce
+ * with a new issue time, so that sending it again cannot file twice. */
 #include "gw.h"
 
 #include <ctype.h>
@@ -65,17 +68,26 @@ gw_form_mac(const struct gw_config *cfg, const char *issued, const char *nonce, 
 }
 
 void
+gw_form_token_renew(const struct gw_config *cfg, int64_t now_ms, const char *nonce,
+                    char out[GW_FORM_TOKEN_MAX])
+{
+	char issued[24], mac[GW_MAC_LEN + 3];
+
+	snprintf(issued, sizeof issued, "%" PRId64, now_ms);
+	gw_form_mac(cfg, issued, nonce, mac);
+	snprintf(out, GW_FORM_TOKEN_MAX, "1.%s.%s.%s", issued, nonce, mac);
+}
+
+void
 gw_form_token_make(const struct gw_config *cfg, int64_t now_ms, char out[GW_FORM_TOKEN_MAX])
 {
 	unsigned char raw[16];
-	char nonce[GW_NONCE_LEN + 3], issued[24], mac[GW_MAC_LEN + 3];
+	char nonce[GW_NONCE_LEN + 3];
 
 	if (RAND_bytes(raw, sizeof raw) != 1)
 		abort(); /* no randomness: nothing safe can be issued */
 	gw_b64url(nonce, raw, sizeof raw);
-	snprintf(issued, sizeof issued, "%" PRId64, now_ms);
-	gw_form_mac(cfg, issued, nonce, mac);
-	snprintf(out, GW_FORM_TOKEN_MAX, "1.%s.%s.%s", issued, nonce, mac);
+	gw_form_token_renew(cfg, now_ms, nonce, out);
 }
 
 /* Is s n characters of the base64url alphabet? */

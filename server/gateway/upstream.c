@@ -1,8 +1,11 @@
 /* upstream.c: a small pool of TLS connections to callcentred, each logged
  * in as the gateway's service account, speaking the JSON-lines protocol
  * (docs/PROTOCOL.md). A call goes out on the least busy logged-in
- * connection with a fresh id and a timer; the reply (matched by id), the
- * timer or the loss of the connection ends it, exactly once. A lost
+ * connection (equals in rotation) with a fresh id and a timer; the reply
+ * (matched by id), the timer or the loss of the connection ends it,
+ * exactly once. A call that times out closes its connection: a stalled
+ * connection would otherwise keep taking calls it never answers, and late
+ * replies could no longer be trusted. A lost
  * connection comes back with exponential backoff; while none is logged in,
  * callers are told at once (gw_upstream_call returns -1) so that the client
  * gets 503 with Retry-After rather than a wait. */
@@ -60,6 +63,7 @@ struct gw_upstream {
 	socklen_t addrlen;
 	json_int_t next_id;
 	struct event *keepalive;
+	int last; /* the connection chosen last */
 	int n;
 	struct gw_uconn conns[];
 };
@@ -402,8 +406,14 @@ gw_pending_timeout_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	log_warn("upstream", "conn=%d call id=%lld timed out", p->conn->index, (long long)p->id);
+	struct gw_uconn *c = p->conn;
+
+	log_warn("upstream", "conn=%d call id=%lld timed out", c->index, (long long)p->id);
 	gw_pending_finish(p, NULL, "callcentred did not answer in time");
+	/* a connection that let a call time out is stalled or its replies
+	 * are late: neither can be trusted with the next call */
+	if (c->state == UCONN_READY)
+		gw_uconn_close(c, "a call timed out");
 }
 
 int
@@ -412,8 +422,10 @@ gw_upstream_call(struct gw_upstream *u, json_t *req, gw_upstream_cb cb, void *ar
 	struct gw_uconn *best = NULL;
 	struct gw_pending *p;
 
-	for (int i = 0; i < u->n; i++) {
-		struct gw_uconn *c = &u->conns[i];
+	/* the fewest calls in flight; among equals, the next after the last
+	 * one chosen, so that the pool shares the load */
+	for (int k = 1; k <= u->n; k++) {
+		struct gw_uconn *c = &u->conns[(u->last + k) % u->n];
 		if (c->state == UCONN_READY && (best == NULL || c->inflight < best->inflight))
 			best = c;
 	}
@@ -433,5 +445,8 @@ gw_upstream_call(struct gw_upstream *u, json_t *req, gw_upstream_cb cb, void *ar
 	evtimer_add(p->timer, &tv);
 	TAILQ_INSERT_TAIL(&best->pending, p, entry);
 	best->inflight++;
+	u->last = best->index;
+	log_debug("upstream", "conn=%d call id=%lld op=%s", best->index, (long long)p->id,
+	          json_string_value(json_object_get(req, "op")));
 	return 0;
 }

@@ -26,6 +26,9 @@ struct gw_web {
 	enum gw_lang lang;
 	char ref[40];
 	char token[160];
+	char nonce[GW_NONCE_LEN + 1]; /* WEB_FILE: the posted form token's */
+	char peer_key[64];            /* WEB_FILE: the limits' keys, charged */
+	char contact_key[300];        /* once callcentred has filed it */
 	struct gw_form form;
 };
 
@@ -39,16 +42,21 @@ gw_web_error(struct evhttp_request *req, enum gw_lang lang, int status)
 	evbuffer_free(b);
 }
 
-/* The form again (or first) with a fresh form token. */
+/* The form again (or first) with a fresh form token: a new nonce, or the
+ * posted one (nonce not NULL) when the post carried a valid token, so
+ * that sending the form again names the same submission. */
 static void
 gw_web_send_form(struct gw *gw, struct evhttp_request *req, enum gw_lang lang, int status,
                  const struct gw_form *f, const struct gw_field_error *errors, size_t nerrors,
-                 enum gw_banner banner)
+                 enum gw_banner banner, const char *nonce)
 {
 	char token[GW_FORM_TOKEN_MAX];
 	struct evbuffer *b = evbuffer_new();
 
-	gw_form_token_make(gw->cfg, gw_now_ms(), token);
+	if (nonce != NULL && nonce[0] != '\0')
+		gw_form_token_renew(gw->cfg, gw_now_ms(), nonce, token);
+	else
+		gw_form_token_make(gw->cfg, gw_now_ms(), token);
 	page_form(b, lang, token, f, errors, nerrors, banner);
 	gw_send(req, status, GW_HTML, b);
 	evbuffer_free(b);
@@ -57,7 +65,7 @@ gw_web_send_form(struct gw *gw, struct evhttp_request *req, enum gw_lang lang, i
 void
 gw_web_form(struct gw *gw, struct evhttp_request *req, enum gw_lang lang)
 {
-	gw_web_send_form(gw, req, lang, 200, NULL, NULL, 0, GW_BANNER_NONE);
+	gw_web_send_form(gw, req, lang, 200, NULL, NULL, 0, GW_BANNER_NONE, NULL);
 }
 
 /* Is s a status token as callcentred makes them (base64url, 16-128)? */
@@ -87,7 +95,9 @@ gw_field_name(const char *field)
 
 /* Answer a page request whose call to callcentred failed: no answer (503),
  * or an error reply mapped to a status. The complaint form comes back
- * with what was typed. */
+ * with what was typed, and with the posted token's nonce; an error the
+ * customer cannot fix (internal, conflict: a deadlock, a lock timeout) is
+ * a 503 for a complaint too, never a page that drops the text. */
 static void
 gw_web_fail(struct gw_web *w, json_t *reply, const char *why)
 {
@@ -130,13 +140,20 @@ gw_web_fail(struct gw_web *w, json_t *reply, const char *why)
 		fe.field = gw_field_name(json_string_value(json_object_get(e, "field")));
 		fe.problem = GW_PROBLEM_INVALID;
 		nfe = fe.field != NULL;
+	} else if (w->kind == WEB_FILE) {
+		status = 503;
+		banner = GW_BANNER_UNAVAILABLE;
+		gw_retry_after(w->req, gw_upstream_retry_after(w->gw->up));
+		log_error("web", "peer=%s callcentred answered %s: %s; the form is kept",
+		          gw_peer(w->req), code, msg ? msg : "?");
 	} else {
 		status = 500;
 		log_error("web", "peer=%s callcentred answered %s: %s", gw_peer(w->req), code,
 		          msg ? msg : "?");
 	}
 	if (w->kind == WEB_FILE && status != 404 && status != 500)
-		gw_web_send_form(w->gw, w->req, w->lang, status, &w->form, &fe, nfe, banner);
+		gw_web_send_form(w->gw, w->req, w->lang, status, &w->form, &fe, nfe, banner,
+		                 w->nonce);
 	else
 		gw_web_error(w->req, w->lang, status);
 }
@@ -182,8 +199,13 @@ gw_web_reply_cb(json_t *reply, const char *err, void *arg)
 			gw_web_error(w->req, w->lang, 500);
 			break;
 		}
+		int dup = json_is_true(json_object_get(reply, "duplicate"));
 		log_info("web", "peer=%s complaint %s%s", gw_peer(w->req), ref,
-		         json_is_true(json_object_get(reply, "duplicate")) ? " (again)" : "");
+		         dup ? " (again)" : "");
+		if (!dup) {
+			gw_limit_charge(w->gw->ip_complaints, w->peer_key, gw_now_ms());
+			gw_limit_charge(w->gw->contact_complaints, w->contact_key, gw_now_ms());
+		}
 		snprintf(url, sizeof url, "/confirm/%s?token=%s", ref, token);
 		evhttp_add_header(evhttp_request_get_output_headers(w->req), "Location", url);
 		gw_send(w->req, 303, GW_HTML, b);
@@ -269,6 +291,7 @@ gw_web_complaint(struct gw *gw, struct evhttp_request *req, enum gw_lang lang)
 		return;
 	}
 	free(body);
+	int cross = !gw_same_origin(req);
 	const char *website = gw_kvs_get(&kv, "website");
 	if (website != NULL && website[0] != '\0') {
 		log_info("web", "peer=%s honeypot filled; refused", gw_peer(req));
@@ -285,26 +308,41 @@ gw_web_complaint(struct gw *gw, struct evhttp_request *req, enum gw_lang lang)
 	enum gw_token_check tc =
 	    gw_form_token_check(gw->cfg, gw_kvs_get(&kv, "form_token"), gw_now_ms(), nonce);
 	gw_kvs_free(&kv);
+	if (cross) {
+		/* another site's page posted this from the customer's browser */
+		log_info("web", "peer=%s cross-site form post refused", gw_peer(req));
+		gw_web_send_form(gw, req, lang, 403, &w->form, errors, nerr, GW_BANNER_EXPIRED,
+		                 NULL);
+		free(w);
+		return;
+	}
 	if (tc != GW_TOKEN_OK) {
 		log_info("web", "peer=%s form token %s", gw_peer(req),
 		         tc == GW_TOKEN_EXPIRED ? "expired" : "forged or missing");
-		gw_web_send_form(gw, req, lang, 403, &w->form, errors, nerr, GW_BANNER_EXPIRED);
+		gw_web_send_form(gw, req, lang, 403, &w->form, errors, nerr, GW_BANNER_EXPIRED,
+		                 NULL);
 		free(w);
 		return;
 	}
+	snprintf(w->nonce, sizeof w->nonce, "%s", nonce);
 	if (nerr > 0) {
-		gw_web_send_form(gw, req, lang, 400, &w->form, errors, nerr, GW_BANNER_INVALID);
+		gw_web_send_form(gw, req, lang, 400, &w->form, errors, nerr, GW_BANNER_INVALID,
+		                 w->nonce);
 		free(w);
 		return;
 	}
-	int wait = gw_limit_take(gw->ip_complaints, gw_peer(req), gw_now_ms());
-	gw_form_contact_key(&w->form, key, sizeof key);
+	/* checked now, charged once callcentred has filed the complaint: an
+	 * outage, a retry or a double submit costs the customer nothing */
+	gw_addr_key(gw_peer(req), w->peer_key, sizeof w->peer_key);
+	gw_form_contact_key(&w->form, w->contact_key, sizeof w->contact_key);
+	int wait = gw_limit_check(gw->ip_complaints, w->peer_key, gw_now_ms());
 	if (wait == 0)
-		wait = gw_limit_take(gw->contact_complaints, key, gw_now_ms());
+		wait = gw_limit_check(gw->contact_complaints, w->contact_key, gw_now_ms());
 	if (wait > 0) {
 		log_info("web", "peer=%s complaints rate limited", gw_peer(req));
 		gw_retry_after(req, wait);
-		gw_web_send_form(gw, req, lang, 429, &w->form, NULL, 0, GW_BANNER_RATE_LIMITED);
+		gw_web_send_form(gw, req, lang, 429, &w->form, NULL, 0, GW_BANNER_RATE_LIMITED,
+		                 w->nonce);
 		free(w);
 		return;
 	}
@@ -378,8 +416,11 @@ gw_web_csat(struct gw *gw, struct evhttp_request *req, enum gw_lang lang, const 
 	const char *score = gw_kvs_get(&kv, "score");
 	const char *comment = gw_kvs_get(&kv, "comment");
 	int status = 0;
-	if (gw_form_token_check(gw->cfg, gw_kvs_get(&kv, "form_token"), gw_now_ms(), nonce) !=
-	    GW_TOKEN_OK)
+	if (!gw_same_origin(req)) {
+		log_info("web", "peer=%s cross-site rating post refused", gw_peer(req));
+		status = 403;
+	} else if (gw_form_token_check(gw->cfg, gw_kvs_get(&kv, "form_token"), gw_now_ms(),
+	                               nonce) != GW_TOKEN_OK)
 		status = 403;
 	else if (!gw_status_token_ok(token))
 		status = 404;

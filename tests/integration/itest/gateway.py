@@ -8,6 +8,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import threading
 import time
 
 from . import util
@@ -246,3 +247,100 @@ class Gateway:
         with open(os.path.join(self.folder, "curl.body"), "rb") as f:
             text = f.read().decode(errors="replace")
         return Response(status, headers, text)
+
+
+def read_response(sock, timeout=10.0):
+    """One HTTP/1.1 answer (with Content-Length) from a socket: a Response,
+    or None when the connection ended before a status line."""
+    sock.settimeout(timeout)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        try:
+            chunk = sock.recv(4096)
+        except (ConnectionResetError, ssl.SSLError):
+            chunk = b""
+        if not chunk:
+            return None
+        data += chunk
+    head, body = data.split(b"\r\n\r\n", 1)
+    lines = head.decode(errors="replace").split("\r\n")
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    length = int(headers.get("content-length", "0"))
+    while len(body) < length:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        body += chunk
+    return Response(int(lines[0].split(" ", 2)[1]), headers,
+                    body[:length].decode(errors="replace"))
+
+
+class FakeUpstream:
+    """A stand-in for callcentred over TLS (the case's certificate): it
+    accepts the gateway's login and answers every other request with
+    answer(conn, msg), a reply object or None for no answer at all. conn
+    is the connection's number in the order they were accepted;
+    self.calls lists (conn, op) of the requests seen."""
+
+    def __init__(self, cert, key, answer):
+        self.answer = answer
+        self.calls = []
+        self.logins = 0
+        self.conns = []
+        self.lock = threading.Lock()
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.load_cert_chain(cert, key)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while not self.closed:
+            try:
+                raw, _ = self.sock.accept()
+            except OSError:
+                return
+            with self.lock:
+                n = len(self.conns)
+                self.conns.append(raw)
+            threading.Thread(target=self._serve, args=(raw, n), daemon=True).start()
+
+    def _serve(self, raw, n):
+        try:
+            s = self.ctx.wrap_socket(raw, server_side=True)
+            f = s.makefile("rb")
+            for line in f:
+                if not line.strip():
+                    continue
+                msg = json.loads(line)
+                if msg.get("op") == "login":
+                    reply = {"id": msg["id"], "ok": True}
+                    with self.lock:
+                        self.logins += 1
+                else:
+                    with self.lock:
+                        self.calls.append((n, msg.get("op")))
+                    reply = self.answer(n, msg)
+                    if reply is None:
+                        continue
+                    reply = dict(reply, id=msg["id"])
+                s.sendall(json.dumps(reply).encode() + b"\n")
+        except (OSError, ValueError):
+            pass
+
+    def close(self):
+        self.closed = True
+        self.sock.close()
+        with self.lock:
+            for c in self.conns:
+                try:
+                    c.close()
+                except OSError:
+                    pass
