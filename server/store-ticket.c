@@ -740,12 +740,14 @@ create_lookups(MYSQL *m, const struct create_arg *c, struct ticket_fields *f,
 		return rc < 0 ? -1
 		              : ticket_refuse(res, CC_ERR_NOT_FOUND, "no site with code %s", site);
 	f->site_id = f->owning_site_id = (unsigned int)id;
-	if (c->t->customer_id != 0 &&
+	if (c->t->customer_id != 0 && !c->t->customer_current &&
 	    (rc = customer_survivor(m, c->t->customer_id, &f->customer_id, res, err, errlen)) != 0)
 		return rc;
 	if (c->t->queue[0] != '\0') {
-		if ((rc = lookup_id(m, "SELECT id FROM queues WHERE code = ?", c->t->queue, &id,
-		                    err, errlen)) <= 0)
+		if (c->t->queue_id != 0)
+			id = c->t->queue_id; /* read by the caller in this transaction */
+		else if ((rc = lookup_id(m, "SELECT id FROM queues WHERE code = ?", c->t->queue,
+		                         &id, err, errlen)) <= 0)
 			return rc < 0 ? -1
 			              : ticket_refuse(res, CC_ERR_NOT_FOUND,
 			                              "no queue with code %s", c->t->queue);

@@ -91,7 +91,9 @@ struct ticket_new {
 	char language[16];                      /* the ticket's language */
 	uint64_t order_id;                      /* the order it is about */
 	const unsigned char *status_token_hash; /* 32 bytes: the customer's token */
-	json_t *detail; /* members added to the create event's detail (borrowed) */
+	json_t *detail;        /* members added to the create event's detail (borrowed) */
+	unsigned int queue_id; /* the id of queue, when the caller read it already */
+	int customer_current;  /* customer_id is known not to be merged away */
 };
 
 struct ticket_change {

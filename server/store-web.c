@@ -410,6 +410,7 @@ file_idempotent(MYSQL *m, const struct file_arg *x, const unsigned char key_hash
 
 /* Where the complaint goes. */
 struct file_target {
+	unsigned int queue_id;
 	unsigned int queue_site_id; /* 0: the queue serves every site */
 	char site[TICKET_SITE_MAX + 1];
 	uint64_t asked;    /* the customer the contact names (0: new) */
@@ -430,8 +431,8 @@ file_queue(MYSQL *m, const struct file_arg *x, struct file_target *t, struct tic
 
 	bind_str(&p[0], x->c->queue, &len);
 	if ((rc = ticket_query_one(m,
-	                           "SELECT q.site_id, s.code AS site FROM queues q LEFT JOIN sites "
-	                           "s ON s.id = q.site_id WHERE q.code = ?",
+	                           "SELECT q.id, q.site_id, s.code AS site FROM queues q LEFT JOIN "
+	                           "sites s ON s.id = q.site_id WHERE q.code = ?",
 	                           p, &row, err, errlen)) < 0)
 		return -1;
 	if (rc == 0) {
@@ -442,6 +443,7 @@ file_queue(MYSQL *m, const struct file_arg *x, struct file_target *t, struct tic
 		return ticket_refuse(res, CC_ERR_UNAVAILABLE,
 		                     "complaints cannot be filed right now; try again later");
 	}
+	t->queue_id = (unsigned int)row_uint(row, "id");
 	t->queue_site_id = (unsigned int)row_uint(row, "site_id");
 	snprintf(t->site, sizeof t->site, "%s", row_str(row, "site") ? row_str(row, "site") : "");
 	json_decref(row);
@@ -689,6 +691,8 @@ file_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_t 
 	n.customer_id = t.customer;
 	n.priority = web_urgency_priority(c->urgency);
 	snprintf(n.queue, sizeof n.queue, "%s", c->queue);
+	n.queue_id = t.queue_id;
+	n.customer_current = 1; /* file_customer followed merges to the survivor */
 	snprintf(n.site, sizeof n.site, "%s", t.site);
 	snprintf(n.language, sizeof n.language, "%s", c->language);
 	n.order_id = order_id;

@@ -31,6 +31,7 @@ UPSTREAM=4
 TARGET=3000
 TARGET_P99_MS=50
 SCRYPT_N_LOG2=10
+DB_OPTIONS=()
 BUILD=1
 KEEP=0
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -51,6 +52,8 @@ usage: tests/bench/gateway-bench.sh [options]
   --upstream N          ccgateway connections to callcentred (default $UPSTREAM)
   --target T            fail when under T complaints a second (default $TARGET)
   --target-p99 MS       fail when the p99 latency is over MS (default $TARGET_P99_MS)
+  --mariadbd-option OPT one more mariadbd option for the private MariaDB, such
+                        as --slow-query-log=1 (repeatable)
   --build-dir DIR       build tree (default: build-bench in the repository)
   --no-build            use the binaries in the build tree as they are
   --keep                keep the temporary folder (logs, config) and print its path
@@ -68,6 +71,11 @@ parse_args() {
 		--upstream) UPSTREAM=${2:?}; shift ;;
 		--target) TARGET=${2:?}; shift ;;
 		--target-p99) TARGET_P99_MS=${2:?}; shift ;;
+		--mariadbd-option)
+			[[ ${2:?} == --* ]] || die "--mariadbd-option: \"$2\" is not a --option"
+			DB_OPTIONS+=("$2")
+			shift
+			;;
 		--build-dir) BUILD_DIR=$(realpath -m "${2:?}"); shift ;;
 		--no-build) BUILD=0 ;;
 		--keep) KEEP=1 ;;
@@ -112,7 +120,8 @@ build() {
 start_db() {
 	say "starting a private MariaDB (durable commits)"
 	db_start --innodb-buffer-pool-size=1G --innodb-log-file-size=1G \
-		--innodb-flush-log-at-trx-commit=1 --max-connections=500 --performance-schema=OFF
+		--innodb-flush-log-at-trx-commit=1 --max-connections=500 --performance-schema=OFF \
+		"${DB_OPTIONS[@]}"
 }
 
 write_server_config() {
@@ -148,6 +157,8 @@ write_gateway_config() {
 [http]
 listen = 127.0.0.1:$GW_PORT
 max_connections = $((CONNECTIONS + 100))
+# every connection of the load comes from 127.0.0.1
+max_connections_per_ip = $((CONNECTIONS + 100))
 
 [tls]
 cert = pki/server.crt
