@@ -4,6 +4,7 @@
 #include "op-job.h"
 #include "server.h"
 #include "sla-run.h"
+#include "stats-run.h"
 
 /* One counter or gauge with its HELP and TYPE lines. */
 static void
@@ -81,4 +82,5 @@ metrics_write(struct server *srv, struct evbuffer *out)
 	       srv->health.ok == 1);
 	metric(out, "cc_draining", "gauge", "1 while shutting down.", (unsigned)srv->draining);
 	sla_run_metrics(srv, out);
+	stats_run_metrics(srv, out);
 }

@@ -62,6 +62,13 @@ static const struct op op_table[] = {
      "the estimated wait for new work in a queue"},
     {"ticket.wait", 0, ROLE_SERVICE | ROLE_SUPERVISOR | ROLE_ADMIN, op_ticket_wait,
      "a waiting ticket's place in line and estimated wait"},
+    /* live queue statistics: op-stats.c */
+    {"queue.stats", 0, ROLE_SUPERVISOR | ROLE_ADMIN, op_queue_stats,
+     "today's figures of every queue, a site or one queue (SL, ASA, abandons, agents)"},
+    {"stats.subscribe", 0, ROLE_SUPERVISOR | ROLE_ADMIN, op_stats_subscribe,
+     "receive \"stats\" events with the figures that changed, at most once a second"},
+    {"stats.unsubscribe", 0, ROLE_SUPERVISOR | ROLE_ADMIN, op_stats_unsubscribe,
+     "stop the \"stats\" events"},
     /* compensations and follow-ups: op-care.c */
     {"compensation.request", 0, ROLE_ANY, op_compensation_request,
      "request a refund, coupon, gift, apology letter or exchange for a ticket"},

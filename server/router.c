@@ -12,6 +12,7 @@
 #include "router.h"
 #include "server.h"
 #include "sla-run.h"
+#include "stats-run.h"
 #include "store-customer.h"
 #include "store-ticket.h"
 #include "store.h"
@@ -370,6 +371,81 @@ item_from_ticket(struct router *rt, const json_t *t, struct route_item_in *in)
 	return 0;
 }
 
+/* --- statistics (stats-run.h): fed where the core hears of events --- */
+
+/* The agent's state as the core now has it. */
+static void
+stats_agent_sync(struct router *rt, uint32_t agent)
+{
+	struct route_agent_info info;
+
+	if (agent != 0 && route_agent_info(rt->core, agent, &info) == ROUTE_OK)
+		stats_run_agent_state(rt->srv, agent, info.state, info.reason);
+}
+
+/* Work joined a queue (enqueued at now). */
+static void
+stats_queued(struct router *rt, const json_t *t, const struct route_item_in *in, int64_t now)
+{
+	struct stats *st = stats_run_core(rt->srv);
+	const char *kind = jstr(t, "kind");
+	json_int_t sev = jint(t, "severity");
+	enum stats_kind k = kind == NULL                     ? STATS_OTHER
+	                    : strcmp(kind, "call") == 0      ? STATS_CALL
+	                    : strcmp(kind, "complaint") == 0 ? STATS_COMPLAINT
+	                                                     : STATS_OTHER;
+
+	if (st != NULL)
+		stats_run_check("queued", in->id,
+		                stats_item_queued(st, in->id, in->queue,
+		                                  stats_run_site_of(rt->srv, in->site),
+		                                  sev >= 1 && sev <= 4 ? (int)sev : 0, k, now));
+}
+
+/* Work the core knew (as info) joined the line again as in: moved to
+ * another queue, or put back by its agent; waiting work that stays in its
+ * queue keeps waiting. */
+static void
+stats_requeued(struct router *rt, const json_t *t, const struct route_item_in *in,
+               const struct route_item_info *info, int64_t now)
+{
+	struct stats *st = stats_run_core(rt->srv);
+
+	if (st == NULL)
+		return;
+	if (info == NULL) {
+		stats_queued(rt, t, in, now);
+	} else if (info->queue != in->queue) {
+		stats_run_check("transferred", in->id,
+		                stats_item_transferred(st, in->id, in->queue, now));
+	} else if (info->state == ROUTE_ITEM_ASSIGNED) {
+		stats_run_check("done", in->id, stats_item_done(st, in->id, now));
+		stats_queued(rt, t, in, now);
+	}
+}
+
+/* Work left the line or its agent: an answered one is done (its talk
+ * ended), a waiting one was abandoned (whichever the statistics have). */
+static void
+stats_gone(struct router *rt, uint64_t id, int64_t now)
+{
+	struct stats *st = stats_run_core(rt->srv);
+
+	if (st != NULL && stats_item_done(st, id, now) != STATS_OK)
+		stats_run_check("abandoned", id, stats_item_abandoned(st, id, now));
+	stats_run_sla_clear(rt->srv, id);
+}
+
+/* The agent answered the work. */
+static void
+stats_answered(struct router *rt, uint64_t id, uint32_t agent, int64_t now)
+{
+	struct stats *st = stats_run_core(rt->srv);
+
+	if (st != NULL)
+		stats_run_check("answered", id, stats_item_answered(st, id, agent, now));
+}
+
 /* --- the timer --- */
 
 static void
@@ -514,6 +590,10 @@ offer_send(struct router *rt, struct rt_agent *a, const json_t *ticket, int64_t 
 
 	if (a == NULL)
 		return;
+	if (stats_run_core(rt->srv) != NULL)
+		stats_run_check("offered", (uint64_t)jint(ticket, "id"),
+		                stats_item_offered(stats_run_core(rt->srv),
+		                                   (uint64_t)jint(ticket, "id"), a->id, now_ms()));
 	ev = proto_event("offer");
 	json_object_set(ev, "ticket", (json_t *)ticket);
 	json_object_set_new(ev, "expires_at", json_integer(until));
@@ -712,12 +792,15 @@ router_run(struct router *rt)
 	while (route_decision_next(rt->core, &d)) {
 		switch (d.kind) {
 		case ROUTE_DO_OFFER:
+			stats_agent_sync(rt, d.agent);
 			ticket_write(rt, d.item, TA_OFFER, d.agent, d.at_ms);
 			break;
 		case ROUTE_DO_RETRACT:
+			stats_agent_sync(rt, d.agent);
 			ticket_write(rt, d.item, TA_TIMEOUT, d.agent, 0);
 			break;
 		case ROUTE_DO_PAUSE:
+			stats_agent_sync(rt, d.agent);
 			log_info("router", "msg=\"agent paused\" agent=%u reason=missed", d.agent);
 			if ((a = agent_by_id(rt, d.agent)) != NULL && a->s != NULL &&
 			    a->s->state == SESSION_OPEN) {
@@ -731,6 +814,9 @@ router_run(struct router *rt)
 			          (unsigned long long)d.item, d.level);
 			break;
 		case ROUTE_DO_AGENT_FREE:
+			if (stats_run_core(rt->srv) != NULL)
+				stats_wrapup_end(stats_run_core(rt->srv), d.agent, now_ms());
+			stats_agent_sync(rt, d.agent);
 			break;
 		}
 	}
@@ -821,7 +907,7 @@ ticket_apply(struct router *rt, const json_t *t, int same)
 	const char *state;
 	uint64_t id;
 	int64_t now = now_ms(), until;
-	int known, ts;
+	int known, ts, have_in;
 
 	if (!json_is_object(t))
 		return;
@@ -844,6 +930,7 @@ ticket_apply(struct router *rt, const json_t *t, int same)
 		if (known && info.state == ROUTE_ITEM_OFFERED && w == NULL) {
 			/* the offered agent declined: back in line */
 			route_offer_decline(rt->core, id, now);
+			stats_agent_sync(rt, info.agent);
 			break;
 		}
 		if (known && info.state == ROUTE_ITEM_OFFERED) {
@@ -861,9 +948,16 @@ ticket_apply(struct router *rt, const json_t *t, int same)
 			route_item_remove(rt->core, id, now);
 		if (item_from_ticket(rt, t, &in) != 0 ||
 		    route_item_add(rt->core, &in, now) != ROUTE_OK) {
+			if (known) {
+				stats_gone(rt, id, now);
+				stats_agent_sync(rt, info.agent);
+			}
 			ticket_forget(rt, id);
 			break;
 		}
+		stats_requeued(rt, t, &in, known ? &info : NULL, now);
+		if (known)
+			stats_agent_sync(rt, info.agent);
 		if (!known && jint(t, "severity") == 1 && jstr(t, "kind") &&
 		    strcmp(jstr(t, "kind"), "complaint") == 0) {
 			/* a critical complaint: every supervisor hears of it at once */
@@ -882,12 +976,21 @@ ticket_apply(struct router *rt, const json_t *t, int same)
 			break;
 		/* offered by hand (a transfer to an agent): the core holds the
 		 * reservation and its timer, and the agent is told */
-		if (item_from_ticket(rt, t, &in) != 0 && !known)
+		have_in = item_from_ticket(rt, t, &in) == 0;
+		if (!have_in && !known)
 			goto gone;
-		if (known && info.state == ROUTE_ITEM_ASSIGNED)
+		if (known && info.state == ROUTE_ITEM_ASSIGNED) {
 			route_item_done(rt->core, id, now);
-		if (route_offer_to(rt->core, id, owner->id, &in, now, &until) == ROUTE_OK)
+			stats_gone(rt, id, now);
+		}
+		if (route_offer_to(rt->core, id, owner->id, &in, now, &until) == ROUTE_OK) {
+			if (have_in && (!known || info.state == ROUTE_ITEM_ASSIGNED))
+				stats_queued(rt, t, &in, now);
 			offer_send(rt, owner, t, until);
+		}
+		if (known)
+			stats_agent_sync(rt, info.agent);
+		stats_agent_sync(rt, owner->id);
 		break;
 	case TS_IN_PROGRESS:
 	case TS_PENDING_CUSTOMER:
@@ -899,12 +1002,21 @@ ticket_apply(struct router *rt, const json_t *t, int same)
 			break;
 		if (known && info.state == ROUTE_ITEM_OFFERED && info.agent == owner->id) {
 			route_offer_accept(rt->core, id, now);
+			stats_answered(rt, id, owner->id, now);
+			stats_agent_sync(rt, owner->id);
 			break;
 		}
-		if (item_from_ticket(rt, t, &in) == 0 || known)
+		if (item_from_ticket(rt, t, &in) == 0 || known) {
 			route_item_assign(rt->core, id, owner->id, known ? NULL : &in, now);
-		else
+			/* taken from the line without an offer (or the offer lost) */
+			if (!known || info.state != ROUTE_ITEM_ASSIGNED)
+				stats_answered(rt, id, owner->id, now);
+			if (known)
+				stats_agent_sync(rt, info.agent);
+			stats_agent_sync(rt, owner->id);
+		} else {
 			ticket_forget(rt, id);
+		}
 		break;
 	default: /* new, resolved, closed */
 	gone:
@@ -913,6 +1025,9 @@ ticket_apply(struct router *rt, const json_t *t, int same)
 			route_item_done(rt->core, id, now);
 		else if (known)
 			route_item_remove(rt->core, id, now);
+		stats_gone(rt, id, now);
+		if (known)
+			stats_agent_sync(rt, info.agent);
 		ticket_forget(rt, id);
 		break;
 	}
@@ -939,8 +1054,20 @@ router_call_ended(struct server *srv, uint64_t ticket_id)
 	    info.state == ROUTE_ITEM_ASSIGNED) {
 		route_item_done(rt->core, ticket_id, now); /* wrap-up, then free */
 		mark_set(&rt->released, ticket_id, info.agent);
+		stats_gone(rt, ticket_id, now);
+		stats_agent_sync(rt, info.agent);
 	}
 	router_run(rt);
+}
+
+void
+router_sla_event(struct server *srv, uint64_t ticket_id, const char *site, int breach)
+{
+	struct router *rt = srv->router;
+	struct route_item_info info;
+
+	if (rt != NULL && route_item_info(rt->core, ticket_id, now_ms(), &info) == ROUTE_OK)
+		stats_run_sla(srv, ticket_id, info.queue, site, breach);
 }
 
 void
@@ -954,6 +1081,17 @@ router_wait_info(struct server *srv, uint64_t ticket_id, json_t *out)
 		return;
 	json_object_set_new(out, "position", json_integer(info.position));
 	json_object_set_new(out, "estimated_wait_ms", json_integer(info.ewt_ms));
+}
+
+int64_t
+router_queue_ewt(struct server *srv, uint32_t queue)
+{
+	struct router *rt = srv->router;
+	struct rt_queue *q = NULL;
+
+	if (rt != NULL)
+		HASH_FIND(hh, rt->queues, &queue, sizeof queue, q);
+	return q != NULL ? route_queue_ewt(rt->core, queue) : -1;
 }
 
 json_t *
@@ -988,6 +1126,7 @@ router_agent_ready(struct server *srv, struct session *s, char *msg, size_t len)
 	}
 	a->s = s;
 	route_agent_ready(rt->core, a->id, now_ms());
+	stats_agent_sync(rt, a->id);
 	log_info("router", "msg=\"agent ready\" user=%s", a->user);
 	router_run(rt);
 	return 0;
@@ -1017,6 +1156,7 @@ router_agent_pause(struct server *srv, struct session *s, const char *reason, ch
 	}
 	a->s = s;
 	route_agent_pause(rt->core, a->id, reason, now_ms());
+	stats_agent_sync(rt, a->id);
 	log_info("router", "msg=\"agent paused\" user=%s reason=%s", a->user, reason);
 	router_run(rt);
 	return 0;
@@ -1063,6 +1203,7 @@ router_session_closed(struct server *srv, struct session *s)
 		return;
 	a->s = NULL;
 	route_agent_offline(rt->core, a->id, now_ms());
+	stats_agent_sync(rt, a->id);
 	log_info("router", "msg=\"agent offline\" user=%s", a->user);
 	router_run(rt);
 }
@@ -1074,6 +1215,8 @@ router_session_closed(struct server *srv, struct session *s)
  * and on route.reload. */
 struct su_queue {
 	char code[65];
+	uint32_t site; /* 0: every site's */
+	int64_t sl_ms; /* the service-level threshold */
 	struct route_queue_cfg cfg;
 	unsigned nreq;
 	struct route_skill req[ROUTE_MAX_REQ];
@@ -1085,6 +1228,7 @@ struct su_agent {
 struct su_site {
 	uint16_t id;
 	char code[65];
+	char tz[65];
 };
 struct rt_setup {
 	struct su_queue *queues;
@@ -1159,6 +1303,7 @@ load_site(struct rt_setup *su, MYSQL_ROW r)
 	x = &su->sites[su->ns++];
 	x->id = (uint16_t)col_int(r, 0);
 	snprintf(x->code, sizeof x->code, "%s", r[1]);
+	snprintf(x->tz, sizeof x->tz, "%s", r[2] ? r[2] : "UTC");
 }
 
 static void
@@ -1182,6 +1327,8 @@ load_queue(struct rt_setup *su, MYSQL_ROW r)
 	q->cfg.sticky_ms = col_int(r, 8) * 1000;
 	q->cfg.aht_ms = col_int(r, 9) * 1000;
 	q->cfg.max_misses = (int)col_int(r, 10);
+	q->site = (uint32_t)col_int(r, 11);
+	q->sl_ms = col_int(r, 12) * 1000;
 }
 
 static void
@@ -1289,12 +1436,13 @@ setup_load(MYSQL *m, struct rt_setup *su, char *err, size_t errlen)
 	int rc;
 
 	memset(su, 0, sizeof *su);
-	rc = load_rows(m, "SELECT id, code FROM sites", load_site, su, err, errlen);
+	rc = load_rows(m, "SELECT id, code, time_zone FROM sites", load_site, su, err, errlen);
 	if (rc == 0)
 		rc = load_rows(m,
 		               "SELECT id, code, strategy, relax_seconds, overflow_seconds, "
 		               "ewt_overflow_seconds, offer_seconds, wrapup_seconds, "
-		               "sticky_seconds, aht_seconds, max_misses FROM queues",
+		               "sticky_seconds, aht_seconds, max_misses, COALESCE(site_id, 0), "
+		               "sl_target_seconds FROM queues",
 		               load_queue, su, err, errlen);
 	if (rc == 0)
 		rc = load_rows(m,
@@ -1381,6 +1529,8 @@ setup_apply(struct router *rt, const struct rt_setup *su)
 		snprintf(x->code, sizeof x->code, "%s", su->sites[i].code);
 		HASH_ADD_KEYPTR(hh_code, rt->sites, x->code, strlen(x->code), x);
 	}
+	for (size_t i = 0; i < su->ns; i++)
+		stats_run_site(rt->srv, su->sites[i].id, su->sites[i].code, su->sites[i].tz);
 	for (size_t i = 0; i < su->nq; i++) {
 		const struct su_queue *sq = &su->queues[i];
 		struct rt_queue *q;
@@ -1398,6 +1548,7 @@ setup_apply(struct router *rt, const struct rt_setup *su)
 		q->nreq = sq->nreq;
 		memcpy(q->req, sq->req, sizeof q->req);
 		route_queue_set(rt->core, &sq->cfg);
+		stats_run_queue(rt->srv, q->id, q->code, sq->site, sq->sl_ms);
 	}
 	HASH_ITER(hh, rt->agents, a, ta)
 	{
@@ -1416,11 +1567,16 @@ setup_apply(struct router *rt, const struct rt_setup *su)
 		}
 		a->active = 1;
 		route_agent_set(rt->core, &sa->cfg, now);
+		stats_run_agent(rt->srv, a->id, a->user, sa->cfg.site, sa->cfg.queues,
+		                sa->cfg.nqueues);
+		stats_agent_sync(rt, a->id);
 	}
 	HASH_ITER(hh, rt->agents, a, ta)
 	{
-		if (!a->active) /* deactivated: no more routed work */
+		if (!a->active) { /* deactivated: no more routed work */
 			route_agent_offline(rt->core, a->id, now);
+			stats_agent_sync(rt, a->id);
+		}
 	}
 	HASH_ITER(hh, rt->reasons, r, tr)
 	{
@@ -1457,10 +1613,16 @@ load_waiting(struct router *rt, MYSQL_ROW r)
 	if (t != NULL && r[15] != NULL)
 		json_object_set_new(t, "product_line", json_string(r[15]));
 	if (t != NULL && item_from_ticket(rt, t, &in) == 0) {
-		if (strcmp(r[9], "queued") == 0)
-			route_item_add(rt->core, &in, now_ms());
-		else if (r[10] != NULL) /* work in hand counts in its agent's load */
+		if (strcmp(r[9], "queued") == 0) {
+			/* waiting since its enqueue time, for the statistics too */
+			if (route_item_add(rt->core, &in, now_ms()) == ROUTE_OK)
+				stats_queued(rt, t, &in,
+				             in.enqueued_ms > 0 && in.enqueued_ms < now_ms()
+				                 ? in.enqueued_ms
+				                 : now_ms());
+		} else if (r[10] != NULL) { /* work in hand counts in its agent's load */
 			route_item_assign(rt->core, in.id, (uint32_t)col_int(r, 10), &in, now_ms());
+		}
 	}
 	json_decref(t);
 }
@@ -1546,6 +1708,8 @@ router_start(struct server *srv, char *err, size_t errlen)
 	TAILQ_INIT(&rt->seen_gone);
 	rt->timer = evtimer_new(srv->base, timer_cb, rt);
 	srv->router = rt;
+	if (stats_run_start(srv) != 0)
+		abort();
 	config_db_params(&srv->cfg, &p);
 	if ((m = db_connect(&p, why, sizeof why)) == NULL) {
 		snprintf(err, errlen, "router: cannot reach the database: %s", why);
@@ -1819,4 +1983,5 @@ router_stop(struct server *srv)
 	route_free(rt->core);
 	free(rt);
 	srv->router = NULL;
+	stats_run_stop(srv);
 }

@@ -42,8 +42,15 @@ void router_hint_sticky(struct server *srv, uint64_t ticket_id, uint32_t agent);
 /* The call of a ticket ended: its agent wraps up and is free for the next
  * call, while the ticket stays theirs to finish. */
 void router_call_ended(struct server *srv, uint64_t ticket_id);
+/* An SLA warning (breach 0) or breach of a ticket owned by site (a code):
+ * counted in the statistics of the queue its work is in line or in hand
+ * from (nothing when the router holds no work of it). */
+void router_sla_event(struct server *srv, uint64_t ticket_id, const char *site, int breach);
 /* "position" and "estimated_wait_ms" of waiting work, into out. */
 void router_wait_info(struct server *srv, uint64_t ticket_id, json_t *out);
+/* The estimated wait for new work in the queue of id queue (ms), or -1
+ * when the router does not know it. */
+int64_t router_queue_ewt(struct server *srv, uint32_t queue);
 /* {"queue", "estimated_wait_ms"} for new work in queue, or NULL. */
 json_t *router_queue_estimate(struct server *srv, const char *queue);
 /* The session of a logged-in agent ended. */

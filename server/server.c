@@ -15,6 +15,7 @@
 #include "server.h"
 #include "router.h"
 #include "sla-run.h"
+#include "stats-run.h"
 #include "store.h"
 
 #define HOUSEKEEPING_SECONDS 2
@@ -72,6 +73,7 @@ void
 server_session_gone(struct server *srv, struct session *s)
 {
 	router_session_closed(srv, s);
+	stats_run_session_gone(srv, s);
 	TAILQ_REMOVE(&srv->sessions, s, entry);
 	srv->nsessions--;
 	if (s->logged_in)

@@ -106,6 +106,7 @@ struct db_health {
 struct ip_count;
 struct sla_run;
 struct router;
+struct stats_run;
 
 struct server {
 	struct config cfg;
@@ -133,8 +134,9 @@ struct server {
 	time_t last_purge;
 	struct db_health health;
 	struct metrics metrics;
-	struct sla_run *sla;   /* SLA clock timers (sla-run.c) */
-	struct router *router; /* routing (router.c) */
+	struct sla_run *sla;     /* SLA clock timers (sla-run.c) */
+	struct router *router;   /* routing (router.c) */
+	struct stats_run *stats; /* queue statistics (stats-run.c) */
 };
 
 /* server.c */
@@ -235,6 +237,10 @@ void op_call_abandon(struct session *s, json_int_t id, json_t *req);
 void op_callback_request(struct session *s, json_int_t id, json_t *req);
 void op_queue_estimate(struct session *s, json_int_t id, json_t *req);
 void op_ticket_wait(struct session *s, json_int_t id, json_t *req);
+/* op-stats.c */
+void op_queue_stats(struct session *s, json_int_t id, json_t *req);
+void op_stats_subscribe(struct session *s, json_int_t id, json_t *req);
+void op_stats_unsubscribe(struct session *s, json_int_t id, json_t *req);
 /* op-care.c */
 void op_compensation_request(struct session *s, json_int_t id, json_t *req);
 void op_compensation_approve(struct session *s, json_int_t id, json_t *req);

@@ -147,6 +147,7 @@ sla_notify(struct sla_run *run, const struct sla_fired *f, const struct sla_fire
 		run->breaches++;
 	else
 		run->warnings++;
+	router_sla_event(run->srv, ticket_id, f->site, breach);
 	session_broadcast(run->srv, ROLE_SUPERVISOR, breach ? 0 : f->owner_agent_id, msg);
 }
 

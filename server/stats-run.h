@@ -1,0 +1,85 @@
+/* stats-run.h: the statistics core (stats.h) on the event loop.
+ *
+ * One struct stats per server, next to the router's core. The router
+ * tells it the sites, queues and agents it loads (at start, route.reload
+ * and queue.set) and every event its core hears of (router.c); this module
+ * keeps the names that go with the ids, resets each site's day at its
+ * local midnight, answers queue.stats and pushes "stats" events to the
+ * sessions that asked for them (op-stats.c), and writes the per-queue
+ * figures into /metrics.
+ *
+ * Sites. Every figure belongs to a site; work and agents of no site (and
+ * the home of a queue shared by every site) count in the site with the
+ * lowest id, so overall is still the sum of the sites.
+ *
+ * Pushes. One timer for the whole server fires once a second while anyone
+ * is subscribed: it reads the scopes changed since the last push once
+ * (stats_changed), builds each changed scope's JSON once, and hands it to
+ * the subscribers who may see that scope: those of every site, and those
+ * of the scope's site. The cost grows with the changes and the events
+ * sent, not with subscribers x queues. */
+#ifndef CC_STATS_RUN_H
+#define CC_STATS_RUN_H
+
+#include <stdint.h>
+
+#include <event2/buffer.h>
+#include <jansson.h>
+
+#include "route.h"
+#include "stats.h"
+
+struct server;
+struct session;
+
+/* Make the server's statistics (and its timers): 0, or -1. */
+int stats_run_start(struct server *srv);
+void stats_run_stop(struct server *srv);
+/* The core, or NULL when statistics are not running. */
+struct stats *stats_run_core(struct server *srv);
+
+/* The set-up, from the router: a site with its IANA time zone (NULL or
+ * unknown: UTC), a queue with its own site (0: every site's) and its
+ * service-level threshold, an agent with its site (0: none) and the queues
+ * it serves. Sites come first, then queues, then agents. */
+void stats_run_site(struct server *srv, uint32_t id, const char *code, const char *tz);
+void stats_run_queue(struct server *srv, uint32_t id, const char *code, uint32_t site,
+                     int64_t sl_ms);
+void stats_run_agent(struct server *srv, uint32_t id, const char *user, uint32_t site,
+                     const uint32_t *queues, unsigned n);
+/* The site figures of site id count in (the fallback for 0 or unknown). */
+uint32_t stats_run_site_of(struct server *srv, uint32_t site);
+/* An agent's state as the router's core reports it. */
+void stats_run_agent_state(struct server *srv, uint32_t agent, enum route_agent_state state,
+                           const char *reason);
+/* An SLA warning (breach 0) or breach raised for ticket, waiting in or
+ * served from queue, owned by site (a code): open until the work leaves
+ * the router (stats_run_sla_clear). */
+void stats_run_sla(struct server *srv, uint64_t ticket, uint32_t queue, const char *site,
+                   int breach);
+void stats_run_sla_clear(struct server *srv, uint64_t ticket);
+/* Log a refused event (it changed nothing). */
+void stats_run_check(const char *what, uint64_t id, int rc);
+
+/* For op-stats.c. Lookups by code: the id, or 0. */
+uint32_t stats_run_site_id(struct server *srv, const char *code);
+uint32_t stats_run_queue_id(struct server *srv, const char *code, uint32_t *home_site);
+/* A scope's figures as JSON, or NULL when the scope is unknown. */
+json_t *stats_run_view_json(struct server *srv, enum stats_scope scope, uint32_t id, int64_t now);
+/* The agents of a scope (site 0 and queue 0: all) with state, reason and
+ * time in state. */
+json_t *stats_run_agents_json(struct server *srv, enum stats_scope scope, uint32_t id, int64_t now);
+/* Every scope a viewer fenced to site (0: every site) may see: overall
+ * (site 0 only), the sites and the queues. */
+json_t *stats_run_scopes_json(struct server *srv, uint32_t site, int64_t now);
+/* Subscribe s to the scopes of site (0: every site), or unsubscribe it;
+ * 1 when it was subscribed before. */
+int stats_run_subscribe(struct server *srv, struct session *s, uint32_t site);
+int stats_run_unsubscribe(struct server *srv, struct session *s);
+/* A session ended. */
+void stats_run_session_gone(struct server *srv, struct session *s);
+
+/* The per-queue figures for /metrics. */
+void stats_run_metrics(struct server *srv, struct evbuffer *out);
+
+#endif
