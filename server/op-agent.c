@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "log.h"
 #include "op-args.h"
 #include "op-job.h"
 #include "proto.h"
@@ -61,6 +62,79 @@ op_agent_status(struct session *s, json_int_t id, json_t *req)
 
 	(void)req;
 	json_object_update_new(r, router_agent_status(s->srv, s));
+	session_send(s, r);
+}
+
+/* The logged-in session of user to act on: the one routing takes work
+ * on, else the newest open one; NULL when the user is not logged in. */
+static struct session *
+agent_session(struct server *srv, const char *user)
+{
+	struct session *t, *found = NULL;
+
+	TAILQ_FOREACH(t, &srv->sessions, entry)
+	{
+		if (t->state != SESSION_OPEN || !t->logged_in || strcmp(t->agent.user, user) != 0)
+			continue;
+		found = t;
+		if (router_agent_routed(srv, t))
+			return t;
+	}
+	return found;
+}
+
+void
+op_agent_set(struct session *s, json_int_t id, json_t *req)
+{
+	static const char *const states[] = {"ready", "paused", NULL};
+	char user[257], state[8], reason[ROUTE_REASON_MAX + 1] = "", msg[160];
+	struct session *t;
+	json_t *ev, *r;
+	int rc;
+
+	if (arg_text(s, id, req, "agent", 256, ARG_BYTES, user, sizeof user) < 0 ||
+	    arg_enum(s, id, req, "state", 0, states, "ready, paused", state, sizeof state) < 0 ||
+	    (rc = arg_text(s, id, req, "reason", ROUTE_REASON_MAX, ARG_OPTIONAL | ARG_BYTES, reason,
+	                   sizeof reason)) < 0)
+		return;
+	if (strcmp(state, "paused") == 0 && rc == 0) {
+		arg_refuse(s, id, CC_ERR_BAD_REQUEST, "reason", "is required to pause an agent");
+		return;
+	}
+	if (strcmp(reason, "missed") == 0) {
+		arg_refuse(s, id, CC_ERR_BAD_REQUEST, "reason",
+		           "'missed' is given by the router, not chosen");
+		return;
+	}
+	/* a supervisor of a site acts on that site's agents only; one not
+	 * logged in is not_found either way, so nothing leaks */
+	if ((t = agent_session(s->srv, user)) == NULL ||
+	    (s->agent.role != ROLE_ADMIN && s->agent.site_id != 0 &&
+	     t->agent.site_id != s->agent.site_id)) {
+		session_reply_error(s, id, CC_ERR_NOT_FOUND,
+		                    "no such agent logged in at your site");
+		return;
+	}
+	if (t->agent.role != ROLE_AGENT && t->agent.role != ROLE_SUPERVISOR) {
+		session_reply_error(s, id, CC_ERR_CONFLICT, "that user takes no routed work");
+		return;
+	}
+	rc = strcmp(state, "ready") == 0 ? router_agent_ready(s->srv, t, msg, sizeof msg)
+	                                 : router_agent_pause(s->srv, t, reason, msg, sizeof msg);
+	if (rc != 0) {
+		session_reply_error(s, id, CC_ERR_CONFLICT, msg);
+		return;
+	}
+	log_info("router", "msg=\"agent state set\" by=%s user=%s state=%s reason=%s",
+	         s->agent.user, t->agent.user, state, reason[0] ? reason : "-");
+	ev =
+	    json_pack("{s:s,s:s,s:s}", "event", "agent.state", "state", state, "by", s->agent.user);
+	if (reason[0])
+		json_object_set_new(ev, "reason", json_string(reason));
+	session_send(t, ev);
+	r = proto_reply_ok(id);
+	json_object_set_new(r, "agent", json_string(t->agent.user));
+	json_object_update_new(r, router_agent_status(s->srv, t));
 	session_send(s, r);
 }
 

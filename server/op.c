@@ -41,6 +41,8 @@ static const struct op op_table[] = {
      "stop taking routed work, with a reason"},
     {"agent.status", 0, ROLE_ANY, op_agent_status,
      "your routing state, load and the pause reasons"},
+    {"agent.set", 0, ROLE_SUPERVISOR | ROLE_ADMIN, op_agent_set,
+     "a supervisor sets another agent ready or paused"},
     {"offer.accept", 0, ROLE_AGENT | ROLE_SUPERVISOR, op_offer_accept,
      "take the ticket you were offered"},
     {"offer.decline", 0, ROLE_AGENT | ROLE_SUPERVISOR, op_offer_decline,

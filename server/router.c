@@ -1985,3 +1985,12 @@ router_stop(struct server *srv)
 	srv->router = NULL;
 	stats_run_stop(srv);
 }
+
+int
+router_agent_routed(struct server *srv, const struct session *s)
+{
+	struct router *rt = srv->router;
+	struct rt_agent *a = rt ? agent_by_id(rt, s->agent.id) : NULL;
+
+	return a != NULL && a->s == s;
+}

@@ -75,5 +75,7 @@ void router_queue_set(struct session *s, json_int_t id, const struct queue_polic
 void router_reload(struct session *s, json_int_t id);
 /* The agent's routing state as a JSON object. */
 json_t *router_agent_status(struct server *srv, struct session *s);
+/* Whether s is the session routing takes the agent's work on. */
+int router_agent_routed(struct server *srv, const struct session *s);
 
 #endif

@@ -561,3 +561,37 @@ def test_senior_queue_and_agent_wrapup(ctx):
     alice.ok("ticket.resolve", ticket=t["id"], version=t["version"], code="ok", summary="done")
     # the queue says 60 s of wrap-up; alice's own 0 s: she is ready at once
     util.check_eq(alice.ok("agent.status")["state"], "ready", "no wrap-up for alice")
+
+
+def test_supervisor_sets_agent_state(ctx):
+    """A supervisor sets an agent of the site paused (with a reason) and
+    ready again; the agent is told; agents may not; another site's
+    supervisor and unknown users get not_found; the change is logged."""
+    srv = _setup(ctx)
+    srv.add_agent("bea", "pw-bea", role="supervisor", site="BJ")
+    alice = _login(ctx, srv, "alice")
+    bob = _login(ctx, srv, "bob")
+    sue = _login(ctx, srv, "sue")
+    bea = _login(ctx, srv, "bea")
+    alice.ok("agent.ready")
+    r = sue.ok("agent.set", agent="alice", state="paused", reason="lunch")
+    util.check_eq((r["agent"], r["state"], r.get("reason")), ("alice", "paused", "lunch"),
+                  "the reply is alice's status")
+    ev = _event(alice, "agent.state")
+    util.check_eq((ev["state"], ev["reason"], ev["by"]), ("paused", "lunch", "sue"),
+                  "alice is told who paused her")
+    util.check_eq(alice.ok("agent.status")["state"], "paused", "alice is paused")
+    util.check_eq(sue.ok("agent.set", agent="alice", state="ready")["state"], "ready",
+                  "and ready again")
+    util.check_eq(_event(alice, "agent.state")["state"], "ready", "told again")
+    wire.check_error(bob.request("agent.set", agent="alice", state="ready"), "forbidden")
+    wire.check_error(bea.request("agent.set", agent="alice", state="paused", reason="lunch"),
+                     "not_found", "no such agent")
+    wire.check_error(sue.request("agent.set", agent="nobody", state="ready"), "not_found")
+    wire.check_error(sue.request("agent.set", agent="alice", state="paused"), "bad_request",
+                     "reason")
+    wire.check_error(sue.request("agent.set", agent="alice", state="paused", reason="missed"),
+                     "bad_request", "router")
+    util.check_eq(alice.ok("agent.status")["state"], "ready", "refusals changed nothing")
+    util.check(srv.find_log(r'agent state set" by=sue user=alice state=paused reason=lunch'),
+               "the change is logged with who made it")
