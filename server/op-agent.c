@@ -138,6 +138,52 @@ op_agent_set(struct session *s, json_int_t id, json_t *req)
 	session_send(s, r);
 }
 
+/* The most a broadcast may say, in characters. */
+#define BROADCAST_MAX 500
+
+void
+op_agent_broadcast(struct session *s, json_int_t id, json_t *req)
+{
+	char site[65] = "", message[BROADCAST_MAX * 4 + 1];
+	unsigned delivered = 0;
+	struct session *t, *next;
+	json_t *ev, *r;
+	int rc;
+
+	if ((rc = arg_text(s, id, req, "site", 64, ARG_OPTIONAL | ARG_BYTES, site, sizeof site)) <
+	        0 ||
+	    arg_text(s, id, req, "message", BROADCAST_MAX, ARG_MULTILINE, message, sizeof message) <
+	        0)
+		return;
+	/* a supervisor of a site speaks to that site only */
+	if (s->agent.role != ROLE_ADMIN && s->agent.site_id != 0) {
+		if (rc == 1 && strcmp(site, s->agent.site) != 0) {
+			session_reply_error(s, id, CC_ERR_NOT_FOUND, "no such site of yours");
+			return;
+		}
+		snprintf(site, sizeof site, "%s", s->agent.site);
+	}
+	ev = json_pack("{s:s,s:s,s:s}", "event", "broadcast", "from", s->agent.user, "message",
+	               message);
+	json_object_set_new(ev, "site", site[0] ? json_string(site) : json_null());
+	/* session_send may close a slow consumer, never free it here */
+	for (t = TAILQ_FIRST(&s->srv->sessions); t != NULL; t = next) {
+		next = TAILQ_NEXT(t, entry);
+		if (t == s || t->state != SESSION_OPEN || !t->logged_in ||
+		    (t->agent.role != ROLE_AGENT && t->agent.role != ROLE_SUPERVISOR) ||
+		    (site[0] && strcmp(t->agent.site, site) != 0))
+			continue;
+		session_send(t, json_incref(ev));
+		delivered++;
+	}
+	json_decref(ev);
+	log_info("router", "msg=\"broadcast\" by=%s site=%s delivered=%u chars=%zu", s->agent.user,
+	         site[0] ? site : "*", delivered, strlen(message));
+	r = proto_reply_ok(id);
+	json_object_set_new(r, "delivered", json_integer(delivered));
+	session_send(s, r);
+}
+
 struct answer_job {
 	struct op_job base;
 	struct ticket_key key;

@@ -43,6 +43,8 @@ static const struct op op_table[] = {
      "your routing state, load and the pause reasons"},
     {"agent.set", 0, ROLE_SUPERVISOR | ROLE_ADMIN, op_agent_set,
      "a supervisor sets another agent ready or paused"},
+    {"agent.broadcast", 0, ROLE_SUPERVISOR | ROLE_ADMIN, op_agent_broadcast,
+     "a message from a supervisor to the agents of a site"},
     {"offer.accept", 0, ROLE_AGENT | ROLE_SUPERVISOR, op_offer_accept,
      "take the ticket you were offered"},
     {"offer.decline", 0, ROLE_AGENT | ROLE_SUPERVISOR, op_offer_decline,

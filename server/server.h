@@ -226,6 +226,7 @@ void op_agent_ready(struct session *s, json_int_t id, json_t *req);
 void op_agent_pause(struct session *s, json_int_t id, json_t *req);
 void op_agent_status(struct session *s, json_int_t id, json_t *req);
 void op_agent_set(struct session *s, json_int_t id, json_t *req);
+void op_agent_broadcast(struct session *s, json_int_t id, json_t *req);
 void op_offer_accept(struct session *s, json_int_t id, json_t *req);
 void op_offer_decline(struct session *s, json_int_t id, json_t *req);
 void op_route_reload(struct session *s, json_int_t id, json_t *req);

@@ -595,3 +595,29 @@ def test_supervisor_sets_agent_state(ctx):
     util.check_eq(alice.ok("agent.status")["state"], "ready", "refusals changed nothing")
     util.check(srv.find_log(r'agent state set" by=sue user=alice state=paused reason=lunch'),
                "the change is logged with who made it")
+
+
+def test_broadcast(ctx):
+    """A supervisor's message reaches the logged-in agents and supervisors
+    of the site, not other sites; a supervisor of a site cannot speak to
+    another; agents may not broadcast; control characters are refused."""
+    srv = _setup(ctx)
+    srv.add_agent("bea", "pw-bea", role="supervisor", site="BJ")
+    srv.add_agent("carl", "pw-carl", site="BJ")
+    alice, bob = _login(ctx, srv, "alice"), _login(ctx, srv, "bob")
+    sue, bea, carl = _login(ctx, srv, "sue"), _login(ctx, srv, "bea"), _login(ctx, srv, "carl")
+    r = sue.ok("agent.broadcast", message="大促开始: 请全部就绪\nsecond line")
+    util.check_eq(r["delivered"], 2, "alice and bob (SH), not sue herself")
+    for conn in (alice, bob):
+        ev = _event(conn, "broadcast")
+        util.check_eq((ev["from"], ev["site"], ev["message"]),
+                      ("sue", "SH", "大促开始: 请全部就绪\nsecond line"), "the message")
+    _no_event(carl, "broadcast", 0.5)
+    _no_event(bea, "broadcast", 0.1)
+    wire.check_error(sue.request("agent.broadcast", site="BJ", message="hi"), "not_found")
+    wire.check_error(alice.request("agent.broadcast", message="hi"), "forbidden")
+    wire.check_error(sue.request("agent.broadcast", message="bell\x07"), "bad_request")
+    wire.check_error(sue.request("agent.broadcast", message="x" * 501), "too_large")
+    util.check_eq(bea.ok("agent.broadcast", message="北京")["delivered"], 1, "carl only")
+    util.check_eq(_event(carl, "broadcast")["message"], "北京", "carl hears his site")
+    util.check(srv.find_log(r'msg="broadcast" by=sue site=SH delivered=2'), "logged")
