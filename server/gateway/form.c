@@ -12,6 +12,23 @@
 
 #include "utf8.h"
 
+/* Is s[0..n) free of NUL bytes, with every % followed by two hex digits?
+ * libevent's decoder keeps a malformed escape as it is, and strndup would
+ * cut at a NUL; a form from a browser has neither. */
+static int
+gw_raw_ok(const char *s, size_t n)
+{
+	if (memchr(s, '\0', n) != NULL)
+		return 0;
+	for (const char *p = memchr(s, '%', n); p != NULL;
+	     p = memchr(p + 1, '%', n - (size_t)(p + 1 - s))) {
+		size_t left = n - (size_t)(p - s);
+		if (left < 3 || !isxdigit((unsigned char)p[1]) || !isxdigit((unsigned char)p[2]))
+			return 0;
+	}
+	return 1;
+}
+
 int
 gw_kvs_parse(struct gw_kvs *kv, const char *body, size_t len)
 {
@@ -26,7 +43,8 @@ gw_kvs_parse(struct gw_kvs *kv, const char *body, size_t len)
 			p = stop + 1;
 			continue;
 		}
-		if (kv->n >= sizeof kv->items / sizeof kv->items[0])
+		if (kv->n >= sizeof kv->items / sizeof kv->items[0] ||
+		    !gw_raw_ok(p, (size_t)(stop - p)))
 			goto fail;
 		const char *vstart = eq ? eq + 1 : stop;
 		char *rawname = strndup(p, (size_t)((eq ? eq : stop) - p));
@@ -158,8 +176,13 @@ gw_trim(const char *s, char *buf, size_t size)
 	while (n > 0 &&
 	       (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\n' || s[n - 1] == '\r'))
 		n--;
-	if (n >= size)
+	if (n >= size) {
+		/* cut at a character boundary: an over-long text is too long,
+		 * not invalid */
 		n = size - 1;
+		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+			n--;
+	}
 	memcpy(buf, s, n);
 	buf[n] = '\0';
 	return buf;
@@ -233,13 +256,11 @@ gw_form_fill(struct gw_form *f, const char *(*get)(void *, const char *), void *
 	memset(f, 0, sizeof *f);
 
 	v = gw_trim(get(arg, "name"), buf, sizeof buf);
-	if (v == gw_not_text) {
-		GW_ERR("name", GW_PROBLEM_INVALID);
-		v = NULL;
-	}
-	if (v != NULL)
+	if (v != NULL && v != gw_not_text)
 		gw_keep(f->name, sizeof f->name, v);
-	if (v == NULL || v[0] == '\0')
+	if (v == gw_not_text)
+		GW_ERR("name", GW_PROBLEM_INVALID);
+	else if (v == NULL || v[0] == '\0')
 		GW_ERR("name", GW_PROBLEM_MISSING);
 	else if (!gw_clean(v, 0))
 		GW_ERR("name", GW_PROBLEM_INVALID);
@@ -292,11 +313,9 @@ gw_form_fill(struct gw_form *f, const char *(*get)(void *, const char *), void *
 	}
 
 	v = gw_trim(get(arg, "category"), buf, sizeof buf);
-	if (v == gw_not_text) {
+	if (v == gw_not_text)
 		GW_ERR("category", GW_PROBLEM_INVALID);
-		v = NULL;
-	}
-	if (v == NULL || v[0] == '\0')
+	else if (v == NULL || v[0] == '\0')
 		GW_ERR("category", GW_PROBLEM_MISSING);
 	else if (!gw_choice(v, gw_categories))
 		GW_ERR("category", GW_PROBLEM_CHOICE);
@@ -304,13 +323,11 @@ gw_form_fill(struct gw_form *f, const char *(*get)(void *, const char *), void *
 		gw_keep(f->category, sizeof f->category, v);
 
 	v = gw_trim(get(arg, "description"), buf, sizeof buf);
-	if (v == gw_not_text) {
-		GW_ERR("description", GW_PROBLEM_INVALID);
-		v = NULL;
-	}
-	if (v != NULL)
+	if (v != NULL && v != gw_not_text)
 		gw_keep(f->description, sizeof f->description, v);
-	if (v == NULL || v[0] == '\0')
+	if (v == gw_not_text)
+		GW_ERR("description", GW_PROBLEM_INVALID);
+	else if (v == NULL || v[0] == '\0')
 		GW_ERR("description", GW_PROBLEM_MISSING);
 	else if (!gw_clean(v, 1))
 		GW_ERR("description", GW_PROBLEM_INVALID);
@@ -318,11 +335,9 @@ gw_form_fill(struct gw_form *f, const char *(*get)(void *, const char *), void *
 		GW_ERR("description", GW_PROBLEM_TOO_LONG);
 
 	v = gw_trim(get(arg, "resolution"), buf, sizeof buf);
-	if (v == gw_not_text) {
+	if (v == gw_not_text)
 		GW_ERR("resolution", GW_PROBLEM_INVALID);
-		v = NULL;
-	}
-	if (v == NULL || v[0] == '\0')
+	else if (v == NULL || v[0] == '\0')
 		GW_ERR("resolution", GW_PROBLEM_MISSING);
 	else if (!gw_choice(v, gw_resolutions))
 		GW_ERR("resolution", GW_PROBLEM_CHOICE);

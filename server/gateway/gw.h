@@ -101,7 +101,8 @@ int gw_api_key_new(const char *name);
 /* limit.c: per-key token buckets in a bounded table */
 struct gw_limit;
 /* rate events per period_ms for each key, at most slots keys remembered
- * (the least recently used is forgotten first). */
+ * (the least recently used is forgotten first); NULL when rate or
+ * period_ms is below 1. */
 struct gw_limit *gw_limit_new(int rate, int64_t period_ms, size_t slots);
 void gw_limit_free(struct gw_limit *l);
 /* Take one event for key at now_ms: 0 when allowed, else the seconds to

@@ -4,10 +4,13 @@
  * the probe window is full the least recently used bucket is forgotten,
  * which only ever errs towards letting a request through. A limit can be
  * checked before and charged after the work it guards (complaints are
- * charged only once callcentred has filed them). */
+ * charged only once callcentred has filed them).
+ *
+ * Tokens are counted in exact integers: an event costs period_ms units and
+ * a millisecond brings rate units back, so the wait announced is the wait
+ * that works (no rounding leaves a client one second short). */
 #include "gw.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,23 +21,27 @@
 struct gw_bucket {
 	uint64_t key; /* 0: empty */
 	int64_t last_ms;
-	double tokens;
+	int64_t tokens; /* units: an event is period_ms of them */
 };
 
 struct gw_limit {
 	struct gw_bucket *slots;
 	size_t mask;
-	double rate; /* tokens per millisecond */
-	double burst;
+	int64_t rate;   /* units back per millisecond: events per period */
+	int64_t period; /* milliseconds; the cost of one event in units */
+	int64_t burst;  /* rate * period: a full bucket */
 };
 
 struct gw_limit *
 gw_limit_new(int rate, int64_t period_ms, size_t slots)
 {
-	struct gw_limit *l = calloc(1, sizeof *l);
+	struct gw_limit *l;
 	size_t n = 64;
 
-	if (l == NULL)
+	/* rate * period * 2 must fit: the config allows 10^6 an hour */
+	if (rate < 1 || period_ms < 1 || (int64_t)rate > INT64_MAX / 4 / period_ms)
+		return NULL;
+	if ((l = calloc(1, sizeof *l)) == NULL)
 		return NULL;
 	while (n < slots)
 		n <<= 1;
@@ -43,8 +50,9 @@ gw_limit_new(int rate, int64_t period_ms, size_t slots)
 		return NULL;
 	}
 	l->mask = n - 1;
-	l->rate = (double)rate / (double)period_ms;
-	l->burst = rate;
+	l->rate = rate;
+	l->period = period_ms;
+	l->burst = (int64_t)rate * period_ms;
 	return l;
 }
 
@@ -87,12 +95,17 @@ gw_limit_bucket(struct gw_limit *l, const char *key, int64_t now_ms)
 		b->tokens = l->burst;
 		b->last_ms = now_ms;
 	}
+	/* the wall clock may step back: time is never counted twice */
 	if (now_ms > b->last_ms) {
-		b->tokens += (double)(now_ms - b->last_ms) * l->rate;
+		/* two periods refill from the deepest debt to full */
+		int64_t elapsed = now_ms - b->last_ms;
+		if (elapsed > 2 * l->period)
+			elapsed = 2 * l->period;
+		b->tokens += elapsed * l->rate;
 		if (b->tokens > l->burst)
 			b->tokens = l->burst;
+		b->last_ms = now_ms;
 	}
-	b->last_ms = now_ms;
 	return b;
 }
 
@@ -100,11 +113,11 @@ gw_limit_bucket(struct gw_limit *l, const char *key, int64_t now_ms)
 static int
 gw_limit_wait(const struct gw_limit *l, const struct gw_bucket *b)
 {
-	if (b->tokens >= 1.0)
+	if (b->tokens >= l->period)
 		return 0;
-	double wait_ms = (1.0 - b->tokens) / l->rate;
-	int s = (int)ceil(wait_ms / 1000.0);
-	return s < 1 ? 1 : s;
+	int64_t wait_ms = (l->period - b->tokens + l->rate - 1) / l->rate;
+	int64_t s = (wait_ms + 999) / 1000;
+	return s < 1 ? 1 : s > INT32_MAX ? INT32_MAX : (int)s;
 }
 
 int
@@ -114,7 +127,7 @@ gw_limit_take(struct gw_limit *l, const char *key, int64_t now_ms)
 	int wait = gw_limit_wait(l, b);
 
 	if (wait == 0)
-		b->tokens -= 1.0;
+		b->tokens -= l->period;
 	return wait;
 }
 
@@ -129,7 +142,7 @@ gw_limit_charge(struct gw_limit *l, const char *key, int64_t now_ms)
 {
 	struct gw_bucket *b = gw_limit_bucket(l, key, now_ms);
 
-	b->tokens -= 1.0;
+	b->tokens -= l->period;
 	if (b->tokens < -l->burst)
 		b->tokens = -l->burst;
 }

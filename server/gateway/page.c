@@ -635,6 +635,9 @@ escape_bytes(struct evbuffer *out, const char *str, size_t len, int lines)
 				rep = REPLACEMENT; /* not UTF-8: one byte at a time */
 			} else if (cp >= 0x80 && cp <= 0x9f) {
 				rep = REPLACEMENT; /* C1 controls (CSI among them) */
+			} else if ((cp >= 0x202a && cp <= 0x202e) ||
+			           (cp >= 0x2066 && cp <= 0x2069)) {
+				rep = REPLACEMENT; /* bidi embeddings, overrides, isolates */
 			}
 			break;
 		}

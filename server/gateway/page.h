@@ -93,7 +93,8 @@ void page_error(struct evbuffer *out, enum gw_lang lang, int status);
 const char *page_css(size_t *len);
 
 /* HTML-escape s into out: & < > " ' escaped, control characters (C0, DEL,
- * C1) and ESC shown as U+FFFD so that nothing in a customer's text acts. */
+ * C1), ESC and the bidirectional controls (LRE..RLO, LRI..PDI) shown as
+ * U+FFFD so that nothing in a customer's text acts or reorders the page. */
 void page_escape(struct evbuffer *out, const char *s);
 
 #endif

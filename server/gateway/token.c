@@ -175,6 +175,13 @@ gw_api_keys_load(struct gw_api_keys *ks, const char *path, char *err, size_t err
 	}
 	while (fgets(line, sizeof line, f) != NULL) {
 		lineno++;
+		if (strchr(line, '\n') == NULL && !feof(f)) {
+			/* the rest would be read as a line of its own: a long
+			 * comment could end in a key */
+			snprintf(err, errlen, "%s:%d: longer than %zu bytes", path, lineno,
+			         sizeof line - 2);
+			goto fail;
+		}
 		char *s = line + strspn(line, " \t");
 		if (*s == '#' || *s == '\n' || *s == '\r' || *s == '\0')
 			continue;
