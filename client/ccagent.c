@@ -52,6 +52,11 @@ static const char usage_text[] =
     "  -q, --quiet              no status messages\n"
     "  -V, --version            print the version and exit\n"
     "  -h, --help               this help\n"
+    "Subcommands (after the options):\n"
+    "  top                      full-screen live view of the queues (supervisors)\n"
+    "  report --from D --to D --by queue|site|agent|day|interval [--site S]\n"
+    "         [--queue Q] [--format table|csv|json] [--chart FILE.svg]\n"
+    "                           statistics of past days (stats.report)\n"
     "Without -c, commands are read from standard input when it is not a terminal.\n"
     "The password comes from --password-file, CCAGENT_PASSWORD, the config file's\n"
     "password_file, or a prompt on the terminal, in that order.\n"
@@ -73,6 +78,10 @@ static struct client {
 	int json;
 	int quiet;
 	int interactive;
+
+	/* subcommands: `top`, or `report` with its options */
+	enum client_mode { MODE_SHELL, MODE_TOP, MODE_REPORT } mode;
+	struct report_opts report;
 
 	/* scripted mode: the commands and how far we got */
 	struct cmd_list script;
@@ -271,6 +280,23 @@ void
 client_ready(int again)
 {
 	const json_t *agent = session_agent();
+	if (cl.mode == MODE_TOP) {
+		top_ready();
+		return;
+	}
+	if (cl.mode == MODE_REPORT) {
+		json_t *req = report_request(&cl.report);
+		char err[256];
+		if (again)
+			return;
+		if (req == NULL || session_request(req, REQ_COMMAND, err, sizeof err) < 0) {
+			ui_error("ccagent: %s", req == NULL ? "out of memory" : err);
+			session_finish(EXIT_CONN);
+		}
+		json_decref(req);
+		return;
+	}
+
 	char *who = render_value(json_object_get(agent, "user"));
 	char *name = render_value(json_object_get(agent, "name"));
 	char *role = render_value(json_object_get(agent, "role"));
@@ -312,6 +338,19 @@ client_reply(const struct request *req, json_t *msg, const char *line, size_t le
 	int ok = json_is_true(json_object_get(msg, "ok"));
 	char *text;
 
+	if (cl.mode == MODE_TOP) {
+		top_reply(req, msg);
+		return;
+	}
+	if (cl.mode == MODE_REPORT && ok) {
+		char err[512];
+		if (report_output(&cl.report, msg, err, sizeof err) != 0) {
+			ui_error("ccagent: %s", err);
+			session_finish(EXIT_USAGE);
+		} else
+			session_finish(EXIT_OK);
+		return;
+	}
 	if (cl.json) {
 		text = render_raw(line, len);
 		ui_print(text);
@@ -350,8 +389,13 @@ void
 client_event(json_t *msg, const char *line, size_t len)
 {
 	const char *name = json_string_value(json_object_get(msg, "event"));
-	char *text = cl.json ? render_raw(line, len) : render_event(msg);
+	char *text;
 
+	if (cl.mode == MODE_TOP) {
+		top_event(msg);
+		return;
+	}
+	text = cl.json ? render_raw(line, len) : render_event(msg);
 	/* accept and decline answer the offer last shown; the prompt counts
 	 * it down */
 	if (name != NULL && strcmp(name, "offer") == 0) {
@@ -678,7 +722,8 @@ client_options(int argc, char **argv, const char **command)
 	int c, rc = 0;
 
 	*command = NULL;
-	while ((c = getopt_long(argc, argv, "f:s:u:c:qVh", longopts, NULL)) != -1) {
+	/* "+": options end at the subcommand, which has options of its own */
+	while ((c = getopt_long(argc, argv, "+f:s:u:c:qVh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			config = optarg;
@@ -719,8 +764,20 @@ client_options(int argc, char **argv, const char **command)
 			return -1;
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "ccagent: unexpected argument \"%s\" (commands go after -c)\n",
+	if (optind < argc && strcmp(argv[optind], "top") == 0 && optind + 1 == argc &&
+	    *command == NULL) {
+		cl.mode = MODE_TOP;
+	} else if (optind < argc && strcmp(argv[optind], "report") == 0 && *command == NULL) {
+		char err[256];
+		cl.mode = MODE_REPORT;
+		if (report_args(argc - optind, argv + optind, &cl.report, err, sizeof err) != 0) {
+			fprintf(stderr, "ccagent: %s\n", err);
+			return -1;
+		}
+	} else if (optind < argc) {
+		fprintf(stderr,
+		        "ccagent: unexpected argument \"%s\" (commands go after -c; the "
+		        "subcommands are top and report, with no -c)\n",
 		        argv[optind]);
 		return -1;
 	}
@@ -773,8 +830,15 @@ main(int argc, char **argv)
 		setlocale(LC_CTYPE, "C.UTF-8");
 	if (client_options(argc, argv, &command) != 0)
 		return EXIT_USAGE;
-	cl.interactive = command == NULL && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
-	if (command != NULL) {
+	cl.interactive = cl.mode == MODE_SHELL && command == NULL && isatty(STDIN_FILENO) &&
+	                 isatty(STDOUT_FILENO);
+	if (cl.mode == MODE_TOP && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
+		fprintf(stderr, "ccagent: top needs a terminal on standard input and output\n");
+		return EXIT_USAGE;
+	}
+	if (cl.mode != MODE_SHELL) {
+		/* the subcommand is the whole run */
+	} else if (command != NULL) {
 		if (cmd_parse(command, &cl.script, err, sizeof err) != 0) {
 			fprintf(stderr, "ccagent: -c: %s\n", err);
 			return EXIT_USAGE;
@@ -808,7 +872,11 @@ main(int argc, char **argv)
 		fprintf(stderr, "ccagent: cannot set up the event loop\n");
 		return EXIT_CONN;
 	}
-	ui_init(cl.base, cl.interactive, cl.quiet);
+	ui_init(cl.base, cl.interactive, cl.quiet || cl.mode == MODE_TOP);
+	if (cl.mode == MODE_TOP && top_init(cl.base, err, sizeof err) != 0) {
+		fprintf(stderr, "ccagent: %s\n", err);
+		return EXIT_USAGE;
+	}
 	memset(&scfg, 0, sizeof scfg);
 	scfg.base = cl.base;
 	scfg.dns = cl.dns;
@@ -817,7 +885,7 @@ main(int argc, char **argv)
 	scfg.port = cl.port;
 	scfg.user = cl.user;
 	scfg.password = cl.password;
-	scfg.reconnect = cl.interactive;
+	scfg.reconnect = cl.interactive || cl.mode == MODE_TOP;
 	scfg.want_ops = cl.interactive;
 	session_init(&scfg);
 	if (cl.interactive)
@@ -825,6 +893,7 @@ main(int argc, char **argv)
 	session_start();
 	event_base_dispatch(cl.base);
 
+	top_free();
 	ui_stop();
 	session_free();
 	cmd_list_free(&cl.script);

@@ -170,6 +170,41 @@ char *view_ticket_brief(const json_t *reply);
 /* One line a ticket (ticket.list). */
 char *view_ticket_list(const json_t *reply);
 
+/* report.c: `ccagent report`: stats.report as a table, CSV, JSON or SVG. */
+struct report_opts {
+	const char *from, *to, *by, *site, *queue; /* site, queue: NULL for all */
+	const char *format;                        /* table, csv or json */
+	const char *chart;                         /* SVG file to write, or NULL */
+};
+/* Parse the report's arguments (argv[0] is "report"). 0, or -1 with err. */
+int report_args(int argc, char **argv, struct report_opts *o, char *err, size_t errlen);
+/* The stats.report request for o, without an id. */
+json_t *report_request(const struct report_opts *o);
+/* A stats.report reply's rows (and totals) rendered; caller frees. */
+char *report_table(const json_t *reply);
+char *report_csv(const json_t *reply);
+char *report_json(const json_t *reply);
+/* A standalone SVG: volume as bars and service level as a line. */
+char *report_svg(const json_t *reply, const char *title);
+/* Print the reply as o asks and write the chart. 0, or -1 with err. */
+int report_output(const struct report_opts *o, const json_t *reply, char *err, size_t errlen);
+/* Append s cut or padded to exactly cols cells (right-aligned when right). */
+void report_cell(struct evbuffer *b, const char *s, size_t cols, int right);
+
+/* top.c: `ccagent top`: the supervisors' full-screen live view. */
+/* Take the terminal and subscribe; 0, or -1 with err (not a terminal). */
+int top_init(struct event_base *base, char *err, size_t errlen);
+/* Logged in (again after a reconnect): (re)subscribe. */
+void top_ready(void);
+/* The reply to one of top's requests. */
+void top_reply(const struct request *req, json_t *msg);
+/* A server push. */
+void top_event(json_t *msg);
+/* Give the terminal back (idempotent); safe to call from any exit path. */
+void top_stop(void);
+/* Give the terminal back and free everything (after the event loop). */
+void top_free(void);
+
 /* ui.c: terminal output and the interactive line editor. */
 void ui_init(struct event_base *base, int interactive, int quiet);
 /* Start the editor: prompt shown, lines go to line_cb (NULL at EOF). */

@@ -74,6 +74,7 @@ static const struct config_key config_keys[] = {
     KI("auth", "session_ttl", session_ttl, "86400", 60, 30 * 86400),
     KI("tickets", "reopen_window", reopen_window, "7", 0, 365),
     KS("web", "complaint_queue", web_complaint_queue, "complaints"),
+    KI("stats", "rollup_seconds", stats_rollup_seconds, "900", 1, 3600),
     KS("log", "level", log_level, "info"),
 };
 

@@ -45,6 +45,8 @@ struct config {
 
 	char web_complaint_queue[65]; /* web.complaint_queue: where complaint.file files */
 
+	int stats_rollup_seconds; /* stats.rollup_seconds: the rollup interval */
+
 	char log_level[16];
 
 	char base_dir[CONFIG_PATH_MAX]; /* folder of the config file */

@@ -232,6 +232,43 @@ op_route_reload(struct session *s, json_int_t id, json_t *req)
 	router_reload(s, id);
 }
 
+/* queue.set's alert settings (docs/ROUTING.md, "Alerts"): alert_sl_below
+ * (0..1 or null), alert_wait_above_seconds (1..86400 or null) and
+ * alert_on_breach (true or false). 0 (*given counts them), or -1 refused. */
+static int
+queue_set_alerts(struct session *s, json_int_t id, json_t *req, struct queue_policy *p, int *given)
+{
+	json_t *v;
+
+	p->alert_on_breach = -1;
+	if ((v = json_object_get(req, "alert_sl_below")) != NULL) {
+		if (!json_is_null(v) &&
+		    (!json_is_number(v) || json_number_value(v) < 0 || json_number_value(v) > 1))
+			return arg_refuse(s, id, CC_ERR_BAD_REQUEST, "alert_sl_below",
+			                  "must be a service level from 0 to 1, or null for none");
+		p->alert_sl_given = 1;
+		p->alert_sl_below = json_is_null(v) ? -1 : json_number_value(v);
+		(*given)++;
+	}
+	if ((v = json_object_get(req, "alert_wait_above_seconds")) != NULL) {
+		if (!json_is_null(v) && (!json_is_integer(v) || json_integer_value(v) < 1 ||
+		                         json_integer_value(v) > 86400))
+			return arg_refuse(s, id, CC_ERR_BAD_REQUEST, "alert_wait_above_seconds",
+			                  "must be seconds from 1 to 86400, or null for none");
+		p->alert_wait_given = 1;
+		p->alert_wait_above = json_is_null(v) ? 0 : (int)json_integer_value(v);
+		(*given)++;
+	}
+	if ((v = json_object_get(req, "alert_on_breach")) != NULL) {
+		if (!json_is_boolean(v))
+			return arg_refuse(s, id, CC_ERR_BAD_REQUEST, "alert_on_breach",
+			                  "must be true or false");
+		p->alert_on_breach = json_is_true(v);
+		(*given)++;
+	}
+	return 0;
+}
+
 void
 op_queue_set(struct session *s, json_int_t id, json_t *req)
 {
@@ -272,10 +309,12 @@ op_queue_set(struct session *s, json_int_t id, json_t *req)
 		*dst = rc ? (int)v : -1;
 		given += rc;
 	}
+	if (queue_set_alerts(s, id, req, &p, &given) < 0)
+		return;
 	if (given == 0) {
 		session_reply_error(s, id, CC_ERR_BAD_REQUEST,
 		                    "nothing to change: give strategy or one of the *_seconds "
-		                    "settings or max_misses");
+		                    "settings, max_misses or an alert_* setting");
 		return;
 	}
 	router_queue_set(s, id, &p);

@@ -1,17 +1,22 @@
 /* op-stats.c: queue.stats, stats.subscribe and stats.unsubscribe: the
- * supervisors' live queue statistics (stats-run.h).
+ * supervisors' live queue statistics (stats-run.h); stats.report: the
+ * rollups of earlier intervals (store-stats.h), on a db job.
  *
  * The figures live in memory on the loop, so these ops answer at once,
  * without a job. Site fence, as for tickets: admins and supervisors whose
  * agent record names no site see every scope; a supervisor of a site sees
  * that site and its queues, and a scope of another site is answered as one
  * that does not exist. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "op-args.h"
+#include "op-job.h"
 #include "proto.h"
 #include "server.h"
 #include "stats-run.h"
+#include "store-stats.h"
 
 /* The site s is fenced to, or 0 when it sees every site. */
 static uint32_t
@@ -143,4 +148,154 @@ op_stats_unsubscribe(struct session *s, json_int_t id, json_t *req)
 	r = proto_reply_ok(id);
 	json_object_set_new(r, "was_subscribed", json_boolean(stats_run_unsubscribe(s->srv, s)));
 	session_send(s, r);
+}
+
+/* --- stats.report --- */
+
+#define DAY_MS           86400000LL
+#define REPORT_SPAN_DAYS 366
+#define INTERVAL_DAYS    31
+
+struct report_job {
+	struct op_job j;
+	struct report_req q;
+};
+
+/* db worker */
+static int
+report_run(struct op_job *j, MYSQL *m)
+{
+	struct report_job *r = (struct report_job *)j;
+	return store_stats_report(m, &r->q, &j->res, j->err, sizeof j->err);
+}
+
+/* loop: the range asked for, in the reply */
+static void
+report_post(struct op_job *j, json_t *reply)
+{
+	struct report_job *r = (struct report_job *)j;
+	static const char *const names[] = {"queue", "site", "agent", "day", "interval"};
+
+	json_object_set_new(reply, "from", json_integer((json_int_t)r->q.from));
+	json_object_set_new(reply, "to", json_integer((json_int_t)r->q.to));
+	json_object_set_new(reply, "by", json_string(names[r->q.by]));
+}
+
+/* A bound of the range: a date "YYYY-MM-DD" (a local day of site; end: the
+ * day after it, the date being inclusive) or Unix ms. 0 and *out, or -1
+ * after replying. */
+static int
+report_bound(struct session *s, json_int_t id, json_t *req, const char *key, uint32_t site, int end,
+             int64_t *out)
+{
+	json_t *v = json_object_get(req, key);
+	int y, mon, d, n = 0;
+	char extra;
+
+	if (v == NULL || json_is_null(v))
+		return arg_refuse(s, id, CC_ERR_BAD_REQUEST, key,
+		                  "is required: a date (YYYY-MM-DD) or Unix milliseconds");
+	if (json_is_integer(v)) {
+		json_int_t ms = json_integer_value(v);
+		if (ms < 0 || ms > 253402300799999LL)
+			return arg_refuse(s, id, CC_ERR_BAD_REQUEST, key,
+			                  "must be Unix milliseconds from 0 to year 9999");
+		*out = ms;
+		return 0;
+	}
+	if (!json_is_string(v) || json_string_length(v) != 10 ||
+	    sscanf(json_string_value(v), "%4d-%2d-%2d%n%c", &y, &mon, &d, &n, &extra) != 3 ||
+	    n != 10 || y < 1970 || y > 9998 || mon < 1 || mon > 12 || d < 1 || d > 31)
+		return arg_refuse(s, id, CC_ERR_BAD_REQUEST, key,
+		                  "must be a date (YYYY-MM-DD) or Unix milliseconds");
+	{
+		/* a day that does not exist (2026-02-30) is refused, not rolled over */
+		static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+		int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+		if (d > mdays[mon - 1] || (mon == 2 && d == 29 && !leap))
+			return arg_refuse(s, id, CC_ERR_BAD_REQUEST, key,
+			                  "is not a date that exists");
+	}
+	/* the end is the midnight after the day (timegm rolls the 32nd over) */
+	*out = stats_run_local_midnight(s->srv, site, y, mon, end ? d + 1 : d);
+	return 0;
+}
+
+void
+op_stats_report(struct session *s, json_int_t id, json_t *req)
+{
+	static const char *const bys[] = {"queue", "site", "agent", "day", "interval", NULL};
+	struct report_job *r;
+	struct report_req *q;
+	uint32_t fence = fence_site(s), home = 0;
+	char by[16], code[65], msg[160];
+	int rc;
+
+	if (stats_run_core(s->srv) == NULL) {
+		session_reply_error(s, id, CC_ERR_UNAVAILABLE, "statistics are not running");
+		return;
+	}
+	r = op_job_new(sizeof *r, s, id, "stats", "stats.report", 0, report_run);
+	q = &r->q;
+	if (arg_enum(s, id, req, "by", 0, bys, "queue, site, agent, day or interval", by,
+	             sizeof by) < 0)
+		goto refused;
+	for (int i = 0; bys[i] != NULL; i++)
+		if (strcmp(bys[i], by) == 0)
+			q->by = (enum report_by)i;
+	/* the site: named (its days are its local days), or the fence */
+	if ((rc = arg_text(s, id, req, "site", 64, ARG_OPTIONAL, code, sizeof code)) < 0)
+		goto refused;
+	if (rc == 1) {
+		q->site = stats_run_site_id(s->srv, code);
+		if (q->site == 0 || (fence != 0 && q->site != fence)) {
+			snprintf(msg, sizeof msg, "no site %s", code);
+			session_reply_error_field(s, id, CC_ERR_NOT_FOUND, msg, "site");
+			goto refused;
+		}
+		q->site_named = 1;
+	} else {
+		q->site = fence;
+	}
+	if ((rc = arg_text(s, id, req, "queue", 64, ARG_OPTIONAL, code, sizeof code)) < 0)
+		goto refused;
+	if (rc == 1) {
+		q->queue = stats_run_queue_id(s->srv, code, &home);
+		if (q->queue == 0 || (q->site != 0 && home != q->site)) {
+			snprintf(msg, sizeof msg, "no queue %s", code);
+			session_reply_error_field(s, id, CC_ERR_NOT_FOUND, msg, "queue");
+			goto refused;
+		}
+		if (q->by == REPORT_SITE || q->by == REPORT_AGENT) {
+			arg_refuse(s, id, CC_ERR_BAD_REQUEST, "queue",
+			           "cannot be given with by site or agent: the figures of sites "
+			           "and agents are not kept per queue");
+			goto refused;
+		}
+	}
+	if (report_bound(s, id, req, "from", q->site_named ? q->site : 0, 0, &q->from) < 0 ||
+	    report_bound(s, id, req, "to", q->site_named ? q->site : 0, 1, &q->to) < 0)
+		goto refused;
+	if (q->to <= q->from) {
+		arg_refuse(s, id, CC_ERR_BAD_REQUEST, "to", "must be after from");
+		goto refused;
+	}
+	if (q->to - q->from > REPORT_SPAN_DAYS * DAY_MS + 3600000LL) {
+		arg_refuse(s, id, CC_ERR_BAD_REQUEST, "to",
+		           "is more than 366 days after from: ask for a shorter range");
+		goto refused;
+	}
+	if (q->by == REPORT_INTERVAL && q->to - q->from > INTERVAL_DAYS * DAY_MS + 3600000LL) {
+		arg_refuse(s, id, CC_ERR_BAD_REQUEST, "to",
+		           "is more than 31 days after from: by interval takes at most 31 days");
+		goto refused;
+	}
+	if (q->by == REPORT_DAY)
+		q->ndays = stats_run_days(s->srv, q->site_named ? q->site : 0, q->from, q->to,
+		                          q->day_start, q->day_name, REPORT_DAYS_MAX);
+	r->j.post = report_post;
+	op_job_submit(&r->j);
+	return;
+refused:
+	op_job_free(&r->j);
 }

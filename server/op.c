@@ -73,6 +73,8 @@ static const struct op op_table[] = {
      "receive \"stats\" events with the figures that changed, at most once a second"},
     {"stats.unsubscribe", 0, ROLE_SUPERVISOR | ROLE_ADMIN, op_stats_unsubscribe,
      "stop the \"stats\" events"},
+    {"stats.report", 0, ROLE_SUPERVISOR | ROLE_ADMIN, op_stats_report,
+     "figures of earlier days by queue, site, agent, day or interval, from the rollups"},
     /* compensations and follow-ups: op-care.c */
     {"compensation.request", 0, ROLE_ANY, op_compensation_request,
      "request a refund, coupon, gift, apology letter or exchange for a ticket"},

@@ -1215,8 +1215,11 @@ router_session_closed(struct server *srv, struct session *s)
  * and on route.reload. */
 struct su_queue {
 	char code[65];
-	uint32_t site; /* 0: every site's */
-	int64_t sl_ms; /* the service-level threshold */
+	uint32_t site;      /* 0: every site's */
+	int64_t sl_ms;      /* the service-level threshold */
+	double alert_sl;    /* alert below this service level; < 0: none */
+	int64_t alert_wait; /* alert above this longest wait (ms); 0: none */
+	int alert_breach;   /* alert on an open SLA breach */
 	struct route_queue_cfg cfg;
 	unsigned nreq;
 	struct route_skill req[ROUTE_MAX_REQ];
@@ -1329,6 +1332,9 @@ load_queue(struct rt_setup *su, MYSQL_ROW r)
 	q->cfg.max_misses = (int)col_int(r, 10);
 	q->site = (uint32_t)col_int(r, 11);
 	q->sl_ms = col_int(r, 12) * 1000;
+	q->alert_sl = r[13] ? strtod(r[13], NULL) : -1;
+	q->alert_wait = col_int(r, 14) * 1000;
+	q->alert_breach = col_int(r, 15) != 0;
 }
 
 static void
@@ -1442,7 +1448,8 @@ setup_load(MYSQL *m, struct rt_setup *su, char *err, size_t errlen)
 		               "SELECT id, code, strategy, relax_seconds, overflow_seconds, "
 		               "ewt_overflow_seconds, offer_seconds, wrapup_seconds, "
 		               "sticky_seconds, aht_seconds, max_misses, COALESCE(site_id, 0), "
-		               "sl_target_seconds FROM queues",
+		               "sl_target_seconds, alert_sl_below, alert_wait_above_seconds, "
+		               "alert_on_breach FROM queues",
 		               load_queue, su, err, errlen);
 	if (rc == 0)
 		rc = load_rows(m,
@@ -1549,6 +1556,8 @@ setup_apply(struct router *rt, const struct rt_setup *su)
 		memcpy(q->req, sq->req, sizeof q->req);
 		route_queue_set(rt->core, &sq->cfg);
 		stats_run_queue(rt->srv, q->id, q->code, sq->site, sq->sl_ms);
+		stats_run_queue_alerts(rt->srv, q->id, sq->alert_sl, sq->alert_wait,
+		                       sq->alert_breach);
 	}
 	HASH_ITER(hh, rt->agents, a, ta)
 	{
@@ -1742,11 +1751,14 @@ router_start(struct server *srv, char *err, size_t errlen)
 static int
 policy_write(MYSQL *m, const struct queue_policy *p, int *refused, char *err, size_t errlen)
 {
-	MYSQL_BIND b[10];
+	MYSQL_BIND b[15];
 	unsigned long len[2];
-	my_bool nul[10] = {0};
+	my_bool nul[15] = {0};
 	int v[8] = {p->relax,  p->overflow, p->ewt_overflow, p->offer,
 	            p->wrapup, p->sticky,   p->aht,          p->max_misses};
+	int sl_given = p->alert_sl_given, wait_given = p->alert_wait_given;
+	int wait = p->alert_wait_above, breach = p->alert_on_breach;
+	double sl = p->alert_sl_below;
 	unsigned long long n = 0;
 	json_t *row = NULL;
 	int rc;
@@ -1759,7 +1771,21 @@ policy_write(MYSQL *m, const struct queue_policy *p, int *refused, char *err, si
 		nul[1 + i] = v[i] < 0;
 		b[1 + i].is_null = &nul[1 + i];
 	}
-	bind_str(&b[9], p->queue, &len[1]);
+	/* the alerts: given (a NULL value clears one) or kept */
+	bind_int(&b[9], &sl_given);
+	memset(&b[10], 0, sizeof b[10]);
+	b[10].buffer_type = MYSQL_TYPE_DOUBLE;
+	b[10].buffer = &sl;
+	nul[10] = sl < 0;
+	b[10].is_null = &nul[10];
+	bind_int(&b[11], &wait_given);
+	bind_int(&b[12], &wait);
+	nul[12] = wait <= 0;
+	b[12].is_null = &nul[12];
+	bind_int(&b[13], &breach);
+	nul[13] = breach < 0;
+	b[13].is_null = &nul[13];
+	bind_str(&b[14], p->queue, &len[1]);
 	if (store_exec(m,
 	               "UPDATE queues SET strategy = COALESCE(?, strategy), "
 	               "relax_seconds = COALESCE(?, relax_seconds), "
@@ -1769,7 +1795,10 @@ policy_write(MYSQL *m, const struct queue_policy *p, int *refused, char *err, si
 	               "wrapup_seconds = COALESCE(?, wrapup_seconds), "
 	               "sticky_seconds = COALESCE(?, sticky_seconds), "
 	               "aht_seconds = COALESCE(?, aht_seconds), "
-	               "max_misses = COALESCE(?, max_misses) WHERE code = ?",
+	               "max_misses = COALESCE(?, max_misses), "
+	               "alert_sl_below = IF(?, ?, alert_sl_below), "
+	               "alert_wait_above_seconds = IF(?, ?, alert_wait_above_seconds), "
+	               "alert_on_breach = COALESCE(?, alert_on_breach) WHERE code = ?",
 	               b, err, errlen, &n) != 0)
 		return -1;
 	if (n > 0)
@@ -1862,6 +1891,17 @@ reload_done(void *arg)
 				        "sticky_seconds", (json_int_t)(q->cfg.sticky_ms / 1000),
 				        "aht_seconds", (json_int_t)(q->cfg.aht_ms / 1000),
 				        "max_misses", q->cfg.max_misses));
+				json_t *qo = json_object_get(r, "queue");
+				json_object_set_new(qo, "alert_sl_below",
+				                    q->alert_sl < 0 ? json_null()
+				                                    : json_real(q->alert_sl));
+				json_object_set_new(
+				    qo, "alert_wait_above_seconds",
+				    q->alert_wait > 0
+				        ? json_integer((json_int_t)(q->alert_wait / 1000))
+				        : json_null());
+				json_object_set_new(qo, "alert_on_breach",
+				                    json_boolean(q->alert_breach));
 			}
 			session_send(s, r);
 		} else {

@@ -66,6 +66,11 @@ struct queue_policy {
 	char queue[65];
 	char strategy[24];
 	int relax, overflow, ewt_overflow, offer, wrapup, sticky, aht, max_misses; /* seconds */
+	/* alerts (stats-run.h): each given or not; a given NULL clears it */
+	int alert_sl_given, alert_wait_given;
+	double alert_sl_below; /* 0..1; < 0: none */
+	int alert_wait_above;  /* seconds; 0: none */
+	int alert_on_breach;   /* 0 or 1; -1: unchanged */
 };
 /* queue.set: write the policy, then read the set-up again and apply it
  * (as route.reload); the reply is the queue's policy. */

@@ -243,6 +243,7 @@ void op_ticket_wait(struct session *s, json_int_t id, json_t *req);
 void op_queue_stats(struct session *s, json_int_t id, json_t *req);
 void op_stats_subscribe(struct session *s, json_int_t id, json_t *req);
 void op_stats_unsubscribe(struct session *s, json_int_t id, json_t *req);
+void op_stats_report(struct session *s, json_int_t id, json_t *req);
 /* op-care.c */
 void op_compensation_request(struct session *s, json_int_t id, json_t *req);
 void op_compensation_approve(struct session *s, json_int_t id, json_t *req);

@@ -2,10 +2,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <time.h>
 
 #include <event2/event.h>
 #include <uthash.h>
 
+#include "db.h"
 #include "log.h"
 #include "op-args.h"
 #include "proto.h"
@@ -13,12 +15,23 @@
 #include "server.h"
 #include "sla.h"
 #include "stats-run.h"
+#include "store-stats.h"
+#include "store.h"
 
 #define DAY_MS           86400000LL
 #define PUSH_INTERVAL_MS 1000
 
+#define RESTORE_RETRY_MS 5000
+
 struct sr_sub;
 TAILQ_HEAD(sr_sub_list, sr_sub);
+
+/* A scope's counters at the last rollup write, and what is owed to the
+ * next write: counted before a day reset, or of a write that failed. */
+struct sr_roll {
+	uint64_t last[RF__COUNT];
+	uint64_t carry[RF__COUNT];
+};
 
 struct sr_site {
 	uint32_t id;
@@ -26,7 +39,20 @@ struct sr_site {
 	struct sla_calendar *cal; /* NULL: UTC */
 	int64_t midnight;         /* the next local midnight (Unix ms) */
 	struct sr_sub_list subs;  /* subscribers of this site */
+	struct sr_roll roll;
 	UT_hash_handle hh, hh_code;
+};
+
+enum sr_alert_kind { ALERT_SL, ALERT_WAIT, ALERT_BREACH, ALERT__KINDS };
+
+static const char *const alert_kinds[ALERT__KINDS] = {"service_level", "longest_wait",
+                                                      "sla_breach"};
+
+/* An alert of a queue: open since, with the value that raised it. */
+struct sr_alert {
+	int open;
+	double value, threshold;
+	int64_t since;
 };
 
 struct sr_queue {
@@ -34,6 +60,11 @@ struct sr_queue {
 	char code[65];
 	uint32_t site; /* the queue's own site; 0: every site's */
 	uint32_t home; /* the site whose midnight resets it */
+	struct sr_roll roll;
+	double alert_sl;    /* below: an alert; < 0: none */
+	int64_t alert_wait; /* ms; above: an alert; 0: none */
+	int alert_breach;
+	struct sr_alert alerts[ALERT__KINDS];
 	UT_hash_handle hh, hh_code;
 };
 
@@ -43,6 +74,7 @@ struct sr_agent {
 	uint32_t site; /* as counted (never 0) */
 	unsigned nqueues;
 	uint32_t queues[ROUTE_MAX_QUEUES];
+	struct sr_roll roll;
 	UT_hash_handle hh;
 };
 
@@ -78,7 +110,19 @@ struct stats_run {
 	struct event *push, *midnight;
 	struct stats_ref *refs;
 	size_t caprefs;
+	/* rollups: the interval length, the end of the current interval, the
+	 * overall scope's state, the restore at start-up, writes in flight */
+	int64_t roll_ms, roll_at;
+	struct sr_roll roll_all;
+	struct event *roll, *restore;
+	int restored;
+	unsigned roll_jobs;
+	unsigned long long roll_writes, roll_failures;
 };
+
+struct roll_set;
+static void roll_all(struct stats_run *run, int64_t now, struct roll_set *set, int rebase);
+static json_t *alerts_json(const struct sr_queue *q);
 
 static struct stats_run *
 run_of(struct server *srv)
@@ -166,7 +210,11 @@ midnight_cb(evutil_socket_t fd, short what, void *arg)
 	{
 		if (x->midnight > now)
 			continue;
+		/* the counts since the last rollup write are owed to the next;
+		 * after the reset the marks start from the new day's counters */
+		roll_all(run, now, NULL, 0);
 		stats_run_check("day_reset", x->id, stats_day_reset(run->core, x->id, now));
+		roll_all(run, now, NULL, 1);
 		log_info("stats", "msg=\"new day\" site=%s", x->code);
 		x->midnight = next_midnight(x, now);
 	}
@@ -266,6 +314,7 @@ stats_run_queue(struct server *srv, uint32_t id, const char *code, uint32_t site
 		if ((q = calloc(1, sizeof *q)) == NULL)
 			abort();
 		q->id = id;
+		q->alert_sl = -1;
 		HASH_ADD(hh, run->queues, id, sizeof q->id, q);
 	} else {
 		HASH_DELETE(hh_code, run->queues_by_code, q);
@@ -462,6 +511,8 @@ stats_run_view_json(struct server *srv, enum stats_scope scope, uint32_t id, int
 		json_object_set_new(o, "scope", json_string("queue"));
 		json_object_set_new(o, "queue", json_string(q ? q->code : ""));
 		json_object_set_new(o, "site", s ? json_string(s->code) : json_null());
+		if (q != NULL)
+			json_object_set_new(o, "alerts", alerts_json(q));
 		break;
 	}
 	case STATS_SITE: {
@@ -683,6 +734,146 @@ fan_out(struct sr_sub_list *list, struct sr_sub_list *touched, json_t *o)
 	}
 }
 
+/* --- alerts ---
+ *
+ * A queue's thresholds are checked once a second on the push timer, for
+ * the queues that have one: the service level of today, the longest wait
+ * now (which grows with time alone, so a change of figures is not enough)
+ * and the SLA breaches open on its work. Crossing into alarm raises an
+ * "alert" event, crossing back clears it; both go to every subscribed
+ * session that may see the queue. Open alerts are part of the queue's
+ * figures (queue.stats, "stats" events) and of /metrics. */
+
+static json_t *
+alert_event(const struct stats_run *run, const struct sr_queue *q, int kind, int64_t now)
+{
+	const struct sr_alert *a = &q->alerts[kind];
+	struct sr_site *x;
+	json_t *ev = proto_event("alert");
+
+	HASH_FIND(hh, run->sites, &q->home, sizeof q->home, x);
+	json_object_set_new(ev, "queue", json_string(q->code));
+	json_object_set_new(ev, "site", x ? json_string(x->code) : json_null());
+	json_object_set_new(ev, "kind", json_string(alert_kinds[kind]));
+	json_object_set_new(ev, "value", json_real(a->value));
+	json_object_set_new(ev, "threshold", json_real(a->threshold));
+	json_object_set_new(ev, "state", json_string(a->open ? "raised" : "cleared"));
+	json_object_set_new(ev, "at", json_integer((json_int_t)now));
+	return ev;
+}
+
+/* Tell the subscribers of list about an alert of q. */
+static void
+alert_send_list(struct stats_run *run, struct sr_sub_list *list, const struct sr_queue *q, int kind,
+                int64_t now)
+{
+	struct sr_sub *u;
+
+	TAILQ_FOREACH(u, list, entry)
+	{
+		if (u->s->state == SESSION_OPEN)
+			session_send(u->s, alert_event(run, q, kind, now));
+	}
+}
+
+/* An alert of q changed state: log it and tell whom may see the queue. */
+static void
+alert_set(struct stats_run *run, struct sr_queue *q, int kind, int open, double value,
+          double threshold, int64_t now)
+{
+	struct sr_alert *a = &q->alerts[kind];
+	struct sr_site *x = site_find(run, q->home);
+
+	a->open = open;
+	a->value = value;
+	a->threshold = threshold;
+	if (open)
+		a->since = now;
+	log_info("stats", "msg=\"alert %s\" queue=%s kind=%s value=%.6g threshold=%.6g",
+	         open ? "raised" : "cleared", q->code, alert_kinds[kind], value, threshold);
+	alert_send_list(run, &run->subs_all, q, kind, now);
+	if (x != NULL)
+		alert_send_list(run, &x->subs, q, kind, now);
+}
+
+/* Whether q has any threshold or open alert. */
+static int
+alert_watched(const struct sr_queue *q)
+{
+	int open = 0;
+
+	for (int k = 0; k < ALERT__KINDS; k++)
+		open |= q->alerts[k].open;
+	return open || q->alert_sl >= 0 || q->alert_wait > 0 || q->alert_breach;
+}
+
+/* Check q's thresholds against its figures now. */
+static void
+alert_check_queue(struct stats_run *run, struct sr_queue *q, int64_t now)
+{
+	struct stats_view v;
+	int on;
+	double wait_s;
+
+	if (!alert_watched(q) || stats_view(run->core, STATS_QUEUE, q->id, now, &v) != STATS_OK)
+		return;
+	/* service level: no answered contacts yet is no alarm */
+	on = q->alert_sl >= 0 && v.sl >= 0 && v.sl < q->alert_sl;
+	if (on != q->alerts[ALERT_SL].open)
+		alert_set(run, q, ALERT_SL, on, v.sl < 0 ? 0 : v.sl,
+		          q->alert_sl < 0 ? 0 : q->alert_sl, now);
+	wait_s = (double)v.longest_wait_ms / 1000.0;
+	on = q->alert_wait > 0 && v.longest_wait_ms > q->alert_wait;
+	if (on != q->alerts[ALERT_WAIT].open)
+		alert_set(run, q, ALERT_WAIT, on, wait_s, (double)q->alert_wait / 1000.0, now);
+	on = q->alert_breach && v.open_breaches > 0;
+	if (on != q->alerts[ALERT_BREACH].open)
+		alert_set(run, q, ALERT_BREACH, on, v.open_breaches, 0, now);
+}
+
+static void
+alerts_check(struct stats_run *run, int64_t now)
+{
+	struct sr_queue *q, *tq;
+
+	HASH_ITER(hh, run->queues, q, tq)
+	{
+		alert_check_queue(run, q, now);
+	}
+}
+
+void
+stats_run_queue_alerts(struct server *srv, uint32_t id, double sl, int64_t wait_ms, int breach)
+{
+	struct stats_run *run = run_of(srv);
+	struct sr_queue *q = run ? queue_find(run, id) : NULL;
+
+	if (q == NULL)
+		return;
+	q->alert_sl = sl >= 0 && sl <= 1 ? sl : -1;
+	q->alert_wait = wait_ms > 0 ? wait_ms : 0;
+	q->alert_breach = breach != 0;
+	/* a threshold taken away or moved: checked again at once */
+	alert_check_queue(run, q, now_ms());
+}
+
+/* The open alerts of q, for its figures. */
+static json_t *
+alerts_json(const struct sr_queue *q)
+{
+	json_t *arr = json_array();
+
+	for (int k = 0; k < ALERT__KINDS; k++) {
+		const struct sr_alert *a = &q->alerts[k];
+		if (!a->open)
+			continue;
+		json_array_append_new(arr, json_pack("{s:s,s:f,s:f,s:I}", "kind", alert_kinds[k],
+		                                     "value", a->value, "threshold", a->threshold,
+		                                     "since", (json_int_t)a->since));
+	}
+	return arr;
+}
+
 /* Once a second: the scopes changed since the last push, to whom may see
  * them. */
 static void
@@ -697,6 +888,7 @@ push_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	alerts_check(run, now);
 	if (run->subs == NULL || stats_version(run->core) == since) {
 		run->pushed = stats_version(run->core);
 		return;
@@ -837,6 +1029,484 @@ stats_run_metrics(struct server *srv, struct evbuffer *out)
 			evbuffer_add_printf(out, "\"} %.17g\n", val);
 		}
 	}
+	help(out, "cc_queue_alert", "gauge",
+	     "An open alert of the queue, by kind (absent: none open).");
+	{
+		struct sr_queue *q, *tq;
+		HASH_ITER(hh, run->queues, q, tq)
+		{
+			for (int k = 0; k < ALERT__KINDS; k++) {
+				if (!q->alerts[k].open)
+					continue;
+				evbuffer_add_printf(out, "cc_queue_alert{queue=\"");
+				label(out, q->code);
+				evbuffer_add_printf(out, "\",kind=\"%s\"} 1\n", alert_kinds[k]);
+			}
+		}
+	}
+	{
+		unsigned long long fails = 0, writes = stats_run_rollups(srv, &fails);
+		help(out, "cc_stats_rollup_writes_total", "counter",
+		     "Rollup intervals written to stats_intervals.");
+		evbuffer_add_printf(out, "cc_stats_rollup_writes_total %llu\n", writes);
+		help(out, "cc_stats_rollup_failures_total", "counter",
+		     "Rollup writes that failed (their counts go with the next write).");
+		evbuffer_add_printf(out, "cc_stats_rollup_failures_total %llu\n", fails);
+	}
+}
+
+/* --- rollups ---
+ *
+ * At the end of each interval (stats.rollup_seconds, aligned in UTC) the
+ * loop reads every scope's counters, takes the difference from the last
+ * write (plus anything owed), and hands the rows that are not all zero to
+ * one db job. The core's counters are never touched: a day reset folds the
+ * counts since the last write into the owed part first, a write that fails
+ * gives its rows back to it, and the restore at start-up seeds the core
+ * and raises the last-write marks by as much. Rollups start only after the
+ * restore has read the day's rows, so it never reads rows of this run. */
+
+/* A scope's counters now into v: 0, or -1 when the core has no such scope. */
+static int
+roll_values(struct stats_run *run, enum stats_scope scope, uint32_t id, int64_t now,
+            uint64_t v[RF__COUNT])
+{
+	if (scope == STATS_AGENT) {
+		struct stats_agent_view av;
+		if (stats_agent_view(run->core, id, now, &av) != STATS_OK)
+			return -1;
+		roll_from_agent(&av, v);
+	} else {
+		struct stats_view sv;
+		if (stats_view(run->core, scope, id, now, &sv) != STATS_OK)
+			return -1;
+		roll_from_view(&sv, v);
+	}
+	return 0;
+}
+
+struct roll_set {
+	struct roll_row *rows;
+	size_t n, cap;
+};
+
+/* One scope at an interval's end (set != NULL: the row owed, if any, goes
+ * into set) or before a day reset (set NULL: the counts since the last
+ * write are owed; after the reset, rebase marks the new counters). */
+static void
+roll_scope(struct stats_run *run, enum stats_scope scope, uint32_t id, uint32_t site,
+           struct sr_roll *r, int64_t now, struct roll_set *set, int rebase)
+{
+	uint64_t cur[RF__COUNT];
+	int any = 0;
+
+	if (roll_values(run, scope, id, now, cur) != 0)
+		return;
+	for (int f = 0; f < RF__COUNT; f++) {
+		/* a counter below its mark was reset without a fold: nothing owed */
+		if (!rebase && cur[f] > r->last[f])
+			r->carry[f] += cur[f] - r->last[f];
+		r->last[f] = cur[f];
+		any |= r->carry[f] != 0;
+	}
+	if (set == NULL || !any)
+		return;
+	if (set->n == set->cap) {
+		set->cap = set->cap ? set->cap * 2 : 64;
+		if ((set->rows = realloc(set->rows, set->cap * sizeof *set->rows)) == NULL)
+			abort();
+	}
+	set->rows[set->n].scope = scope;
+	set->rows[set->n].id = id;
+	set->rows[set->n].site = site;
+	memcpy(set->rows[set->n].v, r->carry, sizeof r->carry);
+	memset(r->carry, 0, sizeof r->carry);
+	set->n++;
+}
+
+/* Every scope through roll_scope. */
+static void
+roll_all(struct stats_run *run, int64_t now, struct roll_set *set, int rebase)
+{
+	struct sr_site *x, *tx;
+	struct sr_queue *q, *tq;
+	struct sr_agent *a, *ta;
+
+	roll_scope(run, STATS_ALL, 0, 0, &run->roll_all, now, set, rebase);
+	HASH_ITER(hh, run->sites, x, tx)
+	{
+		roll_scope(run, STATS_SITE, x->id, x->id, &x->roll, now, set, rebase);
+	}
+	HASH_ITER(hh, run->queues, q, tq)
+	{
+		roll_scope(run, STATS_QUEUE, q->id, q->home, &q->roll, now, set, rebase);
+	}
+	HASH_ITER(hh, run->agents, a, ta)
+	{
+		roll_scope(run, STATS_AGENT, a->id, a->site, &a->roll, now, set, rebase);
+	}
+}
+
+/* The rollup state of a scope, or NULL. */
+static struct sr_roll *
+roll_of(struct stats_run *run, enum stats_scope scope, uint32_t id)
+{
+	struct sr_site *x;
+	struct sr_queue *q;
+	struct sr_agent *a;
+
+	switch (scope) {
+	case STATS_ALL:
+		return &run->roll_all;
+	case STATS_SITE:
+		return (x = site_find(run, id)) ? &x->roll : NULL;
+	case STATS_QUEUE:
+		return (q = queue_find(run, id)) ? &q->roll : NULL;
+	case STATS_AGENT:
+		return (a = agent_find(run, id)) ? &a->roll : NULL;
+	default:
+		return NULL;
+	}
+}
+
+struct roll_job {
+	struct stats_run *run;
+	int64_t start;
+	struct roll_set set;
+	int rc;
+	char err[256];
+};
+
+/* db worker */
+static void
+roll_work(struct db_conn *c, void *arg)
+{
+	struct roll_job *j = arg;
+	MYSQL *m = db_conn_get(c, j->err, sizeof j->err);
+
+	if (m == NULL) {
+		j->rc = -1;
+		return;
+	}
+	if ((j->rc =
+	         store_stats_write(m, j->start, j->set.rows, j->set.n, j->err, sizeof j->err)) != 0)
+		db_conn_failed(c, store_errno());
+}
+
+/* The rows of a write that did not land are owed to the next one. */
+static void
+roll_give_back(struct stats_run *run, const struct roll_set *set)
+{
+	for (size_t i = 0; i < set->n; i++) {
+		struct sr_roll *r = roll_of(run, set->rows[i].scope, set->rows[i].id);
+		for (int f = 0; r != NULL && f < RF__COUNT; f++)
+			r->carry[f] += set->rows[i].v[f];
+	}
+}
+
+/* loop */
+static void
+roll_done(void *arg)
+{
+	struct roll_job *j = arg;
+	struct stats_run *run = j->run;
+
+	run->roll_jobs--;
+	if (j->rc != 0) {
+		run->roll_failures++;
+		log_warn("stats",
+		         "msg=\"rollup not written, owed to the next\" start=%lld "
+		         "rows=%zu error=\"%s\"",
+		         (long long)j->start, j->set.n, j->err);
+		roll_give_back(run, &j->set);
+	} else {
+		run->roll_writes++;
+	}
+	free(j->set.rows);
+	free(j);
+}
+
+static void
+roll_arm(struct stats_run *run, int64_t now)
+{
+	int64_t wait;
+	struct timeval tv;
+
+	/* a timer that fires a little early must not make the same interval
+	 * again: its row would be written over with the rest of it */
+	if (run->roll_at > now)
+		now = run->roll_at;
+	run->roll_at = (now / run->roll_ms + 1) * run->roll_ms;
+	wait = run->roll_at - now_ms();
+	if (wait < 0)
+		wait = 0;
+	tv.tv_sec = (time_t)(wait / 1000);
+	tv.tv_usec = (suseconds_t)(wait % 1000) * 1000;
+	evtimer_add(run->roll, &tv);
+}
+
+/* An interval ended: its rows to the database. */
+static void
+roll_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct stats_run *run = arg;
+	struct roll_job *j;
+	int64_t now = now_ms();
+
+	(void)fd;
+	(void)what;
+	if ((j = calloc(1, sizeof *j)) == NULL)
+		abort();
+	j->run = run;
+	j->start = run->roll_at - run->roll_ms;
+	roll_all(run, now, &j->set, 0);
+	roll_arm(run, now);
+	log_debug("stats", "msg=\"rollup\" start=%lld rows=%zu", (long long)j->start, j->set.n);
+	if (j->set.n == 0) {
+		free(j);
+		return;
+	}
+	if (db_pool_submit(run->srv->db, roll_work, roll_done, j) != 0) {
+		run->roll_failures++;
+		log_warn("stats", "msg=\"rollup not queued, owed to the next\" start=%lld",
+		         (long long)j->start);
+		roll_give_back(run, &j->set);
+		free(j->set.rows);
+		free(j);
+		return;
+	}
+	run->roll_jobs++;
+}
+
+/* The local midnight that began the day of site x at t. */
+static int64_t
+day_start(const struct sr_site *x, int64_t t)
+{
+	int64_t off = x->cal ? (int64_t)sla_calendar_offset(x->cal, t) * 1000 : 0;
+	int64_t local = t + off, day = local - (local % DAY_MS + DAY_MS) % DAY_MS;
+	int64_t at = day - off;
+
+	if (x->cal != NULL) {
+		int64_t off2 = (int64_t)sla_calendar_offset(x->cal, at) * 1000;
+		if (off2 != off)
+			at = day - off2;
+	}
+	return at > t ? at - DAY_MS : at;
+}
+
+struct restore_site {
+	uint32_t id;
+	int64_t from;
+	int64_t last; /* the start of the last interval written today; -1: none */
+	struct roll_row *rows;
+	size_t n;
+};
+
+struct restore_job {
+	struct stats_run *run;
+	size_t nsites;
+	struct restore_site *sites;
+	int64_t cur_start; /* the interval under way, and its rows */
+	struct roll_row *cur;
+	size_t ncur;
+	int rc;
+	char err[256];
+};
+
+/* db worker: today's rows of every site */
+static void
+restore_work(struct db_conn *c, void *arg)
+{
+	struct restore_job *j = arg;
+	MYSQL *m = db_conn_get(c, j->err, sizeof j->err);
+
+	if (m == NULL) {
+		j->rc = -1;
+		return;
+	}
+	for (size_t i = 0; i < j->nsites && j->rc == 0; i++) {
+		struct restore_site *x = &j->sites[i];
+		int rc =
+		    store_stats_restore(m, x->id, x->from, &x->rows, &x->n, j->err, sizeof j->err);
+		if (rc == 0)
+			rc = store_stats_last(m, x->id, x->from, &x->last, j->err, sizeof j->err);
+		if (rc < 0) {
+			j->rc = -1;
+			db_conn_failed(c, store_errno());
+		} else if (rc == 0) {
+			x->last = -1;
+		}
+	}
+	if (j->rc == 0 && (j->rc = store_stats_interval(m, j->cur_start, &j->cur, &j->ncur, j->err,
+	                                                sizeof j->err)) != 0)
+		db_conn_failed(c, store_errno());
+}
+
+static void
+restore_free(struct restore_job *j)
+{
+	for (size_t i = 0; i < j->nsites; i++)
+		free(j->sites[i].rows);
+	free(j->sites);
+	free(j->cur);
+	free(j);
+}
+
+/* loop: seed the core with the day's rows, then start the rollups */
+static void
+restore_done(void *arg)
+{
+	struct restore_job *j = arg;
+	struct stats_run *run = j->run;
+	struct timeval tv = {RESTORE_RETRY_MS / 1000, 0};
+	int64_t now = now_ms();
+	size_t seeded = 0;
+
+	if (j->rc != 0) {
+		log_warn("stats", "msg=\"day's figures not restored, retrying\" error=\"%s\"",
+		         j->err);
+		restore_free(j);
+		evtimer_add(run->restore, &tv);
+		return;
+	}
+	for (size_t i = 0; i < j->nsites; i++) {
+		const struct restore_site *x = &j->sites[i];
+		struct sr_site *site = site_find(run, x->id);
+
+		/* a day that ended while the rows were read is not restored */
+		if (site == NULL || day_start(site, now) != x->from)
+			continue;
+		for (size_t k = 0; k < x->n; k++) {
+			const struct roll_row *r = &x->rows[k];
+			struct sr_roll *roll = roll_of(run, r->scope, r->id);
+			struct stats_counts c;
+			int64_t ms[ROUTE__AGENT_STATES];
+			int rc;
+
+			if (roll == NULL)
+				continue;
+			roll_to_counts(r->v, &c, ms);
+			rc = stats_seed(run->core, r->scope, r->id, &c, ms);
+			stats_run_check("seed", r->id, rc);
+			if (rc != STATS_OK)
+				continue;
+			/* what was seeded was written already: raise the marks */
+			for (int f = 0; f < RF__COUNT; f++) {
+				roll->last[f] += r->v[f];
+				if (r->scope == STATS_SITE)
+					run->roll_all.last[f] += r->v[f];
+			}
+			seeded++;
+		}
+		/* work waiting since before the last interval written was counted
+		 * then, and again when it was put back in line at start-up */
+		if (x->last >= 0) {
+			uint32_t n = 0;
+			stats_run_check("uncount", x->id,
+			                stats_uncount_waiting(run->core, x->id, x->from,
+			                                      x->last + run->roll_ms, &n));
+			if (n > 0)
+				log_info("stats",
+				         "msg=\"waiting work counted once\" site=%s items=%u",
+				         site->code, n);
+		}
+	}
+	/* A row of the interval under way was written when the last run
+	 * stopped: the next write of that interval must carry it too, as it
+	 * sets the row's values. In a later interval it is just the past. */
+	if (j->cur_start == now - now % run->roll_ms) {
+		for (size_t k = 0; k < j->ncur; k++) {
+			struct sr_roll *roll = roll_of(run, j->cur[k].scope, j->cur[k].id);
+			for (int f = 0; roll != NULL && f < RF__COUNT; f++)
+				roll->carry[f] += j->cur[k].v[f];
+		}
+	}
+	log_info("stats", "msg=\"day's figures restored\" scopes=%zu", seeded);
+	restore_free(j);
+	run->restored = 1;
+	roll_arm(run, now);
+}
+
+static void
+restore_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct stats_run *run = arg;
+	struct restore_job *j;
+	struct sr_site *x, *tx;
+	struct timeval tv = {RESTORE_RETRY_MS / 1000, 0};
+	int64_t now = now_ms();
+	size_t i = 0;
+
+	(void)fd;
+	(void)what;
+	if ((j = calloc(1, sizeof *j)) == NULL)
+		abort();
+	j->run = run;
+	j->cur_start = now - now % run->roll_ms;
+	j->nsites = HASH_COUNT(run->sites);
+	if (j->nsites > 0 && (j->sites = calloc(j->nsites, sizeof *j->sites)) == NULL)
+		abort();
+	HASH_ITER(hh, run->sites, x, tx)
+	{
+		j->sites[i].id = x->id;
+		j->sites[i].from = day_start(x, now);
+		i++;
+	}
+	if (db_pool_submit(run->srv->db, restore_work, restore_done, j) != 0) {
+		restore_free(j);
+		evtimer_add(run->restore, &tv);
+	}
+}
+
+unsigned long long
+stats_run_rollups(struct server *srv, unsigned long long *failures)
+{
+	struct stats_run *run = run_of(srv);
+
+	if (failures != NULL)
+		*failures = run ? run->roll_failures : 0;
+	return run ? run->roll_writes : 0;
+}
+
+int64_t
+stats_run_local_midnight(struct server *srv, uint32_t site, int y, int mon, int d)
+{
+	struct stats_run *run = run_of(srv);
+	struct sr_site *x = run && site ? site_find(run, site) : NULL;
+	struct tm tm = {.tm_year = y - 1900, .tm_mon = mon - 1, .tm_mday = d};
+	int64_t utc = (int64_t)timegm(&tm) * 1000, off, at;
+
+	if (x == NULL || x->cal == NULL)
+		return utc;
+	off = (int64_t)sla_calendar_offset(x->cal, utc) * 1000;
+	at = utc - off;
+	off = (int64_t)sla_calendar_offset(x->cal, at) * 1000;
+	return utc - off;
+}
+
+size_t
+stats_run_days(struct server *srv, uint32_t site, int64_t from, int64_t to, int64_t *starts,
+               char (*names)[11], size_t max)
+{
+	struct stats_run *run = run_of(srv);
+	struct sr_site *x = run && site ? site_find(run, site) : NULL;
+	struct sr_site utc = {0};
+	size_t n = 0;
+
+	if (x == NULL)
+		x = &utc;
+	for (int64_t d = day_start(x, from); d < to && n < max; n++) {
+		int64_t off = x->cal ? (int64_t)sla_calendar_offset(x->cal, d) * 1000 : 0;
+		time_t secs = (time_t)((d + off) / 1000);
+		struct tm tm;
+
+		gmtime_r(&secs, &tm);
+		starts[n] = d;
+		strftime(names[n], 11, "%Y-%m-%d", &tm);
+		/* the next local midnight: a day is 23 to 25 hours long */
+		d = day_start(x, d + DAY_MS + 2 * 3600000LL);
+	}
+	return n;
 }
 
 /* --- start and stop --- */
@@ -853,13 +1523,58 @@ stats_run_start(struct server *srv)
 	}
 	run->srv = srv;
 	TAILQ_INIT(&run->subs_all);
+	run->roll_ms = (int64_t)srv->cfg.stats_rollup_seconds * 1000;
+	if (run->roll_ms <= 0)
+		run->roll_ms = 900000;
 	run->midnight = evtimer_new(srv->base, midnight_cb, run);
 	run->push = event_new(srv->base, -1, EV_PERSIST, push_cb, run);
-	if (run->midnight == NULL || run->push == NULL)
+	run->roll = evtimer_new(srv->base, roll_cb, run);
+	run->restore = evtimer_new(srv->base, restore_cb, run);
+	if (run->midnight == NULL || run->push == NULL || run->roll == NULL || run->restore == NULL)
 		abort();
 	evtimer_add(run->push, &tv);
+	/* on the loop's first turn, after the router has loaded the set-up */
+	if (srv->db != NULL) {
+		struct timeval zero = {0, 0};
+		evtimer_add(run->restore, &zero);
+	}
 	srv->stats = run;
 	return 0;
+}
+
+/* At shutdown, after the db workers: the counts of the interval under way
+ * are written over a connection of this thread, so a restart loses none of
+ * the day (the restore then carries the row on, see restore_done). Before
+ * the restore there is nothing to add to, and the row is left alone. */
+static void
+roll_flush(struct stats_run *run)
+{
+	struct roll_set set = {0};
+	struct db_params p;
+	char err[256];
+	int64_t now = now_ms();
+	int64_t start = run->roll_at > 0 ? run->roll_at - run->roll_ms : now - now % run->roll_ms;
+	MYSQL *m;
+
+	if (!run->restored)
+		return;
+	roll_all(run, now, &set, 0);
+	if (set.n == 0)
+		return;
+	config_db_params(&run->srv->cfg, &p);
+	if ((m = db_connect(&p, err, sizeof err)) == NULL ||
+	    store_stats_write(m, start, set.rows, set.n, err, sizeof err) != 0)
+		log_warn("stats",
+		         "msg=\"last rollup not written\" start=%lld rows=%zu error=\"%s\"",
+		         (long long)start, set.n, err);
+	else
+		log_info("stats", "msg=\"last rollup written\" start=%lld rows=%zu",
+		         (long long)start, set.n);
+	if (m != NULL) {
+		store_stmt_cache_drop();
+		mysql_close(m);
+	}
+	free(set.rows);
 }
 
 void
@@ -874,12 +1589,15 @@ stats_run_stop(struct server *srv)
 
 	if (run == NULL)
 		return;
+	roll_flush(run);
 	HASH_ITER(hh, run->subs, u, tu)
 	{
 		sub_free(run, u);
 	}
 	event_free(run->push);
 	event_free(run->midnight);
+	event_free(run->roll);
+	event_free(run->restore);
 	HASH_ITER(hh_code, run->sites_by_code, x, tx)
 	{
 		HASH_DELETE(hh_code, run->sites_by_code, x);

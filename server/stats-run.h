@@ -8,6 +8,12 @@
  * sessions that asked for them (op-stats.c), and writes the per-queue
  * figures into /metrics.
  *
+ * Rollups and alerts. At the end of each stats.rollup_seconds interval the
+ * counters counted since the last write go to stats_intervals (one db
+ * job); at start-up today's rows are seeded back into the core; queues'
+ * alert thresholds are checked once a second (docs/ROUTING.md "Rollups",
+ * "Alerts").
+ *
  * Sites. Every figure belongs to a site; work and agents of no site (and
  * the home of a queue shared by every site) count in the site with the
  * lowest id, so overall is still the sum of the sites.
@@ -47,6 +53,11 @@ void stats_run_queue(struct server *srv, uint32_t id, const char *code, uint32_t
                      int64_t sl_ms);
 void stats_run_agent(struct server *srv, uint32_t id, const char *user, uint32_t site,
                      const uint32_t *queues, unsigned n);
+/* A queue's alert thresholds (docs/ROUTING.md, "Alerts"): the service
+ * level below sl (< 0: none), the longest wait above wait_ms (0: none), an
+ * open SLA breach (breach). After stats_run_queue. */
+void stats_run_queue_alerts(struct server *srv, uint32_t id, double sl, int64_t wait_ms,
+                            int breach);
 /* The site figures of site id count in (the fallback for 0 or unknown). */
 uint32_t stats_run_site_of(struct server *srv, uint32_t site);
 /* An agent's state as the router's core reports it. */
@@ -78,6 +89,17 @@ int stats_run_subscribe(struct server *srv, struct session *s, uint32_t site);
 int stats_run_unsubscribe(struct server *srv, struct session *s);
 /* A session ended. */
 void stats_run_session_gone(struct server *srv, struct session *s);
+
+/* Rollups (stats.rollup_seconds): the interval writes done so far, and
+ * those that failed (their counts are owed to the next write). */
+unsigned long long stats_run_rollups(struct server *srv, unsigned long long *failures);
+/* The local midnight (UTC ms) that starts day y-mon-d at site (0 or
+ * unknown: UTC). */
+int64_t stats_run_local_midnight(struct server *srv, uint32_t site, int y, int mon, int d);
+/* The local midnights of site's days that overlap [from, to), with their
+ * names ("YYYY-MM-DD"): how many were written (at most max). */
+size_t stats_run_days(struct server *srv, uint32_t site, int64_t from, int64_t to, int64_t *starts,
+                      char (*names)[11], size_t max);
 
 /* The per-queue figures for /metrics. */
 void stats_run_metrics(struct server *srv, struct evbuffer *out);

@@ -201,6 +201,7 @@ struct item {
 	struct site *s;
 	struct agent *agent; /* answered by */
 	enum item_state state;
+	int severity; /* a complaint's, counted on arrival; 0 otherwise */
 	int64_t enq_ms, answered_ms;
 	struct hnode node[3]; /* queue, site, overall */
 	UT_hash_handle hh;
@@ -690,6 +691,7 @@ stats_item_queued(struct stats *st, uint64_t item, uint32_t queue, uint32_t site
 	it->q = q;
 	it->s = s;
 	it->state = I_WAITING;
+	it->severity = kind == STATS_COMPLAINT ? severity : -1;
 	it->enq_ms = now;
 	for (int i = 0; i < 3; i++)
 		it->node[i].idx = NOT_IN_HEAP;
@@ -1078,6 +1080,110 @@ stats_day_reset(struct stats *st, uint32_t site, int64_t now)
 		memset(a->closed_ms, 0, sizeof a->closed_ms);
 		a->from = now;
 		touch(st, &a->sc);
+	}
+	return STATS_OK;
+}
+
+/* Add c to a's counters. */
+static void
+counts_add(struct stats_counts *a, const struct stats_counts *b)
+{
+	a->offered += b->offered;
+	a->presented += b->presented;
+	a->answered += b->answered;
+	a->answered_in_sl += b->answered_in_sl;
+	a->abandoned += b->abandoned;
+	a->abandoned_in_sl += b->abandoned_in_sl;
+	a->short_abandoned += b->short_abandoned;
+	a->transferred_in += b->transferred_in;
+	a->transferred_out += b->transferred_out;
+	a->handled += b->handled;
+	a->wrapups += b->wrapups;
+	a->answer_wait_ms += b->answer_wait_ms;
+	a->abandon_wait_ms += b->abandon_wait_ms;
+	a->talk_ms += b->talk_ms;
+	a->wrapup_ms += b->wrapup_ms;
+	for (int i = 0; i <= STATS_SEVERITIES; i++)
+		a->complaints[i] += b->complaints[i];
+	a->csat_count += b->csat_count;
+	a->csat_sum += b->csat_sum;
+	a->sla_warnings += b->sla_warnings;
+	a->sla_breaches += b->sla_breaches;
+}
+
+int
+stats_seed(struct stats *st, enum stats_scope scope, uint32_t id, const struct stats_counts *c,
+           const int64_t state_ms[ROUTE__AGENT_STATES])
+{
+	struct scope *sc;
+	int64_t *closed;
+	struct site *s;
+	struct queue *q;
+	struct agent *a;
+
+	for (int k = 0; k < ROUTE__AGENT_STATES; k++)
+		if (state_ms[k] < 0)
+			return STATS_EINVAL;
+	switch (scope) {
+	case STATS_SITE:
+		if ((s = site_find(st, id)) == NULL)
+			return STATS_ENOENT;
+		sc = &s->sc;
+		closed = s->sc.closed_ms;
+		break;
+	case STATS_QUEUE:
+		if ((q = queue_find(st, id)) == NULL)
+			return STATS_ENOENT;
+		sc = &q->sc;
+		closed = q->sc.closed_ms;
+		break;
+	case STATS_AGENT:
+		if ((a = agent_find(st, id)) == NULL)
+			return STATS_ENOENT;
+		sc = &a->sc;
+		closed = a->closed_ms;
+		break;
+	default:
+		return STATS_EINVAL; /* overall is the sum of the sites */
+	}
+	change(st);
+	counts_add(&sc->day, c);
+	for (int k = 0; k < ROUTE__AGENT_STATES; k++)
+		closed[k] += state_ms[k];
+	touch(st, sc);
+	if (scope == STATS_SITE) {
+		counts_add(&st->all.day, c);
+		for (int k = 0; k < ROUTE__AGENT_STATES; k++)
+			st->all.closed_ms[k] += state_ms[k];
+		touch(st, &st->all);
+	}
+	return STATS_OK;
+}
+
+int
+stats_uncount_waiting(struct stats *st, uint32_t site, int64_t from, int64_t to, uint32_t *n)
+{
+	struct item *it, *tmp;
+	struct scope *sc[3];
+
+	*n = 0;
+	if (site_find(st, site) == NULL)
+		return STATS_ENOENT;
+	HASH_ITER(hh, st->items, it, tmp)
+	{
+		if (it->state != I_WAITING || it->s->id != site || it->enq_ms < from ||
+		    it->enq_ms >= to)
+			continue;
+		if (*n == 0)
+			change(st);
+		item_scopes(st, it->q, it->s, sc);
+		for (int i = 0; i < 3; i++) {
+			if (sc[i]->day.offered > 0)
+				sc[i]->day.offered--;
+			if (it->severity >= 0 && sc[i]->day.complaints[it->severity] > 0)
+				sc[i]->day.complaints[it->severity]--;
+		}
+		(*n)++;
 	}
 	return STATS_OK;
 }

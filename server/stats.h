@@ -222,6 +222,20 @@ int stats_sla_event(struct stats *st, uint32_t queue, uint32_t site, enum stats_
 /* A new day at site: see "Today" above. */
 int stats_day_reset(struct stats *st, uint32_t site, int64_t now);
 
+/* Add counters and agents' time per state (c, state_ms) counted earlier
+ * today to a site (and overall, which stays the sum of the sites), a queue
+ * or an agent: the restore of the day's figures at start-up. Gauges are
+ * not touched. Overall itself is refused (STATS_EINVAL). */
+int stats_seed(struct stats *st, enum stats_scope scope, uint32_t id, const struct stats_counts *c,
+               const int64_t state_ms[ROUTE__AGENT_STATES]);
+
+/* Take the arrival (offered; a complaint's count by severity) of each
+ * item still waiting that counts at site and arrived in [from, to) back out
+ * of its queue, site and overall: for work put back in line at start-up
+ * whose arrival an earlier run counted and stats_seed restored. *n: how
+ * many. One pass over the items, once at start-up. */
+int stats_uncount_waiting(struct stats *st, uint32_t site, int64_t from, int64_t to, uint32_t *n);
+
 /* Reads. */
 int stats_view(const struct stats *st, enum stats_scope scope, uint32_t id, int64_t now,
                struct stats_view *out);

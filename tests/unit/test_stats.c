@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "stats.h"
+#include "store-stats.h"
 
 #define S(x)  ((int64_t)(x)*1000)
 #define T0    ((int64_t)1700000000000) /* the scenario's zero instant */
@@ -361,6 +362,132 @@ test_day_reset(void **unused)
 	assert_int_equal(s10.day.answered, 1);
 	assert_int_equal(s10.day.answer_wait_ms, S(139));
 	assert_int_equal(stats_day_reset(st, 99, AT(150)), STATS_ENOENT);
+	stats_free(st);
+}
+
+/* A seed adds counters and time per state to a site (and overall), a
+ * queue or an agent, on top of what is counted live; a reset drops it. */
+static void
+test_seed(void **unused)
+{
+	struct stats *st = stats_new(NULL);
+	struct stats_counts c = {0};
+	int64_t ms[ROUTE__AGENT_STATES] = {0};
+	struct stats_view all, s10, q1;
+	struct stats_agent_view a;
+
+	(void)unused;
+	ok(stats_queue_set(st, 1, 10, S(20), S(5)));
+	ok(stats_agent_state(st, 1, 10, ROUTE_AGENT_READY, NULL, AT(0)));
+	ok(stats_item_queued(st, 1, 1, 10, 0, STATS_CALL, AT(0)));
+	ok(stats_item_answered(st, 1, 1, AT(10)));
+	c.offered = 5;
+	c.answered = 4;
+	c.answered_in_sl = 3;
+	c.answer_wait_ms = S(40);
+	c.csat_count = 1;
+	c.csat_sum = 4;
+	ms[ROUTE_AGENT_BUSY] = S(60);
+	ms[ROUTE_AGENT_READY] = S(60);
+	ok(stats_seed(st, STATS_SITE, 10, &c, ms));
+	ok(stats_seed(st, STATS_QUEUE, 1, &c, ms));
+	ok(stats_seed(st, STATS_AGENT, 1, &c, ms));
+	s10 = view(st, STATS_SITE, 10, AT(10));
+	all = view(st, STATS_ALL, 0, AT(10));
+	q1 = view(st, STATS_QUEUE, 1, AT(10));
+	assert_int_equal(s10.day.offered, 6);
+	assert_int_equal(s10.day.answered, 5);
+	assert_int_equal(s10.day.answered_in_sl, 4);
+	assert_int_equal(s10.day.answer_wait_ms, S(50));
+	assert_int_equal(all.day.offered, 6);
+	assert_int_equal(q1.day.answered, 5);
+	assert_int_equal(s10.asa_ms, S(10));
+	assert_true(s10.csat == 4.0);
+	/* 60 s busy + 60 s seeded ready + 10 s live ready */
+	assert_int_equal(s10.state_ms[ROUTE_AGENT_BUSY], S(60));
+	assert_int_equal(s10.state_ms[ROUTE_AGENT_READY], S(70));
+	assert_int_equal(all.state_ms[ROUTE_AGENT_READY], S(70));
+	/* agent 1 does not serve queue 1: only the seed counts there */
+	assert_int_equal(q1.state_ms[ROUTE_AGENT_READY], S(60));
+	a = agent(st, 1, AT(10));
+	assert_int_equal(a.answered, 5);
+	assert_int_equal(a.state_ms[ROUTE_AGENT_BUSY], S(60));
+	assert_int_equal(a.state_ms[ROUTE_AGENT_READY], S(70));
+	/* refusals change nothing */
+	assert_int_equal(stats_seed(st, STATS_ALL, 0, &c, ms), STATS_EINVAL);
+	assert_int_equal(stats_seed(st, STATS_SITE, 99, &c, ms), STATS_ENOENT);
+	assert_int_equal(stats_seed(st, STATS_QUEUE, 9, &c, ms), STATS_ENOENT);
+	assert_int_equal(stats_seed(st, STATS_AGENT, 9, &c, ms), STATS_ENOENT);
+	ms[ROUTE_AGENT_PAUSED] = -1;
+	assert_int_equal(stats_seed(st, STATS_SITE, 10, &c, ms), STATS_EINVAL);
+	assert_int_equal(view(st, STATS_SITE, 10, AT(10)).day.offered, 6);
+	/* work put back in line at start-up, counted by the seed already:
+	 * its arrival is taken back once, waiting and its wait stay */
+	ok(stats_item_queued(st, 7, 1, 10, 2, STATS_COMPLAINT, AT(5)));
+	ok(stats_item_queued(st, 8, 1, 10, 0, STATS_CALL, AT(9)));
+	{
+		uint32_t n = 9;
+		ok(stats_uncount_waiting(st, 10, AT(0), AT(8), &n));
+		assert_int_equal(n, 1);
+		s10 = view(st, STATS_SITE, 10, AT(10));
+		q1 = view(st, STATS_QUEUE, 1, AT(10));
+		all = view(st, STATS_ALL, 0, AT(10));
+		assert_int_equal(s10.day.offered, 7); /* 6, item 8 new, item 7 not */
+		assert_int_equal(q1.day.offered, 7);
+		assert_int_equal(all.day.offered, 7);
+		assert_int_equal(q1.day.complaints[2], 0);
+		assert_int_equal(q1.waiting, 2);
+		assert_int_equal(q1.oldest_ms, AT(5));
+		assert_int_equal(stats_uncount_waiting(st, 99, AT(0), AT(8), &n), STATS_ENOENT);
+		assert_int_equal(n, 0);
+	}
+	/* a new day drops the seed with the rest */
+	ok(stats_day_reset(st, 10, AT(20)));
+	assert_int_equal(view(st, STATS_ALL, 0, AT(20)).day.offered, 0);
+	assert_int_equal(view(st, STATS_SITE, 10, AT(20)).state_ms[ROUTE_AGENT_BUSY], 0);
+	stats_free(st);
+}
+
+/* A rollup row from a scope's figures gives back, through a restore, the
+ * same counters and time per state (ready and reserved apart). */
+static void
+test_roll_round_trip(void **unused)
+{
+	struct stats *st = stats_new(NULL);
+	struct stats_view v;
+	struct stats_counts c;
+	int64_t ms[ROUTE__AGENT_STATES];
+	uint64_t row[RF__COUNT];
+
+	(void)unused;
+	ok(stats_queue_set(st, 1, 10, S(20), S(5)));
+	ok(stats_agent_state(st, 1, 10, ROUTE_AGENT_READY, NULL, AT(0)));
+	ok(stats_agent_queues(st, 1, (const uint32_t[]){1}, 1, AT(0)));
+	ok(stats_item_queued(st, 1, 1, 10, 2, STATS_COMPLAINT, AT(0)));
+	ok(stats_item_queued(st, 2, 1, 10, 0, STATS_CALL, AT(1)));
+	ok(stats_item_offered(st, 1, 1, AT(2)));
+	ok(stats_agent_state(st, 1, 10, ROUTE_AGENT_RESERVED, NULL, AT(2)));
+	ok(stats_item_answered(st, 1, 1, AT(3)));
+	ok(stats_agent_state(st, 1, 10, ROUTE_AGENT_BUSY, NULL, AT(3)));
+	ok(stats_item_abandoned(st, 2, AT(30)));
+	ok(stats_item_done(st, 1, AT(40)));
+	ok(stats_agent_state(st, 1, 10, ROUTE_AGENT_WRAP_UP, NULL, AT(40)));
+	ok(stats_wrapup_end(st, 1, AT(45)));
+	ok(stats_agent_state(st, 1, 10, ROUTE_AGENT_PAUSED, "break", AT(45)));
+	ok(stats_csat(st, 1, 10, 1, 5, AT(50)));
+	ok(stats_sla_event(st, 1, 10, STATS_SLA_WARNING, 1, AT(50)));
+	v = view(st, STATS_QUEUE, 1, AT(60));
+	roll_from_view(&v, row);
+	assert_int_equal(row[RF_OFFERED], 2);
+	assert_int_equal(row[RF_ANSWERED_WITHIN], 1);
+	assert_int_equal(row[RF_ABANDONED], 1);
+	assert_int_equal(row[RF_AVAILABLE_MS], S(45));
+	assert_int_equal(row[RF_PAUSED_MS], S(15));
+	assert_int_equal(row[RF_COMPLAINTS_2], 1);
+	roll_to_counts(row, &c, ms);
+	assert_memory_equal(&c, &v.day, sizeof c);
+	for (int k = ROUTE_AGENT_READY; k < ROUTE__AGENT_STATES; k++)
+		assert_int_equal(ms[k], v.state_ms[k]);
 	stats_free(st);
 }
 
@@ -1175,10 +1302,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_scripted_hour), cmocka_unit_test(test_transfer),
-	    cmocka_unit_test(test_day_reset),     cmocka_unit_test(test_versions),
-	    cmocka_unit_test(test_refusals),      cmocka_unit_test(test_thresholds),
-	    cmocka_unit_test(test_members),       cmocka_unit_test(test_reasons),
+	    cmocka_unit_test(test_scripted_hour),   cmocka_unit_test(test_transfer),
+	    cmocka_unit_test(test_day_reset),       cmocka_unit_test(test_seed),
+	    cmocka_unit_test(test_roll_round_trip), cmocka_unit_test(test_versions),
+	    cmocka_unit_test(test_refusals),        cmocka_unit_test(test_thresholds),
+	    cmocka_unit_test(test_members),         cmocka_unit_test(test_reasons),
 	    cmocka_unit_test(test_random_replay),
 	};
 
