@@ -9,12 +9,11 @@
  * sparkline of waiting work is kept here, from the figures seen since the
  * view started: 60 slots of 30 seconds, each the most seen in it.
  *
- * Actions go through the server's ops, which check roles and audit: r is
- * agent.ready and p agent.pause, which act on the logged-in user's own
- * routing, so they apply when the selected agent is oneself; the protocol
- * has no op that changes another agent's state, lists the items in a queue
- * or messages a queue's agents, so moving items, priorities and broadcasts
- * are not offered here.
+ * Actions go through the server's ops, which check roles and audit: r and
+ * p are agent.ready and agent.pause on one's own line and agent.set (a
+ * supervisor setting an agent of the site ready or paused) on another's;
+ * the protocol has no op that lists the items in a queue, so moving items
+ * and priorities are not offered here.
  *
  * Every string from the server is sanitised (render_value) before it is
  * measured (view_width, CJK-aware) and drawn. */
@@ -685,8 +684,17 @@ top_selected(void)
 	return json_array_get(top.agents, top.sel);
 }
 
-/* Whether the selected agent is the logged-in user (the ops act on one's
- * own routing). */
+/* The selected agent's user name ("" when none). */
+static const char *
+top_selected_user(void)
+{
+	const char *u = json_string_value(json_object_get(top_selected(), "user"));
+
+	return u != NULL ? u : "";
+}
+
+/* Whether the selected agent is the logged-in user (agent.ready and
+ * agent.pause act on one's own routing). */
 static int
 top_selected_is_self(void)
 {
@@ -705,8 +713,12 @@ top_key(int c)
 			top.asking = 0;
 			if (n == 0)
 				top_say("pause: no reason given");
-			else if (top_send(json_pack("{s:s, s:s}", "op", "agent.pause", "reason",
-			                            top.answer)) == 0)
+			else if (top_send(top_selected_is_self()
+			                      ? json_pack("{s:s, s:s}", "op", "agent.pause",
+			                                  "reason", top.answer)
+			                      : json_pack("{s:s, s:s, s:s, s:s}", "op", "agent.set",
+			                                  "agent", top_selected_user(), "state",
+			                                  "paused", "reason", top.answer)) == 0)
 				top_say("pause sent");
 		} else if (c == 0x1b) {
 			top.asking = 0;
@@ -743,14 +755,17 @@ top_key(int c)
 		top.sort_desc = !top.sort_desc;
 		break;
 	case 'r':
-		if (!top_selected_is_self())
-			top_say("r: agent.ready sets your own routing; select your own line");
-		else if (top_send(json_pack("{s:s}", "op", "agent.ready")) == 0)
+		if (top_selected_user()[0] == '\0')
+			top_say("r: select an agent first");
+		else if (top_send(top_selected_is_self()
+		                      ? json_pack("{s:s}", "op", "agent.ready")
+		                      : json_pack("{s:s, s:s, s:s}", "op", "agent.set", "agent",
+		                                  top_selected_user(), "state", "ready")) == 0)
 			top_say("ready sent");
 		break;
 	case 'p':
-		if (!top_selected_is_self())
-			top_say("p: agent.pause sets your own routing; select your own line");
+		if (top_selected_user()[0] == '\0')
+			top_say("p: select an agent first");
 		else {
 			top.asking = 1;
 			top.answer[0] = '\0';
@@ -944,11 +959,17 @@ top_reply(const struct request *req, json_t *msg)
 	}
 	if (strcmp(req->op, "stats.subscribe") == 0)
 		top_merge(json_object_get(msg, "scopes"));
-	else if (strcmp(req->op, "agent.ready") == 0 || strcmp(req->op, "agent.pause") == 0) {
+	else if (strcmp(req->op, "agent.ready") == 0 || strcmp(req->op, "agent.pause") == 0 ||
+	         strcmp(req->op, "agent.set") == 0) {
 		char *state = top_value(json_object_get(msg, "state"));
+		char *who = top_value(json_object_get(msg, "agent"));
 		char line[200];
-		snprintf(line, sizeof line, "%s: you are %s", req->op, state);
+		if (strcmp(req->op, "agent.set") == 0)
+			snprintf(line, sizeof line, "%s: %s is %s", req->op, who, state);
+		else
+			snprintf(line, sizeof line, "%s: you are %s", req->op, state);
 		top_say(line);
+		free(who);
 		free(state);
 		top.agents_pending = 0;
 		top_fetch_agents();

@@ -172,9 +172,9 @@ def test_live_view(ctx):
                   if r.split() and r.split()[0] in ("alice", "bob", "sue")]
         util.check("sue" in agents, f"sue is listed: {agents}")
         term.keys("r")
-        term.wait_screen(lambda r: any("select your own line" in x for x in r) or
+        term.wait_screen(lambda r: any("agent.set: " in x for x in r) or
                          agents.index("sue") == 0,
-                         "r on another agent's line is refused on the screen")
+                         "r on another agent's line goes through agent.set")
         for _ in range(agents.index("sue")):
             term.keys("j")
         term.keys("r")
