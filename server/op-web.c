@@ -19,6 +19,8 @@
 #include "op-args.h"
 #include "op-job.h"
 #include "server.h"
+#include "stats-run.h"
+#include "stats.h"
 #include "store-web.h"
 #include "store.h"
 
@@ -313,6 +315,23 @@ op_complaint_status(struct session *s, json_int_t id, json_t *req)
 	op_job_submit(&j->base);
 }
 
+/* loop, after the rating committed: it counts in today's CSAT of the
+ * ticket's queue and site (the live statistics, then the rollups). */
+static void
+csat_post(struct op_job *b, json_t *reply)
+{
+	json_t *st = json_object_get(reply, "_stats");
+	struct stats *core = stats_run_core(b->s->srv);
+	struct web_job *j = (struct web_job *)b;
+
+	if (core != NULL && st != NULL)
+		stats_csat(core, (uint32_t)json_integer_value(json_object_get(st, "queue")),
+		           (uint32_t)json_integer_value(json_object_get(st, "site")),
+		           (uint32_t)json_integer_value(json_object_get(st, "agent")),
+		           j->in.csat.score, now_ms());
+	json_object_del(reply, "_stats");
+}
+
 void
 op_complaint_csat(struct session *s, json_int_t id, json_t *req)
 {
@@ -331,6 +350,7 @@ op_complaint_csat(struct session *s, json_int_t id, json_t *req)
 		return;
 	}
 	c->score = (int)v;
+	j->base.post = csat_post;
 	op_job_submit(&j->base);
 }
 

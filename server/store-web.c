@@ -1081,7 +1081,7 @@ csat_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_t 
 	MYSQL_BIND p[6];
 	unsigned long len[6];
 	my_bool nul[6] = {0};
-	unsigned int score = (unsigned int)c->score, owner;
+	unsigned int score = (unsigned int)c->score, owner, queue, site;
 	uint64_t tid;
 	char when[48], value[4];
 	json_t *row, *locked, *detail;
@@ -1095,6 +1095,8 @@ csat_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_t 
 		return rc < 0 ? -1 : ticket_refuse(res, CC_ERR_NOT_FOUND, refuse_token);
 	st = ticket_state_parse(row_str(locked, "state"));
 	owner = (unsigned int)row_uint(locked, "owner_agent_id");
+	queue = (unsigned int)row_uint(locked, "queue_id");
+	site = (unsigned int)row_uint(locked, "owning_site_id");
 	if (st != TS_RESOLVED && st != TS_CLOSED)
 		rc = ticket_refuse(res, CC_ERR_CONFLICT, "the complaint is not resolved yet");
 	else if ((rc = csat_row(m, tid, 1, &row, err, errlen)) == 1) {
@@ -1130,6 +1132,10 @@ csat_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_t 
 	res->reply = json_pack("{s:{s:i,s:o,s:I}}", "csat", "score", c->score, "comment",
 	                       c->comment[0] ? json_string(c->comment) : json_null(), "created_at",
 	                       (json_int_t)x->now_ms);
+	/* for the live statistics; op-web.c takes it out before answering */
+	json_object_set_new(res->reply, "_stats",
+	                    json_pack("{s:I,s:I,s:I}", "queue", (json_int_t)queue, "site",
+	                              (json_int_t)site, "agent", (json_int_t)owner));
 	return 0;
 }
 

@@ -331,6 +331,9 @@ def test_status_timeline_csat(ctx):
                  "score")
     rated = gw.ok("complaint.csat", ref=ref, token=token, score=4, comment="快，谢谢")
     util.check_eq((rated["csat"]["score"], rated["csat"]["comment"]), (4, "快，谢谢"), "rated")
+    util.check("_stats" not in rated, f"internal members stay inside: {rated}")
+    util.check_eq(sue.ok("queue.stats", scope="queue", queue="complaints")["stats"]["csat"], 4,
+                  "the rating counts in the queue's CSAT today")
     wire.check_error(gw.request("complaint.csat", ref=ref, token=token, score=1), "conflict",
                      "this complaint was already rated")
     alice_id = srv.dbinfo.scalar("SELECT id FROM agents WHERE username = 'alice'", srv.database)
