@@ -3,6 +3,7 @@ child processes that die with the harness."""
 
 import ctypes
 import os
+import random
 import signal
 import socket
 import time
@@ -57,11 +58,37 @@ def wait_until(predicate, timeout, what, interval=0.05):
         time.sleep(interval)
 
 
+_PORTS_GIVEN = set()
+
+
+def _ephemeral_low():
+    """The first port of the kernel's ephemeral range (32768 if unknown)."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port():
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port on 127.0.0.1 that was free a moment ago, below the
+    ephemeral range: a port from that range (what binding port 0 gives)
+    can be handed to an outgoing connection of any test before the server
+    binds it. Never the same port twice in one run."""
+    rnd = random.Random(os.urandom(8))
+    hi = min(32000, _ephemeral_low() - 1)
+    for _ in range(500):
+        port = rnd.randint(20000, hi)
+        if port in _PORTS_GIVEN:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _PORTS_GIVEN.add(port)
+        return port
+    raise RuntimeError("no free TCP port on 127.0.0.1 below the ephemeral range")
 
 
 def port_listening(port):
