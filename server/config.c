@@ -11,39 +11,16 @@
 #include <sys/stat.h>
 
 #include <arpa/inet.h>
-#include <ini.h>
 
 #include "auth.h"
+#include "cfgfile.h"
 #include "log.h"
 
-enum config_type { CONFIG_INT, CONFIG_STR, CONFIG_PATH };
+#define KI(sec, key, field, d, lo, hi) CFG_INT_KEY(struct config, sec, key, field, d, lo, hi)
+#define KS(sec, key, field, d)         CFG_STR_KEY(struct config, sec, key, field, d)
+#define KP(sec, key, field, d)         CFG_PATH_KEY(struct config, sec, key, field, d)
 
-struct config_key {
-	const char *section;
-	const char *name;
-	enum config_type type;
-	size_t offset;
-	size_t size; /* for strings */
-	const char *def;
-	long min, max; /* for ints */
-};
-
-#define KI(sec, key, field, d, lo, hi)                                                             \
-	{                                                                                          \
-		sec, key, CONFIG_INT, offsetof(struct config, field), 0, d, lo, hi                 \
-	}
-#define KS(sec, key, field, d)                                                                     \
-	{                                                                                          \
-		sec, key, CONFIG_STR, offsetof(struct config, field),                              \
-		    sizeof(((struct config *)0)->field), d, 0, 0                                   \
-	}
-#define KP(sec, key, field, d)                                                                     \
-	{                                                                                          \
-		sec, key, CONFIG_PATH, offsetof(struct config, field),                             \
-		    sizeof(((struct config *)0)->field), d, 0, 0                                   \
-	}
-
-static const struct config_key config_keys[] = {
+static const struct cfg_key config_keys[] = {
     KS("server", "listen", listen, "0.0.0.0:7443"),
     KS("server", "admin_listen", admin_listen, "127.0.0.1:7480"),
     KI("server", "max_connections", max_connections, "20000", 1, 1000000),
@@ -78,171 +55,33 @@ static const struct config_key config_keys[] = {
     KS("log", "level", log_level, "info"),
 };
 
-static const struct config_key *
-config_find(const char *section, const char *name)
-{
-	for (size_t i = 0; i < sizeof config_keys / sizeof config_keys[0]; i++)
-		if (strcmp(config_keys[i].section, section) == 0 &&
-		    strcmp(config_keys[i].name, name) == 0)
-			return &config_keys[i];
-	return NULL;
-}
-
-/* Store value into the field k describes; -1 with err when invalid. */
-static int
-config_store(struct config *cfg, const struct config_key *k, const char *value, char *err,
-             size_t errlen)
-{
-	char *field = (char *)cfg + k->offset;
-
-	if (k->type == CONFIG_INT) {
-		char *end;
-		errno = 0;
-		long v = strtol(value, &end, 10);
-		if (errno != 0 || end == value || *end != '\0') {
-			snprintf(err, errlen, "%s.%s: \"%s\" is not an integer", k->section,
-			         k->name, value);
-			return -1;
-		}
-		if (v < k->min || v > k->max) {
-			snprintf(err, errlen, "%s.%s: %ld is out of range %ld..%ld", k->section,
-			         k->name, v, k->min, k->max);
-			return -1;
-		}
-		*(int *)(void *)field = (int)v;
-		return 0;
-	}
-	if (strlen(value) >= k->size) {
-		snprintf(err, errlen, "%s.%s: value longer than %zu bytes", k->section, k->name,
-		         k->size - 1);
-		return -1;
-	}
-	memcpy(field, value, strlen(value) + 1);
-	return 0;
-}
+#define CONFIG_NKEYS (sizeof config_keys / sizeof config_keys[0])
 
 void
 config_defaults(struct config *cfg)
 {
-	char err[64];
-
 	memset(cfg, 0, sizeof *cfg);
-	for (size_t i = 0; i < sizeof config_keys / sizeof config_keys[0]; i++)
-		if (config_store(cfg, &config_keys[i], config_keys[i].def, err, sizeof err) != 0)
-			abort(); /* a default out of its own bounds is a bug */
+	cfg_defaults(cfg, config_keys, CONFIG_NKEYS);
 	snprintf(cfg->base_dir, sizeof cfg->base_dir, ".");
-}
-
-struct config_parse {
-	struct config *cfg;
-	char *err;
-	size_t errlen;
-	int failed;
-};
-
-static int
-config_ini_handler(void *user, const char *section, const char *name, const char *value)
-{
-	struct config_parse *p = user;
-	const struct config_key *k;
-
-	if (p->failed)
-		return 0;
-	if ((k = config_find(section, name)) == NULL) {
-		snprintf(p->err, p->errlen, "unknown key %s.%s", section, name);
-		p->failed = 1;
-		return 0;
-	}
-	if (config_store(p->cfg, k, value, p->err, p->errlen) != 0) {
-		p->failed = 1;
-		return 0;
-	}
-	return 1;
 }
 
 int
 config_load_file(struct config *cfg, const char *path, char *err, size_t errlen)
 {
-	struct config_parse p = {cfg, err, errlen, 0};
-	char msg[512];
-	FILE *f;
-	int line;
-
-	if ((f = fopen(path, "r")) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	line = ini_parse_file(f, config_ini_handler, &p);
-	fclose(f);
-	if (line != 0) {
-		if (p.failed)
-			snprintf(msg, sizeof msg, "%s:%d: %s", path, line, err);
-		else
-			snprintf(msg, sizeof msg, "%s:%d: syntax error", path, line);
-		snprintf(err, errlen, "%s", msg);
-		return -1;
-	}
-	const char *slash = strrchr(path, '/');
-	if (slash == NULL)
-		snprintf(cfg->base_dir, sizeof cfg->base_dir, ".");
-	else if (slash == path)
-		snprintf(cfg->base_dir, sizeof cfg->base_dir, "/");
-	else
-		snprintf(cfg->base_dir, sizeof cfg->base_dir, "%.*s", (int)(slash - path), path);
-	return 0;
+	return cfg_load_file(cfg, config_keys, CONFIG_NKEYS, path, cfg->base_dir,
+	                     sizeof cfg->base_dir, err, errlen);
 }
 
 int
 config_set(struct config *cfg, const char *assignment, char *err, size_t errlen)
 {
-	char section[64], name[64];
-	const char *dot = strchr(assignment, '.');
-	const char *eq = strchr(assignment, '=');
-	const struct config_key *k;
-
-	if (dot == NULL || eq == NULL || dot > eq || dot == assignment || eq == dot + 1 ||
-	    (size_t)(dot - assignment) >= sizeof section || (size_t)(eq - dot - 1) >= sizeof name) {
-		snprintf(err, errlen, "override \"%s\" is not section.key=value", assignment);
-		return -1;
-	}
-	snprintf(section, sizeof section, "%.*s", (int)(dot - assignment), assignment);
-	snprintf(name, sizeof name, "%.*s", (int)(eq - dot - 1), dot + 1);
-	if ((k = config_find(section, name)) == NULL) {
-		snprintf(err, errlen, "unknown key %s.%s", section, name);
-		return -1;
-	}
-	return config_store(cfg, k, eq + 1, err, errlen);
+	return cfg_set(cfg, config_keys, CONFIG_NKEYS, assignment, err, errlen);
 }
 
 int
 config_split_addr(const char *addr, char *host, size_t hostlen, int *port)
 {
-	const char *colon;
-	size_t n;
-	char *end;
-
-	if (addr[0] == '[') {
-		const char *close = strchr(addr, ']');
-		if (close == NULL || close[1] != ':')
-			return -1;
-		n = (size_t)(close - addr - 1);
-		colon = close + 1;
-		addr++;
-	} else {
-		if ((colon = strrchr(addr, ':')) == NULL)
-			return -1;
-		n = (size_t)(colon - addr);
-	}
-	if (n == 0 || n >= hostlen)
-		return -1;
-	memcpy(host, addr, n);
-	host[n] = '\0';
-	errno = 0;
-	long p = strtol(colon + 1, &end, 10);
-	if (errno != 0 || *end != '\0' || end == colon + 1 || p < 0 || p > 65535)
-		return -1;
-	*port = (int)p;
-	return 0;
+	return cfg_split_addr(addr, host, hostlen, port);
 }
 
 /* Make a relative path absolute against the config file's folder. */
@@ -292,9 +131,9 @@ config_finish(struct config *cfg, char *err, size_t errlen)
 		return -1;
 	}
 
-	for (size_t i = 0; i < sizeof config_keys / sizeof config_keys[0]; i++) {
-		const struct config_key *k = &config_keys[i];
-		if (k->type == CONFIG_PATH &&
+	for (size_t i = 0; i < CONFIG_NKEYS; i++) {
+		const struct cfg_key *k = &config_keys[i];
+		if (k->type == CFG_PATH &&
 		    config_resolve(cfg, (char *)cfg + k->offset, k->size) != 0) {
 			snprintf(err, errlen, "%s.%s: path too long", k->section, k->name);
 			return -1;

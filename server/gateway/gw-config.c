@@ -9,38 +9,14 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <ini.h>
-
+#include "cfgfile.h"
 #include "log.h"
 
-enum gw_key_type { KEY_INT, KEY_STR, KEY_PATH };
+#define KI(sec, key, field, d, lo, hi) CFG_INT_KEY(struct gw_config, sec, key, field, d, lo, hi)
+#define KS(sec, key, field, d)         CFG_STR_KEY(struct gw_config, sec, key, field, d)
+#define KP(sec, key, field, d)         CFG_PATH_KEY(struct gw_config, sec, key, field, d)
 
-struct gw_key {
-	const char *section;
-	const char *name;
-	enum gw_key_type type;
-	size_t offset;
-	size_t size;
-	const char *def;
-	long min, max;
-};
-
-#define KI(sec, key, field, d, lo, hi)                                                             \
-	{                                                                                          \
-		sec, key, KEY_INT, offsetof(struct gw_config, field), 0, d, lo, hi                 \
-	}
-#define KS(sec, key, field, d)                                                                     \
-	{                                                                                          \
-		sec, key, KEY_STR, offsetof(struct gw_config, field),                              \
-		    sizeof(((struct gw_config *)0)->field), d, 0, 0                                \
-	}
-#define KP(sec, key, field, d)                                                                     \
-	{                                                                                          \
-		sec, key, KEY_PATH, offsetof(struct gw_config, field),                             \
-		    sizeof(((struct gw_config *)0)->field), d, 0, 0                                \
-	}
-
-static const struct gw_key gw_keys[] = {
+static const struct cfg_key gw_keys[] = {
     KS("http", "listen", listen, "0.0.0.0:8443"),
     KI("http", "max_connections", max_connections, "1000", 1, 100000),
     KI("http", "max_connections_per_ip", max_connections_per_ip, "20", 1, 100000),
@@ -70,141 +46,26 @@ static const struct gw_key gw_keys[] = {
 };
 #define GW_NKEYS (sizeof gw_keys / sizeof gw_keys[0])
 
-/* Store value into the field k describes; -1 with err when invalid. */
-static int
-gw_key_store(struct gw_config *cfg, const struct gw_key *k, const char *value, char *err,
-             size_t errlen)
-{
-	char *field = (char *)cfg + k->offset;
-
-	if (k->type == KEY_INT) {
-		char *end;
-		errno = 0;
-		long v = strtol(value, &end, 10);
-		if (errno != 0 || end == value || *end != '\0') {
-			snprintf(err, errlen, "%s.%s: \"%s\" is not an integer", k->section,
-			         k->name, value);
-			return -1;
-		}
-		if (v < k->min || v > k->max) {
-			snprintf(err, errlen, "%s.%s: %ld is out of range %ld..%ld", k->section,
-			         k->name, v, k->min, k->max);
-			return -1;
-		}
-		*(int *)(void *)field = (int)v;
-		return 0;
-	}
-	if (strlen(value) >= k->size) {
-		snprintf(err, errlen, "%s.%s: value longer than %zu bytes", k->section, k->name,
-		         k->size - 1);
-		return -1;
-	}
-	memcpy(field, value, strlen(value) + 1);
-	return 0;
-}
-
 void
 gw_config_defaults(struct gw_config *cfg)
 {
-	char err[64];
-
 	memset(cfg, 0, sizeof *cfg);
-	for (size_t i = 0; i < GW_NKEYS; i++)
-		if (gw_key_store(cfg, &gw_keys[i], gw_keys[i].def, err, sizeof err) != 0)
-			abort(); /* a default out of its own bounds is a bug */
+	cfg_defaults(cfg, gw_keys, GW_NKEYS);
 	snprintf(cfg->base_dir, sizeof cfg->base_dir, ".");
-}
-
-struct gw_parse {
-	struct gw_config *cfg;
-	char *err;
-	size_t errlen;
-	int failed;
-};
-
-static int
-gw_ini_handler(void *user, const char *section, const char *name, const char *value)
-{
-	struct gw_parse *p = user;
-
-	if (p->failed)
-		return 0;
-	for (size_t i = 0; i < GW_NKEYS; i++) {
-		const struct gw_key *k = &gw_keys[i];
-		if (strcmp(k->section, section) != 0 || strcmp(k->name, name) != 0)
-			continue;
-		if (gw_key_store(p->cfg, k, value, p->err, p->errlen) != 0) {
-			p->failed = 1;
-			return 0;
-		}
-		return 1;
-	}
-	snprintf(p->err, p->errlen, "unknown key %s.%s", section, name);
-	p->failed = 1;
-	return 0;
 }
 
 int
 gw_config_load(struct gw_config *cfg, const char *path, char *err, size_t errlen)
 {
-	struct gw_parse p = {cfg, err, errlen, 0};
-	char msg[512];
-	FILE *f;
-	int line;
-
-	if ((f = fopen(path, "r")) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	line = ini_parse_file(f, gw_ini_handler, &p);
-	fclose(f);
-	if (line != 0) {
-		if (p.failed)
-			snprintf(msg, sizeof msg, "%s:%d: %s", path, line, err);
-		else
-			snprintf(msg, sizeof msg, "%s:%d: syntax error", path, line);
-		snprintf(err, errlen, "%s", msg);
-		return -1;
-	}
-	const char *slash = strrchr(path, '/');
-	if (slash == NULL)
-		snprintf(cfg->base_dir, sizeof cfg->base_dir, ".");
-	else if (slash == path)
-		snprintf(cfg->base_dir, sizeof cfg->base_dir, "/");
-	else
-		snprintf(cfg->base_dir, sizeof cfg->base_dir, "%.*s", (int)(slash - path), path);
-	return 0;
+	return cfg_load_file(cfg, gw_keys, GW_NKEYS, path, cfg->base_dir, sizeof cfg->base_dir, err,
+	                     errlen);
 }
 
 int
 gw_split_addr(const char *addr, char *host, size_t hostlen, int *port)
 {
-	const char *colon;
-	size_t n;
-	char *end;
-
-	if (addr[0] == '[') {
-		const char *close = strchr(addr, ']');
-		if (close == NULL || close[1] != ':')
-			return -1;
-		n = (size_t)(close - addr - 1);
-		colon = close + 1;
-		addr++;
-	} else {
-		if ((colon = strrchr(addr, ':')) == NULL)
-			return -1;
-		n = (size_t)(colon - addr);
-	}
-	if (n == 0 || n >= hostlen)
-		return -1;
-	memcpy(host, addr, n);
-	host[n] = '\0';
-	errno = 0;
-	long p = strtol(colon + 1, &end, 10);
-	if (errno != 0 || *end != '\0' || end == colon + 1 || p < 1 || p > 65535)
-		return -1;
-	*port = (int)p;
-	return 0;
+	/* a listener or upstream needs a real port */
+	return cfg_split_addr(addr, host, hostlen, port) != 0 || *port < 1 ? -1 : 0;
 }
 
 /* Read a secret file that only its owner may read: its bytes without the
@@ -253,9 +114,9 @@ gw_config_finish(struct gw_config *cfg, char *err, size_t errlen)
 	size_t n;
 
 	for (size_t i = 0; i < GW_NKEYS; i++) {
-		const struct gw_key *k = &gw_keys[i];
+		const struct cfg_key *k = &gw_keys[i];
 		char *path = (char *)cfg + k->offset;
-		if (k->type != KEY_PATH || path[0] == '\0' || path[0] == '/')
+		if (k->type != CFG_PATH || path[0] == '\0' || path[0] == '/')
 			continue;
 		snprintf(buf, sizeof buf, "%s/%s", cfg->base_dir, path);
 		if (strlen(buf) >= k->size) {
