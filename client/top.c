@@ -11,9 +11,17 @@
  *
  * Actions go through the server's ops, which check roles and audit: r and
  * p are agent.ready and agent.pause on one's own line and agent.set (a
- * supervisor setting an agent of the site ready or paused) on another's;
- * the protocol has no op that lists the items in a queue, so moving items
- * and priorities are not offered here.
+ * supervisor setting an agent of the site ready or paused) on another's.
+ * Tab moves the selection between the agents and the queue rows; i (or
+ * Enter on a queue row) opens the queue's items (queue.items), read again
+ * when a stats push names that queue, or every 2 seconds, and after each
+ * action. On an item, m moves it (ticket.transfer to a queue, or to
+ * @agent: an offer to that agent), + and - change its priority
+ * (ticket.update), both against the version the list was read at, so a
+ * ticket that changed meanwhile is refused (conflict) rather than
+ * overwritten; b broadcasts (agent.broadcast) to the agents of the selected
+ * queue or, with Tab in the prompt, of the site. Each reply, or the
+ * server's error, is shown on the bottom line.
  *
  * Every string from the server is sanitised (render_value) before it is
  * measured (view_width, CJK-aware) and drawn. */
@@ -41,6 +49,10 @@
 #define TOP_REASON_MAX    32
 #define TOP_MIN_COLS      40
 #define TOP_MIN_ROWS      10
+#define TOP_ITEMS_LIMIT   200     /* items asked for at once (the server's most is 500) */
+#define TOP_ITEMS_EVERY   2000000 /* us: the items are read again at least this often */
+#define TOP_MESSAGE_MAX   500     /* characters of a broadcast (the server's limit) */
+#define TOP_NAME_MAX      64      /* bytes of a queue code or user name */
 
 /* The queue table's columns, in screen order. */
 enum top_col {
@@ -90,10 +102,27 @@ static struct top {
 	int64_t spark_slot[TOP_SPARK_SLOTS]; /* slot number (wall s / 30); 0 none */
 	char status[512];                    /* the bottom line's message */
 	char note[512];                      /* the last other push, below it */
-	int asking;                          /* reading a pause reason */
-	char answer[TOP_REASON_MAX + 1];
+	enum top_ask {
+		ASK_NONE,
+		ASK_PAUSE,     /* a pause reason */
+		ASK_MOVE,      /* where to move the selected item */
+		ASK_BROADCAST, /* a message */
+	} asking;
+	char answer[TOP_MESSAGE_MAX * 4 + 1];
 	char keys[16]; /* an escape sequence in progress */
 	size_t nkeys;
+
+	int on_queues;               /* j/k move among the queue rows (Tab) */
+	char qsel[TOP_NAME_MAX + 1]; /* the selected queue's code */
+	int bcast_site;              /* the broadcast goes to the site, not the queue */
+	char bcast_to[TOP_NAME_MAX + 8];
+	/* the items pane: open while iqueue is set */
+	char iqueue[TOP_NAME_MAX + 1];
+	json_t *items;      /* the last queue.items reply for iqueue */
+	json_int_t isel_id; /* the selected item's ticket id */
+	size_t isel;
+	uint64_t items_us; /* when they were asked for (monotonic) */
+	int items_pending; /* a queue.items request is out */
 } top;
 
 /* render_value, with "-" for an absent member. */
@@ -417,6 +446,43 @@ top_cmp(const void *a, const void *b)
 	return r;
 }
 
+/* The queue scopes in the table's order, *n of them; caller frees. */
+static const json_t **
+top_sorted_queues(size_t *n)
+{
+	const json_t **qs = calloc(json_object_size(top.scopes) + 1, sizeof *qs);
+	const char *key;
+	json_t *sc;
+
+	if (qs == NULL)
+		abort();
+	*n = 0;
+	json_object_foreach(top.scopes, key, sc)
+	{
+		if (strncmp(key, "queue:", 6) == 0)
+			qs[(*n)++] = sc;
+	}
+	qsort(qs, *n, sizeof *qs, top_cmp);
+	return qs;
+}
+
+/* The index of the selected queue among qs (n of them), the first when
+ * none is selected or it is gone (its code then follows). */
+static size_t
+top_queue_index(const json_t **qs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *q = json_string_value(json_object_get(qs[i], "queue"));
+		if (q != NULL && strcmp(q, top.qsel) == 0)
+			return i;
+	}
+	if (n > 0) {
+		const char *q = json_string_value(json_object_get(qs[0], "queue"));
+		snprintf(top.qsel, sizeof top.qsel, "%s", q != NULL ? q : "");
+	}
+	return 0;
+}
+
 /* Which columns fit in the width: drop the least important first. */
 static void
 top_fit(int show[TC_N])
@@ -508,13 +574,254 @@ top_agent_line(struct evbuffer *b, const json_t *a, int selected)
 	free(reason);
 }
 
+static void top_bcast_label(char *buf, size_t len);
+
+/* The items pane of queue top.iqueue: a title, then its tickets in the
+ * line's order, scrolled so that the selected one shows. */
+static void
+top_draw_items(struct evbuffer *b, int *row)
+{
+	enum { I_POS, I_REF, I_STATE, I_CHAN, I_PRI, I_WAIT, I_AGENT, I_SUBJECT, I_N };
+	static const char *const heads[I_N] = {"pos", "ticket", "state", "chan",
+	                                       "pri", "wait",   "agent", "subject"};
+	static const int right[I_N] = {1, 0, 0, 0, 1, 1, 0, 0};
+	size_t w[I_N] = {4, 14, 7, 5, 3, 6, 10, 0}, used = 0, n, first = 0;
+	int show[I_N] = {1, 1, 1, 1, 1, 1, 1, 1};
+	json_t *items = json_object_get(top.items, "items");
+	struct evbuffer *line = evbuffer_new();
+	char *t, *q = term_sanitize(top.iqueue, strlen(top.iqueue), 0);
+	int64_t now = top_wall_ms();
+
+	if (line == NULL)
+		abort();
+	/* narrow: the channel and the agent give way first */
+	if (top.cols < 72)
+		show[I_CHAN] = show[I_AGENT] = 0;
+	for (int k = 0; k < I_SUBJECT; k++)
+		used += show[k] ? w[k] + 1 : 0;
+	w[I_SUBJECT] = (size_t)top.cols > used + 8 ? (size_t)top.cols - used : 0;
+	show[I_SUBJECT] = w[I_SUBJECT] > 0;
+	if (top.items == NULL) {
+		evbuffer_add_printf(line, "queue %s: reading its tickets...", q);
+	} else {
+		char *site = top_value(json_object_get(top.items, "site"));
+		evbuffer_add_printf(
+		    line, "queue %s (%s): %lld in line, %lld waiting", q,
+		    json_is_string(json_object_get(top.items, "site")) ? site : "every site",
+		    (long long)json_integer_value(json_object_get(top.items, "total")),
+		    (long long)json_integer_value(json_object_get(top.items, "waiting")));
+		if (json_is_integer(json_object_get(top.items, "next_offset")))
+			evbuffer_add_printf(line, " (first %zu shown)", json_array_size(items));
+		free(site);
+	}
+	free(q);
+	t = render_take(line);
+	evbuffer_add(b, "\x1b[1m", 4);
+	report_cell(b, t, (size_t)top.cols, 0);
+	free(t);
+	top_eol(b, row);
+	if (*row < top.rows - 1) {
+		for (int k = 0, firstcol = 1; k < I_N; k++) {
+			if (!show[k])
+				continue;
+			if (!firstcol)
+				evbuffer_add(b, " ", 1);
+			firstcol = 0;
+			evbuffer_add(b, "\x1b[4m", 4);
+			report_cell(b, heads[k], w[k], right[k]);
+			evbuffer_add(b, "\x1b[24m", 5);
+		}
+		top_eol(b, row);
+	}
+	n = json_array_size(items);
+	if (top.isel >= n)
+		top.isel = n > 0 ? n - 1 : 0;
+	int rows = top.rows - 1 - *row;
+	if (rows > 0 && top.isel >= (size_t)rows)
+		first = top.isel - (size_t)rows + 1;
+	for (size_t i = first; i < n && *row < top.rows - 1; i++) {
+		const json_t *it = json_array_get(items, i);
+		const json_t *at = json_object_get(it, "enqueued_at");
+		char wait[32], *cells[I_N];
+		top_duration(wait, sizeof wait,
+		             json_is_integer(at) ? now - json_integer_value(at) : -1);
+		cells[I_POS] = json_is_integer(json_object_get(it, "position"))
+		                   ? top_value(json_object_get(it, "position"))
+		                   : strdup("-");
+		cells[I_REF] = top_value(json_object_get(it, "ref"));
+		cells[I_STATE] = top_value(json_object_get(it, "state"));
+		cells[I_CHAN] = top_value(json_object_get(it, "channel"));
+		cells[I_PRI] = top_value(json_object_get(it, "priority"));
+		cells[I_WAIT] = strdup(wait);
+		cells[I_AGENT] = json_is_string(json_object_get(it, "agent"))
+		                     ? top_value(json_object_get(it, "agent"))
+		                     : strdup("");
+		cells[I_SUBJECT] = top_value(json_object_get(it, "subject"));
+		if (i == top.isel)
+			evbuffer_add(b, "\x1b[7m", 4);
+		for (int k = 0, firstcol = 1; k < I_N; k++) {
+			if (show[k]) {
+				if (!firstcol)
+					evbuffer_add(b, " ", 1);
+				firstcol = 0;
+				report_cell(b, cells[k] != NULL ? cells[k] : "", w[k], right[k]);
+			}
+			free(cells[k]);
+		}
+		top_eol(b, row);
+	}
+	if (top.items != NULL && n == 0 && *row < top.rows - 1) {
+		evbuffer_add_printf(b, "(no tickets in line)");
+		top_eol(b, row);
+	}
+}
+
+/* The bottom line's text: a prompt, a message, or the keys. */
+static char *
+top_bottom_line(void)
+{
+	struct evbuffer *line = evbuffer_new();
+	char *answer, label[TOP_NAME_MAX + 16];
+	const char *ask = NULL;
+
+	if (line == NULL)
+		abort();
+	switch (top.asking) {
+	case ASK_PAUSE:
+		ask = "pause reason (Enter to send, Esc to cancel): ";
+		break;
+	case ASK_MOVE:
+		ask = "move to queue, or @user (Enter, Esc cancels): ";
+		break;
+	case ASK_BROADCAST:
+		top_bcast_label(label, sizeof label);
+		evbuffer_add_printf(line, "broadcast to %s (Tab: %s; Enter, Esc): ", label,
+		                    top.bcast_site ? "queue" : "site");
+		break;
+	case ASK_NONE:
+	default:
+		break;
+	}
+	if (ask != NULL || top.asking == ASK_BROADCAST) {
+		/* what was typed, sanitised; its end stays in view */
+		size_t lead, keep = 0;
+		if (ask != NULL)
+			evbuffer_add_printf(line, "%s", ask);
+		lead = evbuffer_get_length(line);
+		answer = term_sanitize(top.answer, strlen(top.answer), 0);
+		while (answer[keep] != '\0' &&
+		       lead + 1 + view_width(answer + keep) > (size_t)top.cols)
+			for (keep++; ((unsigned char)answer[keep] & 0xC0) == 0x80; keep++)
+				;
+		evbuffer_add_printf(line, "%s", answer + keep);
+		free(answer);
+	} else if (top.status[0] != '\0')
+		evbuffer_add_printf(line, "%s", top.status);
+	else if (top.note[0] != '\0')
+		evbuffer_add_printf(line, "%s", top.note);
+	else if (top.iqueue[0] != '\0')
+		evbuffer_add_printf(line, "x back  j/k move  m move to  +/- priority  b broadcast  "
+		                          "q quit");
+	else
+		evbuffer_add_printf(line,
+		                    "q quit  Tab %s  j/k move  i items  s/S sort  r ready  "
+		                    "p pause  b broadcast",
+		                    top.on_queues ? "agents" : "queues");
+	return render_take(line);
+}
+
+/* The main view below the title: the queue table, the sparkline and the
+ * agents, down to the bottom line. qs: the n queue scopes in order (qat
+ * the selected one), ss: the ns sites'; show: the columns that fit. */
+static void
+top_draw_main(struct evbuffer *b, int *row, const json_t **qs, size_t nq, const json_t **ss,
+              size_t ns, size_t qat, const int show[TC_N])
+{
+	size_t i;
+
+	/* the queue table: header, queues, then the sites' totals */
+	for (int c = 0, first = 1; c < TC_N; c++) {
+		if (!show[c])
+			continue;
+		char title[32];
+		snprintf(title, sizeof title, "%s%s", top_cols[c].title,
+		         (enum top_col)c == top.sort ? (top.sort_desc ? "v" : "^") : "");
+		if (!first)
+			evbuffer_add(b, " ", 1);
+		first = 0;
+		evbuffer_add(b, "\x1b[4m", 4);
+		report_cell(b, title, top_cols[c].width, top_cols[c].right);
+		evbuffer_add(b, "\x1b[24m", 5);
+	}
+	top_eol(b, row);
+	int room = top.rows - *row - 6; /* spark, agents header, a few agents, status */
+	room = room < 2 ? 2 : room;
+	/* scrolled so that the selected queue shows */
+	size_t qfirst = qat >= (size_t)room ? qat - (size_t)room + 1 : 0;
+	for (size_t k = qfirst; k < nq + ns && room > 0 && *row < top.rows - 1; k++, room--) {
+		const json_t *s = k < nq ? qs[k] : ss[k - nq];
+		if (k == qat && k < nq)
+			evbuffer_add(b, top.on_queues ? "\x1b[7m" : "\x1b[1m", 4);
+		if (top_alarm(s))
+			evbuffer_add(b, "\x1b[1;31m", 7);
+		else if (k >= nq)
+			evbuffer_add(b, "\x1b[2m", 4);
+		for (int c = 0, first = 1; c < TC_N; c++) {
+			if (!show[c])
+				continue;
+			char *t = top_text(s, (enum top_col)c);
+			if (!first)
+				evbuffer_add(b, " ", 1);
+			first = 0;
+			report_cell(b, t, top_cols[c].width, top_cols[c].right);
+			free(t);
+		}
+		top_eol(b, row);
+	}
+	if (nq + ns == 0 && *row < top.rows - 1) {
+		evbuffer_add_printf(b, "(waiting for figures)");
+		top_eol(b, row);
+	}
+	/* sparkline */
+	if (*row < top.rows - 1) {
+		evbuffer_add_printf(b, "waiting, 30 min: ");
+		top_spark_line(b, (size_t)top.cols > 40 ? (size_t)top.cols - 30 : 10);
+		top_eol(b, row);
+	}
+	/* agents, scrolled so that the selected one shows */
+	size_t na = json_array_size(top.agents);
+	if (top.sel >= na && na > 0)
+		top.sel = na - 1;
+	if (*row < top.rows - 1) {
+		evbuffer_add(b, "\x1b[4m", 4);
+		static const char *const heads[] = {"agent", "site", "state", "reason", "in state"};
+		static const size_t w[] = {16, 6, 9, 12, 9};
+		size_t used = 0;
+		for (size_t k = 0; k < 5 && used + w[k] + (k > 0) <= (size_t)top.cols; k++) {
+			if (k > 0)
+				evbuffer_add(b, " ", 1);
+			report_cell(b, heads[k], w[k], k == 4);
+			used += w[k] + (k > 0);
+		}
+		top_eol(b, row);
+	}
+	int arows = top.rows - 1 - *row;
+	size_t first = 0;
+	if (arows > 0 && top.sel >= (size_t)arows)
+		first = top.sel - (size_t)arows + 1;
+	for (i = first; i < na && *row < top.rows - 1; i++) {
+		top_agent_line(b, json_array_get(top.agents, i), i == top.sel && !top.on_queues);
+		top_eol(b, row);
+	}
+}
+
 /* Draw the whole screen. */
 static void
 top_draw(void)
 {
 	struct evbuffer *b, *line;
 	int show[TC_N], row = 0;
-	size_t nq = 0, ns = 0, i;
+	size_t nq = 0, ns = 0, qat;
 	const json_t **qs, **ss;
 	const char *key;
 	json_t *sc;
@@ -525,18 +832,16 @@ top_draw(void)
 	if (!top.active || (b = evbuffer_new()) == NULL)
 		return;
 	top.dirty = 0;
-	qs = calloc(json_object_size(top.scopes) + 1, sizeof *qs);
+	qs = top_sorted_queues(&nq);
+	qat = top_queue_index(qs, nq);
 	ss = calloc(json_object_size(top.scopes) + 1, sizeof *ss);
-	if (qs == NULL || ss == NULL)
+	if (ss == NULL)
 		abort();
 	json_object_foreach(top.scopes, key, sc)
 	{
-		if (strncmp(key, "queue:", 6) == 0)
-			qs[nq++] = sc;
-		else if (strncmp(key, "site:", 5) == 0)
+		if (strncmp(key, "site:", 5) == 0)
 			ss[ns++] = sc;
 	}
-	qsort(qs, nq, sizeof *qs, top_cmp);
 	qsort(ss, ns, sizeof *ss, top_cmp);
 	top_fit(show);
 	localtime_r(&now, &tm);
@@ -580,92 +885,14 @@ top_draw(void)
 		free(kind);
 		top_eol(b, &row);
 	}
-	/* the queue table: header, queues, then the sites' totals */
-	for (int c = 0, first = 1; c < TC_N; c++) {
-		if (!show[c])
-			continue;
-		char title[32];
-		snprintf(title, sizeof title, "%s%s", top_cols[c].title,
-		         (enum top_col)c == top.sort ? (top.sort_desc ? "v" : "^") : "");
-		if (!first)
-			evbuffer_add(b, " ", 1);
-		first = 0;
-		evbuffer_add(b, "\x1b[4m", 4);
-		report_cell(b, title, top_cols[c].width, top_cols[c].right);
-		evbuffer_add(b, "\x1b[24m", 5);
-	}
-	top_eol(b, &row);
-	int room = top.rows - row - 6; /* spark, agents header, a few agents, status */
-	room = room < 2 ? 2 : room;
-	for (size_t k = 0; k < nq + ns && room > 0 && row < top.rows - 1; k++, room--) {
-		const json_t *s = k < nq ? qs[k] : ss[k - nq];
-		if (top_alarm(s))
-			evbuffer_add(b, "\x1b[1;31m", 7);
-		else if (k >= nq)
-			evbuffer_add(b, "\x1b[2m", 4);
-		for (int c = 0, first = 1; c < TC_N; c++) {
-			if (!show[c])
-				continue;
-			char *t = top_text(s, (enum top_col)c);
-			if (!first)
-				evbuffer_add(b, " ", 1);
-			first = 0;
-			report_cell(b, t, top_cols[c].width, top_cols[c].right);
-			free(t);
-		}
-		top_eol(b, &row);
-	}
-	if (nq + ns == 0 && row < top.rows - 1) {
-		evbuffer_add_printf(b, "(waiting for figures)");
-		top_eol(b, &row);
-	}
-	/* sparkline */
-	if (row < top.rows - 1) {
-		evbuffer_add_printf(b, "waiting, 30 min: ");
-		top_spark_line(b, (size_t)top.cols > 40 ? (size_t)top.cols - 30 : 10);
-		top_eol(b, &row);
-	}
-	/* agents, scrolled so that the selected one shows */
-	size_t na = json_array_size(top.agents);
-	if (top.sel >= na && na > 0)
-		top.sel = na - 1;
-	if (row < top.rows - 1) {
-		evbuffer_add(b, "\x1b[4m", 4);
-		static const char *const heads[] = {"agent", "site", "state", "reason", "in state"};
-		static const size_t w[] = {16, 6, 9, 12, 9};
-		size_t used = 0;
-		for (size_t k = 0; k < 5 && used + w[k] + (k > 0) <= (size_t)top.cols; k++) {
-			if (k > 0)
-				evbuffer_add(b, " ", 1);
-			report_cell(b, heads[k], w[k], k == 4);
-			used += w[k] + (k > 0);
-		}
-		top_eol(b, &row);
-	}
-	int arows = top.rows - 1 - row;
-	size_t first = 0;
-	if (arows > 0 && top.sel >= (size_t)arows)
-		first = top.sel - (size_t)arows + 1;
-	for (i = first; i < na && row < top.rows - 1; i++) {
-		top_agent_line(b, json_array_get(top.agents, i), i == top.sel);
-		top_eol(b, &row);
-	}
+	if (top.iqueue[0] != '\0')
+		top_draw_items(b, &row);
+	else
+		top_draw_main(b, &row, qs, nq, ss, ns, qat, show);
 	while (row < top.rows - 1)
 		top_eol(b, &row);
 	/* the bottom line: a question, a message, or the keys */
-	line = evbuffer_new();
-	if (line == NULL)
-		abort();
-	if (top.asking)
-		evbuffer_add_printf(line, "pause reason (Enter to send, Esc to cancel): %s",
-		                    top.answer);
-	else if (top.status[0] != '\0')
-		evbuffer_add_printf(line, "%s", top.status);
-	else if (top.note[0] != '\0')
-		evbuffer_add_printf(line, "%s", top.note);
-	else
-		evbuffer_add_printf(line, "q quit  j/k move  s/S sort  r ready  p pause (self)");
-	char *t = render_take(line);
+	char *t = top_bottom_line();
 	evbuffer_add(b, "\x1b[7m", 4);
 	report_cell(b, t, (size_t)top.cols, 0);
 	free(t);
@@ -703,49 +930,321 @@ top_selected_is_self(void)
 	return u != NULL && strcmp(u, session_user()) == 0;
 }
 
+/* The selected item of the open queue, or NULL. */
+static const json_t *
+top_item(void)
+{
+	return json_array_get(json_object_get(top.items, "items"), top.isel);
+}
+
+/* Ask for the open queue's items, unless a request is out already. */
+static void
+top_fetch_items(void)
+{
+	if (top.iqueue[0] == '\0' || top.items_pending)
+		return;
+	top.items_us = session_now_us();
+	if (top_send(json_pack("{s:s, s:s, s:i}", "op", "queue.items", "queue", top.iqueue, "limit",
+	                       TOP_ITEMS_LIMIT)) == 0)
+		top.items_pending = 1;
+}
+
+/* Open the items pane of the selected queue. */
+static void
+top_open_items(void)
+{
+	size_t n;
+	const json_t **qs = top_sorted_queues(&n);
+
+	if (n > 0)
+		top_queue_index(qs, n);
+	free(qs);
+	if (n == 0 || top.qsel[0] == '\0') {
+		top_say("i: no queue to open yet");
+		return;
+	}
+	snprintf(top.iqueue, sizeof top.iqueue, "%s", top.qsel);
+	json_decref(top.items);
+	top.items = NULL;
+	top.isel = 0;
+	top.isel_id = 0;
+	top_fetch_items();
+}
+
+/* Move the selected queue row by delta. */
+static void
+top_queue_step(int delta)
+{
+	size_t n, i;
+	const json_t **qs = top_sorted_queues(&n);
+
+	if (n > 0) {
+		i = top_queue_index(qs, n);
+		if (delta > 0 && i + 1 < n)
+			i++;
+		else if (delta < 0 && i > 0)
+			i--;
+		const char *q = json_string_value(json_object_get(qs[i], "queue"));
+		snprintf(top.qsel, sizeof top.qsel, "%s", q != NULL ? q : "");
+	}
+	free(qs);
+}
+
+/* m: move the selected item to a queue, or to "@user" (an offer). */
+static void
+top_move(const char *to)
+{
+	const json_t *it = top_item();
+	json_t *req;
+
+	if (it == NULL) {
+		top_say("move: no ticket selected");
+		return;
+	}
+	if (to[0] == '\0' || strcmp(to, "@") == 0) {
+		top_say("move: give a queue code, or @user for an agent");
+		return;
+	}
+	req = json_pack("{s:s, s:O, s:O}", "op", "ticket.transfer", "ticket",
+	                json_object_get(it, "id"), "version", json_object_get(it, "version"));
+	if (req != NULL)
+		json_object_set_new(req, to[0] == '@' ? "agent" : "queue",
+		                    json_string(to[0] == '@' ? to + 1 : to));
+	if (top_send(req) == 0)
+		top_say("move sent");
+}
+
+/* + and -: the selected item's priority one step up or down. */
+static void
+top_priority(int delta)
+{
+	const json_t *it = top_item();
+	json_int_t p;
+
+	if (it == NULL) {
+		top_say("priority: no ticket selected");
+		return;
+	}
+	p = json_integer_value(json_object_get(it, "priority")) + delta;
+	if (p < 1 || p > 9) {
+		top_say("priority: it goes from 1 to 9 (9 the most urgent)");
+		return;
+	}
+	if (top_send(json_pack("{s:s, s:O, s:O, s:I}", "op", "ticket.update", "ticket",
+	                       json_object_get(it, "id"), "version", json_object_get(it, "version"),
+	                       "priority", p)) == 0)
+		top_say("priority sent");
+}
+
+/* Where a broadcast goes now, for the prompt and the reply: "queue CODE",
+ * "site CODE" or "every site". */
+static void
+top_bcast_label(char *buf, size_t len)
+{
+	const char *site = json_string_value(json_object_get(session_agent(), "site"));
+	const char *q = top.iqueue[0] ? top.iqueue : top.qsel;
+
+	if (!top.bcast_site && q[0] != '\0')
+		snprintf(buf, len, "queue %s", q);
+	else if (site != NULL)
+		snprintf(buf, len, "site %s", site);
+	else
+		snprintf(buf, len, "every site");
+}
+
+/* b: send the message typed to the queue's or the site's agents. */
+static void
+top_broadcast(const char *message)
+{
+	const char *q = top.iqueue[0] ? top.iqueue : top.qsel;
+	json_t *req;
+
+	if (message[0] == '\0') {
+		top_say("broadcast: no message given");
+		return;
+	}
+	req = json_pack("{s:s, s:s}", "op", "agent.broadcast", "message", message);
+	if (req != NULL && !top.bcast_site && q[0] != '\0')
+		json_object_set_new(req, "queue", json_string(q));
+	top_bcast_label(top.bcast_to, sizeof top.bcast_to);
+	if (top_send(req) == 0)
+		top_say("broadcast sent");
+}
+
+/* The prompt ended with Enter: act on the answer. */
+static void
+top_answer(void)
+{
+	enum top_ask ask = top.asking;
+
+	top.asking = ASK_NONE;
+	switch (ask) {
+	case ASK_PAUSE:
+		if (top.answer[0] == '\0')
+			top_say("pause: no reason given");
+		else if (top_send(top_selected_is_self()
+		                      ? json_pack("{s:s, s:s}", "op", "agent.pause", "reason",
+		                                  top.answer)
+		                      : json_pack("{s:s, s:s, s:s, s:s}", "op", "agent.set",
+		                                  "agent", top_selected_user(), "state", "paused",
+		                                  "reason", top.answer)) == 0)
+			top_say("pause sent");
+		break;
+	case ASK_MOVE:
+		top_move(top.answer);
+		break;
+	case ASK_BROADCAST:
+		top_broadcast(top.answer);
+		break;
+	case ASK_NONE:
+	default:
+		break;
+	}
+}
+
+/* Whether byte c may be typed into the current prompt (n bytes so far). */
+static int
+top_answer_takes(int c, size_t n)
+{
+	size_t chars = 0;
+
+	switch (top.asking) {
+	case ASK_PAUSE:
+		return ((c >= 'a' && c <= 'z') || c == '_' || (c >= '0' && c <= '9')) &&
+		       n < TOP_REASON_MAX;
+	case ASK_MOVE:
+		return ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		        (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.' ||
+		        (c == '@' && n == 0)) &&
+		       n < TOP_NAME_MAX + 1;
+	case ASK_BROADCAST:
+		/* any text, UTF-8 included, up to the server's length */
+		for (size_t i = 0; i < n; i++)
+			chars += ((unsigned char)top.answer[i] & 0xC0) != 0x80;
+		return c >= 0x20 && c != 0x7f && n + 1 < sizeof top.answer &&
+		       (chars < TOP_MESSAGE_MAX || (c & 0xC0) == 0x80);
+	case ASK_NONE:
+	default:
+		return 0;
+	}
+}
+
+/* Start a prompt. */
+static void
+top_ask(enum top_ask ask)
+{
+	top.asking = ask;
+	top.answer[0] = '\0';
+}
+
+/* A key while a prompt is up. */
+static void
+top_prompt_key(int c)
+{
+	size_t n = strlen(top.answer);
+
+	if (c == '\r' || c == '\n')
+		top_answer();
+	else if (c == 0x1b) {
+		top.asking = ASK_NONE;
+		top_say("cancelled");
+	} else if (c == '\t' && top.asking == ASK_BROADCAST)
+		top.bcast_site = !top.bcast_site;
+	else if ((c == 0x7f || c == 0x08) && n > 0) {
+		/* a whole character back */
+		while (n > 0 && ((unsigned char)top.answer[--n] & 0xC0) == 0x80)
+			;
+		top.answer[n] = '\0';
+	} else if (top_answer_takes(c, n)) {
+		top.answer[n] = (char)c;
+		top.answer[n + 1] = '\0';
+	}
+	top.dirty = 1;
+}
+
 /* One key (or arrow, as 'k'/'j'). */
 static void
 top_key(int c)
 {
-	if (top.asking) {
-		size_t n = strlen(top.answer);
-		if (c == '\r' || c == '\n') {
-			top.asking = 0;
-			if (n == 0)
-				top_say("pause: no reason given");
-			else if (top_send(top_selected_is_self()
-			                      ? json_pack("{s:s, s:s}", "op", "agent.pause",
-			                                  "reason", top.answer)
-			                      : json_pack("{s:s, s:s, s:s, s:s}", "op", "agent.set",
-			                                  "agent", top_selected_user(), "state",
-			                                  "paused", "reason", top.answer)) == 0)
-				top_say("pause sent");
-		} else if (c == 0x1b) {
-			top.asking = 0;
-			top_say("pause cancelled");
-		} else if ((c == 0x7f || c == 0x08) && n > 0)
-			top.answer[n - 1] = '\0';
-		else if (((c >= 'a' && c <= 'z') || c == '_' || (c >= '0' && c <= '9')) &&
-		         n < TOP_REASON_MAX) {
-			top.answer[n] = (char)c;
-			top.answer[n + 1] = '\0';
-		}
-		top.dirty = 1;
+	if (top.asking != ASK_NONE) {
+		top_prompt_key(c);
 		return;
 	}
 	top.status[0] = '\0';
+	if (top.iqueue[0] != '\0') {
+		/* the items pane */
+		size_t n = json_array_size(json_object_get(top.items, "items"));
+		switch (c) {
+		case 'q':
+			top_stop();
+			session_finish(EXIT_OK);
+			return;
+		case 'x':
+		case 0x1b:
+			top.iqueue[0] = '\0';
+			json_decref(top.items);
+			top.items = NULL;
+			break;
+		case 'j':
+			if (top.isel + 1 < n)
+				top.isel++;
+			break;
+		case 'k':
+			if (top.isel > 0)
+				top.isel--;
+			break;
+		case 'm':
+			if (top_item() == NULL)
+				top_say("m: no ticket selected");
+			else
+				top_ask(ASK_MOVE);
+			break;
+		case '+':
+		case '=':
+			top_priority(1);
+			break;
+		case '-':
+			top_priority(-1);
+			break;
+		case 'b':
+			top.bcast_site = 0;
+			top_ask(ASK_BROADCAST);
+			break;
+		default:
+			break;
+		}
+		if (top_item() != NULL)
+			top.isel_id = json_integer_value(json_object_get(top_item(), "id"));
+		top.dirty = 1;
+		return;
+	}
 	switch (c) {
 	case 'q':
 		top_stop();
 		session_finish(EXIT_OK);
 		return;
+	case '\t':
+		top.on_queues = !top.on_queues;
+		break;
 	case 'j':
-		if (top.sel + 1 < json_array_size(top.agents))
+		if (top.on_queues)
+			top_queue_step(1);
+		else if (top.sel + 1 < json_array_size(top.agents))
 			top.sel++;
 		break;
 	case 'k':
-		if (top.sel > 0)
+		if (top.on_queues)
+			top_queue_step(-1);
+		else if (top.sel > 0)
 			top.sel--;
+		break;
+	case '\r':
+	case '\n':
+		if (top.on_queues)
+			top_open_items();
+		break;
+	case 'i':
+		top_open_items();
 		break;
 	case 's':
 		top.sort = (enum top_col)((top.sort + 1) % TC_N);
@@ -766,10 +1265,13 @@ top_key(int c)
 	case 'p':
 		if (top_selected_user()[0] == '\0')
 			top_say("p: select an agent first");
-		else {
-			top.asking = 1;
-			top.answer[0] = '\0';
-		}
+		else
+			top_ask(ASK_PAUSE);
+		break;
+	case 'b':
+		/* to the selected queue from the queue rows, else to the site */
+		top.bcast_site = !top.on_queues;
+		top_ask(ASK_BROADCAST);
 		break;
 	default:
 		break;
@@ -803,9 +1305,10 @@ top_stdin_cb(evutil_socket_t fd, short what, void *arg)
 				top_key(c);
 			} else if (top.nkeys >= 3 && c >= 0x40 && c <= 0x7e) {
 				top.nkeys = 0;
-				if (c == 'A')
+				/* arrows move the selection, never type into a prompt */
+				if (c == 'A' && top.asking == ASK_NONE)
 					top_key('k');
-				else if (c == 'B')
+				else if (c == 'B' && top.asking == ASK_NONE)
 					top_key('j');
 			} else if (top.nkeys >= sizeof top.keys)
 				top.nkeys = 0;
@@ -814,8 +1317,8 @@ top_stdin_cb(evutil_socket_t fd, short what, void *arg)
 		if (c == 0x1b) {
 			top.keys[0] = (char)c;
 			top.nkeys = 1;
-			/* a lone Esc (cancel) ends the read */
-			if (i == n - 1 && top.asking) {
+			/* a lone Esc (cancel, or close the items) ends the read */
+			if (i == n - 1 && (top.asking != ASK_NONE || top.iqueue[0] != '\0')) {
 				top.nkeys = 0;
 				top_key(c);
 			}
@@ -836,6 +1339,8 @@ top_tick_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	(void)arg;
 	top_spark_sample();
+	if (top.iqueue[0] != '\0' && session_now_us() - top.items_us >= TOP_ITEMS_EVERY)
+		top_fetch_items();
 	top_draw();
 }
 
@@ -920,10 +1425,66 @@ top_ready(void)
 	 * sees every site */
 	top.agents_overall = !json_is_string(site) || (role != NULL && strcmp(role, "admin") == 0);
 	top.agents_pending = 0;
+	top.items_pending = 0;
 	json_object_clear(top.scopes);
 	if (top_send(json_pack("{s:s}", "op", "stats.subscribe")) == 0)
 		top_say("");
 	top_fetch_agents();
+	top_fetch_items();
+}
+
+/* A queue.items reply: the list of the open queue, the selection kept on
+ * the same ticket when it is still there. */
+static void
+top_items_reply(json_t *msg)
+{
+	const char *q = json_string_value(json_object_get(msg, "queue"));
+	json_t *items = json_object_get(msg, "items");
+
+	if (q == NULL || strcmp(q, top.iqueue) != 0 || !json_is_array(items) ||
+	    json_array_size(items) > TOP_ITEMS_LIMIT)
+		return;
+	json_decref(top.items);
+	top.items = json_incref(msg);
+	for (size_t i = 0; top.isel_id != 0 && i < json_array_size(items); i++)
+		if (json_integer_value(json_object_get(json_array_get(items, i), "id")) ==
+		    top.isel_id)
+			top.isel = i;
+	if (json_array_size(items) > 0) {
+		if (top.isel >= json_array_size(items))
+			top.isel = json_array_size(items) - 1;
+		top.isel_id = json_integer_value(json_object_get(top_item(), "id"));
+	}
+	top.dirty = 1;
+}
+
+/* The confirmation of a move, a priority or a broadcast. */
+static void
+top_action_reply(const struct request *req, json_t *msg)
+{
+	const json_t *t = json_object_get(msg, "ticket");
+	char *ref = top_value(json_object_get(t, "ref"));
+	char *queue = top_value(json_object_get(t, "queue"));
+	char *owner = top_value(json_object_get(t, "owner"));
+	char line[400];
+
+	if (strcmp(req->op, "agent.broadcast") == 0)
+		snprintf(line, sizeof line, "broadcast to %s: delivered to %lld", top.bcast_to,
+		         (long long)json_integer_value(json_object_get(msg, "delivered")));
+	else if (strcmp(req->op, "ticket.update") == 0)
+		snprintf(line, sizeof line, "%s: priority now %lld", ref,
+		         (long long)json_integer_value(json_object_get(t, "priority")));
+	else if (json_is_string(json_object_get(t, "owner")))
+		snprintf(line, sizeof line, "%s: offered to %s (queue %s)", ref, owner, queue);
+	else
+		snprintf(line, sizeof line, "%s: moved to queue %s", ref, queue);
+	top_say(line);
+	free(ref);
+	free(queue);
+	free(owner);
+	/* the list as it is now */
+	top.items_us = 0;
+	top_fetch_items();
 }
 
 void
@@ -946,6 +1507,13 @@ top_reply(const struct request *req, json_t *msg)
 				top_merge(one);
 			json_decref(one);
 			top.dirty = 1;
+			return;
+		}
+	}
+	if (strcmp(req->op, "queue.items") == 0) {
+		top.items_pending = 0;
+		if (ok) {
+			top_items_reply(msg);
 			return;
 		}
 	}
@@ -973,7 +1541,9 @@ top_reply(const struct request *req, json_t *msg)
 		free(state);
 		top.agents_pending = 0;
 		top_fetch_agents();
-	}
+	} else if (strcmp(req->op, "ticket.transfer") == 0 ||
+	           strcmp(req->op, "ticket.update") == 0 || strcmp(req->op, "agent.broadcast") == 0)
+		top_action_reply(req, msg);
 }
 
 void
@@ -984,8 +1554,17 @@ top_event(json_t *msg)
 	if (name == NULL)
 		return;
 	if (strcmp(name, "stats") == 0) {
+		size_t i;
+		json_t *sc;
 		top_merge(json_object_get(msg, "scopes"));
 		top_fetch_agents();
+		/* the open queue's figures moved: its items too */
+		json_array_foreach(json_object_get(msg, "scopes"), i, sc)
+		{
+			const char *q = json_string_value(json_object_get(sc, "queue"));
+			if (top.iqueue[0] != '\0' && q != NULL && strcmp(q, top.iqueue) == 0)
+				top_fetch_items();
+		}
 	} else if (strcmp(name, "alert") == 0) {
 		char key[300];
 		const char *q = json_string_value(json_object_get(msg, "queue"));
@@ -1044,5 +1623,6 @@ top_free(void)
 	json_decref(top.scopes);
 	json_decref(top.agents);
 	json_decref(top.alerts);
+	json_decref(top.items);
 	memset(&top, 0, sizeof top);
 }

@@ -1,5 +1,7 @@
 /* op-agent.c: agent.ready, agent.pause, agent.status, offer.accept and
- * offer.decline: an agent's side of routing (router.h).
+ * offer.decline: an agent's side of routing (router.h); agent.set and
+ * agent.broadcast, a supervisor's; queue.items, a queue's live line;
+ * queue.set and route.reload, an admin's.
  *
  * Ready and pause change the router's state on the loop at once. Accepting
  * or declining an offer is the ticket's accept or decline transition, made
@@ -144,17 +146,34 @@ op_agent_set(struct session *s, json_int_t id, json_t *req)
 void
 op_agent_broadcast(struct session *s, json_int_t id, json_t *req)
 {
-	char site[65] = "", message[BROADCAST_MAX * 4 + 1];
+	char site[65] = "", queue[65] = "", message[BROADCAST_MAX * 4 + 1], msg[160];
 	unsigned delivered = 0;
+	uint32_t qsite;
 	struct session *t, *next;
 	json_t *ev, *r;
-	int rc;
+	int rc, rq;
 
 	if ((rc = arg_text(s, id, req, "site", 64, ARG_OPTIONAL | ARG_BYTES, site, sizeof site)) <
 	        0 ||
+	    (rq = arg_text(s, id, req, "queue", 64, ARG_OPTIONAL | ARG_BYTES, queue,
+	                   sizeof queue)) < 0 ||
 	    arg_text(s, id, req, "message", BROADCAST_MAX, ARG_MULTILINE, message, sizeof message) <
 	        0)
 		return;
+	if (rc == 1 && rq == 1) {
+		arg_refuse(s, id, CC_ERR_BAD_REQUEST, "queue",
+		           "and \"site\" exclude each other: a message goes to a site's agents "
+		           "or to a queue's");
+		return;
+	}
+	/* a queue the supervisor sees: of their site or of every site */
+	if (rq == 1 && (router_queue_site(s->srv, queue, &qsite) != 0 ||
+	                (s->agent.role != ROLE_ADMIN && s->agent.site_id != 0 && qsite != 0 &&
+	                 qsite != s->agent.site_id))) {
+		snprintf(msg, sizeof msg, "no queue %s", queue);
+		session_reply_error_field(s, id, CC_ERR_NOT_FOUND, msg, "queue");
+		return;
+	}
 	/* a supervisor of a site speaks to that site only */
 	if (s->agent.role != ROLE_ADMIN && s->agent.site_id != 0) {
 		if (rc == 1 && strcmp(site, s->agent.site) != 0) {
@@ -166,19 +185,23 @@ op_agent_broadcast(struct session *s, json_int_t id, json_t *req)
 	ev = json_pack("{s:s,s:s,s:s}", "event", "broadcast", "from", s->agent.user, "message",
 	               message);
 	json_object_set_new(ev, "site", site[0] ? json_string(site) : json_null());
+	if (queue[0])
+		json_object_set_new(ev, "queue", json_string(queue));
 	/* session_send may close a slow consumer, never free it here */
 	for (t = TAILQ_FIRST(&s->srv->sessions); t != NULL; t = next) {
 		next = TAILQ_NEXT(t, entry);
 		if (t == s || t->state != SESSION_OPEN || !t->logged_in ||
 		    (t->agent.role != ROLE_AGENT && t->agent.role != ROLE_SUPERVISOR) ||
-		    (site[0] && strcmp(t->agent.site, site) != 0))
+		    (site[0] && strcmp(t->agent.site, site) != 0) ||
+		    (queue[0] && !router_agent_serves(s->srv, t->agent.id, queue)))
 			continue;
 		session_send(t, json_incref(ev));
 		delivered++;
 	}
 	json_decref(ev);
-	log_info("router", "msg=\"broadcast\" by=%s site=%s delivered=%u chars=%zu", s->agent.user,
-	         site[0] ? site : "*", delivered, strlen(message));
+	log_info("router", "msg=\"broadcast\" by=%s site=%s delivered=%u queue=%s chars=%zu",
+	         s->agent.user, site[0] ? site : "*", delivered, queue[0] ? queue : "*",
+	         strlen(message));
 	r = proto_reply_ok(id);
 	json_object_set_new(r, "delivered", json_integer(delivered));
 	session_send(s, r);
@@ -288,6 +311,7 @@ op_queue_set(struct session *s, json_int_t id, json_t *req)
 	    {"sticky_seconds", 0, 3600, offsetof(struct queue_policy, sticky)},
 	    {"aht_seconds", 1, 86400, offsetof(struct queue_policy, aht)},
 	    {"max_misses", 1, 20, offsetof(struct queue_policy, max_misses)},
+	    {"short_abandon_seconds", 0, 600, offsetof(struct queue_policy, short_abandon)},
 	};
 	struct queue_policy p;
 	int given = 0, rc;
@@ -318,4 +342,35 @@ op_queue_set(struct session *s, json_int_t id, json_t *req)
 		return;
 	}
 	router_queue_set(s, id, &p);
+}
+
+/* queue.items: the most items one answer lists, and the default. */
+#define QUEUE_ITEMS_MAX 500
+#define QUEUE_ITEMS_DEF 50
+
+void
+op_queue_items(struct session *s, json_int_t id, json_t *req)
+{
+	char queue[65], msg[160];
+	json_int_t limit = QUEUE_ITEMS_DEF, offset = 0;
+	json_t *items, *r;
+
+	if (arg_text(s, id, req, "queue", 64, ARG_BYTES, queue, sizeof queue) < 0 ||
+	    arg_int(s, id, req, "limit", 1, QUEUE_ITEMS_MAX, &limit) < 0 ||
+	    arg_int(s, id, req, "offset", 0, 1000000000, &offset) < 0)
+		return;
+	/* the live line, read on the loop: a supervisor of a site sees its
+	 * site's queues and those of every site; another site's queue is one
+	 * that does not exist */
+	items =
+	    router_queue_items(s->srv, queue, s->agent.role == ROLE_ADMIN ? 0 : s->agent.site_id,
+	                       (size_t)offset, (size_t)limit);
+	if (items == NULL) {
+		snprintf(msg, sizeof msg, "no queue %s", queue);
+		session_reply_error_field(s, id, CC_ERR_NOT_FOUND, msg, "queue");
+		return;
+	}
+	r = proto_reply_ok(id);
+	json_object_update_new(r, items);
+	session_send(s, r);
 }

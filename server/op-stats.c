@@ -6,7 +6,8 @@
  * without a job. Site fence, as for tickets: admins and supervisors whose
  * agent record names no site see every scope; a supervisor of a site sees
  * that site and its queues, and a scope of another site is answered as one
- * that does not exist. */
+ * that does not exist. Overall and the skills span the sites: they are
+ * forbidden to a supervisor of a site. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,14 +32,32 @@ fence_site(const struct session *s)
 static int
 scope_args(struct session *s, json_int_t id, json_t *req, enum stats_scope *scope, uint32_t *sid)
 {
-	static const char *const scopes[] = {"overall", "site", "queue", NULL};
+	static const char *const scopes[] = {"overall", "site", "queue", "skill", NULL};
 	char kind[16], code[65], msg[160];
 	uint32_t fence = fence_site(s), home = 0;
 	int rc;
 
-	if ((rc = arg_enum(s, id, req, "scope", 0, scopes, "overall, site or queue", kind,
+	if ((rc = arg_enum(s, id, req, "scope", 0, scopes, "overall, site, queue or skill", kind,
 	                   sizeof kind)) < 0)
 		return -1;
+	if (strcmp(kind, "skill") == 0) {
+		if (arg_text(s, id, req, "skill", 64, 0, code, sizeof code) < 0)
+			return -1;
+		if (fence != 0) {
+			session_reply_error(
+			    s, id, CC_ERR_FORBIDDEN,
+			    "a skill's figures span the sites: a supervisor of a site "
+			    "sees that site's figures");
+			return -1;
+		}
+		*scope = STATS_SKILL;
+		if ((*sid = stats_run_skill_id(s->srv, code)) == 0) {
+			snprintf(msg, sizeof msg, "no skill %s", code);
+			session_reply_error_field(s, id, CC_ERR_NOT_FOUND, msg, "skill");
+			return -1;
+		}
+		return 0;
+	}
 	if (strcmp(kind, "overall") == 0) {
 		if (fence != 0) {
 			session_reply_error(
@@ -174,7 +193,7 @@ static void
 report_post(struct op_job *j, json_t *reply)
 {
 	struct report_job *r = (struct report_job *)j;
-	static const char *const names[] = {"queue", "site", "agent", "day", "interval"};
+	static const char *const names[] = {"queue", "site", "agent", "day", "interval", "skill"};
 
 	json_object_set_new(reply, "from", json_integer((json_int_t)r->q.from));
 	json_object_set_new(reply, "to", json_integer((json_int_t)r->q.to));
@@ -224,7 +243,8 @@ report_bound(struct session *s, json_int_t id, json_t *req, const char *key, uin
 void
 op_stats_report(struct session *s, json_int_t id, json_t *req)
 {
-	static const char *const bys[] = {"queue", "site", "agent", "day", "interval", NULL};
+	static const char *const bys[] = {"queue",    "site",  "agent", "day",
+	                                  "interval", "skill", NULL};
 	struct report_job *r;
 	struct report_req *q;
 	uint32_t fence = fence_site(s), home = 0;
@@ -237,12 +257,18 @@ op_stats_report(struct session *s, json_int_t id, json_t *req)
 	}
 	r = op_job_new(sizeof *r, s, id, "stats", "stats.report", 0, report_run);
 	q = &r->q;
-	if (arg_enum(s, id, req, "by", 0, bys, "queue, site, agent, day or interval", by,
+	if (arg_enum(s, id, req, "by", 0, bys, "queue, site, agent, day, interval or skill", by,
 	             sizeof by) < 0)
 		goto refused;
 	for (int i = 0; bys[i] != NULL; i++)
 		if (strcmp(bys[i], by) == 0)
 			q->by = (enum report_by)i;
+	if (q->by == REPORT_SKILL && fence != 0) {
+		session_reply_error(s, id, CC_ERR_FORBIDDEN,
+		                    "a skill's figures span the sites: a supervisor of a site "
+		                    "sees that site's figures");
+		goto refused;
+	}
 	/* the site: named (its days are its local days), or the fence */
 	if ((rc = arg_text(s, id, req, "site", 64, ARG_OPTIONAL, code, sizeof code)) < 0)
 		goto refused;
@@ -272,6 +298,12 @@ op_stats_report(struct session *s, json_int_t id, json_t *req)
 			           "and agents are not kept per queue");
 			goto refused;
 		}
+	}
+	if (q->by == REPORT_SKILL && (q->site_named || q->queue != 0)) {
+		arg_refuse(s, id, CC_ERR_BAD_REQUEST, q->queue != 0 ? "queue" : "site",
+		           "cannot be given with by skill: the figures of skills are not kept "
+		           "per site or queue");
+		goto refused;
 	}
 	if (report_bound(s, id, req, "from", q->site_named ? q->site : 0, 0, &q->from) < 0 ||
 	    report_bound(s, id, req, "to", q->site_named ? q->site : 0, 1, &q->to) < 0)

@@ -1331,11 +1331,9 @@ route_queue_ewt(const struct route *r, uint32_t queue)
 }
 
 int
-route_item_info(const struct route *r, uint64_t id, int64_t now, struct route_item_info *out)
+route_item_peek(const struct route *r, uint64_t id, struct route_item_info *out)
 {
 	const struct item *it = item_find(r, id);
-	unsigned ahead = 0;
-	size_t serving;
 
 	if (it == NULL)
 		return ROUTE_ENOENT;
@@ -1345,6 +1343,18 @@ route_item_info(const struct route *r, uint64_t id, int64_t now, struct route_it
 	out->queue = it->in.queue;
 	out->agent = it->agent ? it->agent->id : 0;
 	out->vkey = it->vkey;
+	return ROUTE_OK;
+}
+
+int
+route_item_info(const struct route *r, uint64_t id, int64_t now, struct route_item_info *out)
+{
+	const struct item *it = item_find(r, id);
+	unsigned ahead = 0;
+	size_t serving;
+
+	if (route_item_peek(r, id, out) != ROUTE_OK)
+		return ROUTE_ENOENT;
 	if (it->state != ROUTE_ITEM_WAITING)
 		return ROUTE_OK;
 	/* a scan of the item's bucket: for status pages, not per decision */

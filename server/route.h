@@ -252,6 +252,9 @@ struct route_item_info {
 	int64_t ewt_ms;    /* estimated wait from now */
 };
 int route_item_info(const struct route *r, uint64_t item, int64_t now, struct route_item_info *out);
+/* As route_item_info without position and ewt_ms (left 0): O(1), no scan
+ * of the item's bucket, for reading many items at once. */
+int route_item_peek(const struct route *r, uint64_t item, struct route_item_info *out);
 /* Estimated wait for new work in queue at site: waiting work ahead times
  * the handling time, over the agents serving it (those not offline). */
 int64_t route_queue_ewt(const struct route *r, uint32_t queue);

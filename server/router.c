@@ -17,11 +17,33 @@
 #include "store-ticket.h"
 #include "store.h"
 
+/* A ticket in line or offered, as queue.items shows it: what the core
+ * does not keep (its ref, channel, subject), noted from each ticket
+ * object the router applies, on the list of its queue. */
+#define LIVE_SUBJECT_MAX 120 /* bytes kept of a subject, cut at a character */
+struct rt_queue;
+struct rt_live {
+	uint64_t id;
+	struct rt_queue *q;
+	char ref[33];
+	char channel[8];
+	char subject[LIVE_SUBJECT_MAX + 1];
+	int priority;
+	unsigned int version;
+	uint16_t site; /* the site that owns the ticket */
+	int64_t enqueued_ms;
+	TAILQ_ENTRY(rt_live) entry; /* on q->live */
+	UT_hash_handle hh;
+};
+TAILQ_HEAD(rt_live_list, rt_live);
+
 struct rt_queue {
 	uint32_t id;
 	char code[65];
+	uint32_t site; /* 0: a queue of every site */
 	unsigned nreq;
 	struct route_skill req[ROUTE_MAX_REQ];
+	struct rt_live_list live; /* its tickets in line or offered */
 	UT_hash_handle hh, hh_code;
 };
 
@@ -36,6 +58,8 @@ struct rt_agent {
 	int active; /* in the set-up last read; inactive agents take no work */
 	char user[65];
 	struct session *s; /* logged in and routed, or NULL */
+	unsigned nqueues;
+	uint32_t queues[ROUTE_MAX_QUEUES]; /* the queues it serves */
 	UT_hash_handle hh, hh_user;
 };
 
@@ -110,6 +134,7 @@ struct router {
 	uint16_t level_skill[5];       /* complaint.l1..l4 by handling level (0: none) */
 	struct rt_lang *langs;         /* language skills by the language they speak */
 	struct rt_lang *products;      /* product skills by product line */
+	struct rt_live *live;          /* tickets in line or offered, by id */
 	unsigned long long offers, timeouts;
 };
 
@@ -394,12 +419,15 @@ stats_queued(struct router *rt, const json_t *t, const struct route_item_in *in,
 	                    : strcmp(kind, "call") == 0      ? STATS_CALL
 	                    : strcmp(kind, "complaint") == 0 ? STATS_COMPLAINT
 	                                                     : STATS_OTHER;
+	/* the skills the work requires, as the router matches agents */
+	uint32_t skills[ROUTE_MAX_REQ];
+	unsigned nk = stats_run_item_skills(rt->srv, in->req, in->nreq, skills);
 
 	if (st != NULL)
-		stats_run_check("queued", in->id,
-		                stats_item_queued(st, in->id, in->queue,
-		                                  stats_run_site_of(rt->srv, in->site),
-		                                  sev >= 1 && sev <= 4 ? (int)sev : 0, k, now));
+		stats_run_check(
+		    "queued", in->id,
+		    stats_item_queued(st, in->id, in->queue, stats_run_site_of(rt->srv, in->site),
+		                      sev >= 1 && sev <= 4 ? (int)sev : 0, k, skills, nk, now));
 }
 
 /* Work the core knew (as info) joined the line again as in: moved to
@@ -416,8 +444,10 @@ stats_requeued(struct router *rt, const json_t *t, const struct route_item_in *i
 	if (info == NULL) {
 		stats_queued(rt, t, in, now);
 	} else if (info->queue != in->queue) {
+		uint32_t skills[ROUTE_MAX_REQ];
+		unsigned nk = stats_run_item_skills(rt->srv, in->req, in->nreq, skills);
 		stats_run_check("transferred", in->id,
-		                stats_item_transferred(st, in->id, in->queue, now));
+		                stats_item_transferred(st, in->id, in->queue, skills, nk, now));
 	} else if (info->state == ROUTE_ITEM_ASSIGNED) {
 		stats_run_check("done", in->id, stats_item_done(st, in->id, now));
 		stats_queued(rt, t, in, now);
@@ -569,6 +599,8 @@ static void ticket_next(struct router *rt, struct rt_ticket *t);
 static void ticket_seen(struct router *rt, const json_t *t);
 static void ticket_forget(struct router *rt, uint64_t id);
 static void ticket_apply(struct router *rt, const json_t *t, int same);
+static void live_note(struct router *rt, const json_t *t);
+static void live_drop(struct router *rt, uint64_t id);
 
 /* Send ev (consumed) to the agent: on the connection that takes its routed
  * work, or, when none does yet, on every connection it is logged in on. */
@@ -684,6 +716,7 @@ job_done(void *arg)
 		sla_run_arm(rt->srv, j->res.sla_ticket, j->res.sla_wake_ms);
 	/* the core decided this write: it is already in line with it */
 	ticket_seen(rt, ticket);
+	live_note(rt, ticket);
 	if (j->act.action == TA_OFFER) {
 		offer_send(rt, a, ticket, j->act.until);
 		rt->offers++;
@@ -880,11 +913,69 @@ ticket_forget(struct router *rt, uint64_t id)
 {
 	struct rt_seen *e;
 
+	live_drop(rt, id);
 	HASH_FIND(hh, rt->seen, &id, sizeof id, e);
 	if (e == NULL || e->until != 0)
 		return;
 	e->until = now_ms() + SEEN_KEEP_MS;
 	TAILQ_INSERT_TAIL(&rt->seen_gone, e, gone);
+}
+
+/* Note what queue.items shows of a ticket in line or offered (t a whole
+ * ticket object); a ticket in any other state, or in a queue the router
+ * does not know, is dropped. */
+static void
+live_note(struct router *rt, const json_t *t)
+{
+	uint64_t id = (uint64_t)jint(t, "id");
+	const char *state = jstr(t, "state"), *subject = jstr(t, "subject");
+	struct rt_queue *q = queue_by_code(rt, jstr(t, "queue"));
+	struct rt_live *l;
+	size_t n;
+
+	if (q == NULL || state == NULL ||
+	    (strcmp(state, "queued") != 0 && strcmp(state, "offered") != 0)) {
+		live_drop(rt, id);
+		return;
+	}
+	HASH_FIND(hh, rt->live, &id, sizeof id, l);
+	if (l == NULL) {
+		if ((l = calloc(1, sizeof *l)) == NULL)
+			abort();
+		l->id = id;
+		HASH_ADD(hh, rt->live, id, sizeof l->id, l);
+	} else if (l->q != q) {
+		TAILQ_REMOVE(&l->q->live, l, entry);
+	}
+	if (l->q != q)
+		TAILQ_INSERT_TAIL(&q->live, l, entry);
+	l->q = q;
+	snprintf(l->ref, sizeof l->ref, "%s", jstr(t, "ref") ? jstr(t, "ref") : "");
+	snprintf(l->channel, sizeof l->channel, "%s", jstr(t, "channel") ? jstr(t, "channel") : "");
+	l->priority = (int)jint(t, "priority");
+	l->version = (unsigned int)jint(t, "version");
+	l->enqueued_ms = jint(t, "enqueued_at");
+	l->site = site_by_code(rt, jstr(t, "owning_site"));
+	/* a long subject is cut at a character boundary (UTF-8) */
+	n = subject ? strlen(subject) : 0;
+	if (n > LIVE_SUBJECT_MAX)
+		for (n = LIVE_SUBJECT_MAX; n > 0 && ((unsigned char)subject[n] & 0xC0) == 0x80; n--)
+			;
+	memcpy(l->subject, subject ? subject : "", n);
+	l->subject[n] = '\0';
+}
+
+static void
+live_drop(struct router *rt, uint64_t id)
+{
+	struct rt_live *l;
+
+	HASH_FIND(hh, rt->live, &id, sizeof id, l);
+	if (l == NULL)
+		return;
+	TAILQ_REMOVE(&l->q->live, l, entry);
+	HASH_DEL(rt->live, l);
+	free(l);
 }
 
 void
@@ -921,6 +1012,7 @@ ticket_apply(struct router *rt, const json_t *t, int same)
 	if (ticket_stale(rt, id, (unsigned int)jint(t, "version"), same))
 		return;
 	ticket_seen(rt, t);
+	live_note(rt, t);
 	owner = agent_by_user(rt, jstr(t, "owner"));
 	known = route_item_info(rt->core, id, now, &info) == ROUTE_OK;
 	HASH_FIND(hh, rt->tickets, &id, sizeof id, w);
@@ -1083,6 +1175,129 @@ router_wait_info(struct server *srv, uint64_t ticket_id, json_t *out)
 	json_object_set_new(out, "estimated_wait_ms", json_integer(info.ewt_ms));
 }
 
+static void *grow(void *v, size_t *cap, size_t n, size_t each);
+
+/* A ticket of a queue.items answer, with what the core says of it. */
+struct live_row {
+	const struct rt_live *l;
+	struct route_item_info info;
+};
+
+/* The line's order (docs/ROUTING.md): vkey, then arrival, then id. */
+static int
+live_row_cmp(const void *a, const void *b)
+{
+	const struct live_row *x = a, *y = b;
+
+	if (x->info.vkey != y->info.vkey)
+		return x->info.vkey < y->info.vkey ? -1 : 1;
+	if (x->l->enqueued_ms != y->l->enqueued_ms)
+		return x->l->enqueued_ms < y->l->enqueued_ms ? -1 : 1;
+	return x->l->id < y->l->id ? -1 : x->l->id > y->l->id;
+}
+
+static const char *
+live_state_name(enum route_item_state st)
+{
+	return st == ROUTE_ITEM_OFFERED ? "offered" : st == ROUTE_ITEM_HELD ? "held" : "waiting";
+}
+
+json_t *
+router_queue_items(struct server *srv, const char *queue, uint32_t fence, size_t offset,
+                   size_t limit)
+{
+	struct router *rt = srv->router;
+	struct rt_queue *q;
+	struct rt_live *l;
+	struct rt_site *site, *ts;
+	struct live_row *v = NULL;
+	size_t n = 0, cap = 0, line = 0, shown = 0, waiting = 0;
+	json_t *items, *r;
+
+	if (rt == NULL || (q = queue_by_code(rt, queue)) == NULL ||
+	    (fence != 0 && q->site != 0 && q->site != fence))
+		return NULL;
+	TAILQ_FOREACH(l, &q->live, entry)
+	{
+		struct route_item_info info;
+		if (route_item_peek(rt->core, l->id, &info) != ROUTE_OK || info.queue != q->id ||
+		    info.state == ROUTE_ITEM_ASSIGNED)
+			continue;
+		v = grow(v, &cap, n, sizeof *v);
+		v[n].l = l;
+		v[n++].info = info;
+	}
+	if (n > 1)
+		qsort(v, n, sizeof *v, live_row_cmp);
+	items = json_array();
+	/* places count the whole line; a supervisor of a site is shown the
+	 * tickets of that site only (a queue of every site holds others) */
+	for (size_t i = 0; i < n; i++) {
+		struct rt_agent *a =
+		    v[i].info.state == ROUTE_ITEM_OFFERED ? agent_by_id(rt, v[i].info.agent) : NULL;
+		json_t *o;
+		/* a place in line for waiting work; offered and held work has none */
+		if (v[i].info.state == ROUTE_ITEM_WAITING)
+			line++;
+		if (fence != 0 && v[i].l->site != fence)
+			continue;
+		waiting += v[i].info.state == ROUTE_ITEM_WAITING;
+		if (shown++ < offset || shown - 1 - offset >= limit)
+			continue;
+		o = json_pack("{s:I,s:s,s:s,s:s,s:i,s:s,s:I,s:I,s:i}", "id", (json_int_t)v[i].l->id,
+		              "ref", v[i].l->ref, "state", live_state_name(v[i].info.state),
+		              "channel", v[i].l->channel, "priority", v[i].l->priority, "subject",
+		              v[i].l->subject, "enqueued_at", (json_int_t)v[i].l->enqueued_ms,
+		              "version", (json_int_t)v[i].l->version, "level", v[i].info.level);
+		json_object_set_new(o, "position",
+		                    v[i].info.state == ROUTE_ITEM_WAITING
+		                        ? json_integer((json_int_t)line)
+		                        : json_null());
+		json_object_set_new(o, "agent", a ? json_string(a->user) : json_null());
+		json_array_append_new(items, o);
+	}
+	free(v);
+	r = json_pack("{s:s,s:o,s:I,s:I,s:I,s:o}", "queue", q->code, "site", json_null(), "total",
+	              (json_int_t)shown, "waiting", (json_int_t)waiting, "offset",
+	              (json_int_t)offset, "items", items);
+	HASH_ITER(hh_code, rt->sites, site, ts)
+	{
+		if (site->id == q->site)
+			json_object_set_new(r, "site", json_string(site->code));
+	}
+	json_object_set_new(r, "next_offset",
+	                    offset + limit < shown ? json_integer((json_int_t)(offset + limit))
+	                                           : json_null());
+	return r;
+}
+
+int
+router_queue_site(struct server *srv, const char *queue, uint32_t *site)
+{
+	struct rt_queue *q = srv->router ? queue_by_code(srv->router, queue) : NULL;
+
+	if (q == NULL)
+		return -1;
+	*site = q->site;
+	return 0;
+}
+
+int
+router_agent_serves(struct server *srv, unsigned int agent, const char *queue)
+{
+	struct router *rt = srv->router;
+	struct rt_queue *q;
+	struct rt_agent *a;
+
+	if (rt == NULL || (a = agent_by_id(rt, agent)) == NULL || !a->active ||
+	    (q = queue_by_code(rt, queue)) == NULL)
+		return 0;
+	for (unsigned i = 0; i < a->nqueues; i++)
+		if (a->queues[i] == q->id)
+			return 1;
+	return 0;
+}
+
 int64_t
 router_queue_ewt(struct server *srv, uint32_t queue)
 {
@@ -1217,6 +1432,7 @@ struct su_queue {
 	char code[65];
 	uint32_t site;      /* 0: every site's */
 	int64_t sl_ms;      /* the service-level threshold */
+	int64_t short_ms;   /* the short-abandon threshold; 0: none */
 	double alert_sl;    /* alert below this service level; < 0: none */
 	int64_t alert_wait; /* alert above this longest wait (ms); 0: none */
 	int alert_breach;   /* alert on an open SLA breach */
@@ -1233,6 +1449,10 @@ struct su_site {
 	char code[65];
 	char tz[65];
 };
+struct su_skill {
+	uint16_t id;
+	char code[65];
+};
 struct rt_setup {
 	struct su_queue *queues;
 	size_t nq, capq;
@@ -1240,6 +1460,8 @@ struct rt_setup {
 	size_t na, capa;
 	struct su_site *sites;
 	size_t ns, caps;
+	struct su_skill *skills; /* every skill, for the statistics */
+	size_t nk, capk;
 	char (*reasons)[ROUTE_REASON_MAX + 1];
 	size_t nr, capr;
 	uint16_t level_skill[5]; /* complaint.l1..l4 by handling level (0: none) */
@@ -1267,6 +1489,7 @@ setup_free(struct rt_setup *su)
 	free(su->queues);
 	free(su->agents);
 	free(su->sites);
+	free(su->skills);
 	free(su->reasons);
 	free(su->langs);
 	free(su->products);
@@ -1335,6 +1558,18 @@ load_queue(struct rt_setup *su, MYSQL_ROW r)
 	q->alert_sl = r[13] ? strtod(r[13], NULL) : -1;
 	q->alert_wait = col_int(r, 14) * 1000;
 	q->alert_breach = col_int(r, 15) != 0;
+	q->short_ms = col_int(r, 16) * 1000;
+}
+
+static void
+load_skill(struct rt_setup *su, MYSQL_ROW r)
+{
+	struct su_skill *k;
+
+	su->skills = grow(su->skills, &su->capk, su->nk, sizeof *su->skills);
+	k = &su->skills[su->nk++];
+	k->id = (uint16_t)col_int(r, 0);
+	snprintf(k->code, sizeof k->code, "%s", r[1]);
 }
 
 static void
@@ -1449,8 +1684,11 @@ setup_load(MYSQL *m, struct rt_setup *su, char *err, size_t errlen)
 		               "ewt_overflow_seconds, offer_seconds, wrapup_seconds, "
 		               "sticky_seconds, aht_seconds, max_misses, COALESCE(site_id, 0), "
 		               "sl_target_seconds, alert_sl_below, alert_wait_above_seconds, "
-		               "alert_on_breach FROM queues",
+		               "alert_on_breach, short_abandon_seconds FROM queues",
 		               load_queue, su, err, errlen);
+	if (rc == 0)
+		rc = load_rows(m, "SELECT id, code FROM skills WHERE id <= 65535", load_skill, su,
+		               err, errlen);
 	if (rc == 0)
 		rc = load_rows(m,
 		               "SELECT queue_id, skill_id, min_proficiency FROM queue_skills "
@@ -1538,6 +1776,8 @@ setup_apply(struct router *rt, const struct rt_setup *su)
 	}
 	for (size_t i = 0; i < su->ns; i++)
 		stats_run_site(rt->srv, su->sites[i].id, su->sites[i].code, su->sites[i].tz);
+	for (size_t i = 0; i < su->nk; i++)
+		stats_run_skill(rt->srv, su->skills[i].id, su->skills[i].code);
 	for (size_t i = 0; i < su->nq; i++) {
 		const struct su_queue *sq = &su->queues[i];
 		struct rt_queue *q;
@@ -1546,16 +1786,18 @@ setup_apply(struct router *rt, const struct rt_setup *su)
 			if ((q = calloc(1, sizeof *q)) == NULL)
 				abort();
 			q->id = sq->cfg.id;
+			TAILQ_INIT(&q->live);
 			HASH_ADD(hh, rt->queues, id, sizeof q->id, q);
 		} else {
 			HASH_DELETE(hh_code, rt->queues_by_code, q);
 		}
 		snprintf(q->code, sizeof q->code, "%s", sq->code);
 		HASH_ADD_KEYPTR(hh_code, rt->queues_by_code, q->code, strlen(q->code), q);
+		q->site = sq->site;
 		q->nreq = sq->nreq;
 		memcpy(q->req, sq->req, sizeof q->req);
 		route_queue_set(rt->core, &sq->cfg);
-		stats_run_queue(rt->srv, q->id, q->code, sq->site, sq->sl_ms);
+		stats_run_queue(rt->srv, q->id, q->code, sq->site, sq->sl_ms, sq->short_ms);
 		stats_run_queue_alerts(rt->srv, q->id, sq->alert_sl, sq->alert_wait,
 		                       sq->alert_breach);
 	}
@@ -1575,9 +1817,11 @@ setup_apply(struct router *rt, const struct rt_setup *su)
 			HASH_ADD_KEYPTR(hh_user, rt->agents_by_user, a->user, strlen(a->user), a);
 		}
 		a->active = 1;
+		a->nqueues = sa->cfg.nqueues;
+		memcpy(a->queues, sa->cfg.queues, sizeof a->queues);
 		route_agent_set(rt->core, &sa->cfg, now);
 		stats_run_agent(rt->srv, a->id, a->user, sa->cfg.site, sa->cfg.queues,
-		                sa->cfg.nqueues);
+		                sa->cfg.nqueues, sa->cfg.skills, sa->cfg.nskills);
 		stats_agent_sync(rt, a->id);
 	}
 	HASH_ITER(hh, rt->agents, a, ta)
@@ -1623,12 +1867,18 @@ load_waiting(struct router *rt, MYSQL_ROW r)
 		json_object_set_new(t, "product_line", json_string(r[15]));
 	if (t != NULL && item_from_ticket(rt, t, &in) == 0) {
 		if (strcmp(r[9], "queued") == 0) {
+			json_object_set_new(t, "state", json_string(r[9]));
+			json_object_set_new(t, "ref", json_string(r[16]));
+			json_object_set_new(t, "version", json_integer(col_int(r, 17)));
+			json_object_set_new(t, "subject", json_string(r[18]));
 			/* waiting since its enqueue time, for the statistics too */
-			if (route_item_add(rt->core, &in, now_ms()) == ROUTE_OK)
+			if (route_item_add(rt->core, &in, now_ms()) == ROUTE_OK) {
+				live_note(rt, t);
 				stats_queued(rt, t, &in,
 				             in.enqueued_ms > 0 && in.enqueued_ms < now_ms()
 				                 ? in.enqueued_ms
 				                 : now_ms());
+			}
 		} else if (r[10] != NULL) { /* work in hand counts in its agent's load */
 			route_item_assign(rt->core, in.id, (uint32_t)col_int(r, 10), &in, now_ms());
 		}
@@ -1683,7 +1933,7 @@ load_work(struct router *rt, MYSQL *m, char *err, size_t errlen)
 	                   "t.kind, t.severity, t.state, t.owner_agent_id, c.value_tier, "
 	                   "TIMESTAMPDIFF(MICROSECOND, '1970-01-01', t.first_response_due) DIV "
 	                   "1000, TIMESTAMPDIFF(MICROSECOND, '1970-01-01', t.resolution_due) DIV "
-	                   "1000, t.language, t.product_line "
+	                   "1000, t.language, t.product_line, t.ref, t.version, t.subject "
 	                   "FROM tickets t JOIN queues q ON q.id = t.queue_id "
 	                   "LEFT JOIN customers c ON c.id = t.customer_id "
 	                   "LEFT JOIN sites s ON s.id = t.site_id "
@@ -1751,11 +2001,12 @@ router_start(struct server *srv, char *err, size_t errlen)
 static int
 policy_write(MYSQL *m, const struct queue_policy *p, int *refused, char *err, size_t errlen)
 {
-	MYSQL_BIND b[15];
+	MYSQL_BIND b[16];
 	unsigned long len[2];
-	my_bool nul[15] = {0};
+	my_bool nul[16] = {0};
 	int v[8] = {p->relax,  p->overflow, p->ewt_overflow, p->offer,
 	            p->wrapup, p->sticky,   p->aht,          p->max_misses};
+	int short_abandon = p->short_abandon;
 	int sl_given = p->alert_sl_given, wait_given = p->alert_wait_given;
 	int wait = p->alert_wait_above, breach = p->alert_on_breach;
 	double sl = p->alert_sl_below;
@@ -1785,7 +2036,10 @@ policy_write(MYSQL *m, const struct queue_policy *p, int *refused, char *err, si
 	bind_int(&b[13], &breach);
 	nul[13] = breach < 0;
 	b[13].is_null = &nul[13];
-	bind_str(&b[14], p->queue, &len[1]);
+	bind_int(&b[14], &short_abandon);
+	nul[14] = short_abandon < 0;
+	b[14].is_null = &nul[14];
+	bind_str(&b[15], p->queue, &len[1]);
 	if (store_exec(m,
 	               "UPDATE queues SET strategy = COALESCE(?, strategy), "
 	               "relax_seconds = COALESCE(?, relax_seconds), "
@@ -1798,7 +2052,8 @@ policy_write(MYSQL *m, const struct queue_policy *p, int *refused, char *err, si
 	               "max_misses = COALESCE(?, max_misses), "
 	               "alert_sl_below = IF(?, ?, alert_sl_below), "
 	               "alert_wait_above_seconds = IF(?, ?, alert_wait_above_seconds), "
-	               "alert_on_breach = COALESCE(?, alert_on_breach) WHERE code = ?",
+	               "alert_on_breach = COALESCE(?, alert_on_breach), "
+	               "short_abandon_seconds = COALESCE(?, short_abandon_seconds) WHERE code = ?",
 	               b, err, errlen, &n) != 0)
 		return -1;
 	if (n > 0)
@@ -1902,6 +2157,8 @@ reload_done(void *arg)
 				        : json_null());
 				json_object_set_new(qo, "alert_on_breach",
 				                    json_boolean(q->alert_breach));
+				json_object_set_new(qo, "short_abandon_seconds",
+				                    json_integer((json_int_t)(q->short_ms / 1000)));
 			}
 			session_send(s, r);
 		} else {
@@ -1970,6 +2227,7 @@ router_stop(struct server *srv)
 	struct rt_reason *r, *tr;
 	struct rt_ticket *t, *tt;
 	struct rt_seen *e, *te;
+	struct rt_live *l, *tl;
 
 	if (rt == NULL)
 		return;
@@ -1987,6 +2245,11 @@ router_stop(struct server *srv)
 	{
 		HASH_DEL(rt->seen, e);
 		free(e);
+	}
+	HASH_ITER(hh, rt->live, l, tl)
+	{
+		HASH_DEL(rt->live, l);
+		free(l);
 	}
 	mark_free(&rt->sticky);
 	mark_free(&rt->released);

@@ -53,6 +53,19 @@ void router_wait_info(struct server *srv, uint64_t ticket_id, json_t *out);
 int64_t router_queue_ewt(struct server *srv, uint32_t queue);
 /* {"queue", "estimated_wait_ms"} for new work in queue, or NULL. */
 json_t *router_queue_estimate(struct server *srv, const char *queue);
+/* queue.items: the tickets of a queue in line or offered, in the line's
+ * order, from offset, at most limit of them: {"queue", "site", "total",
+ * "waiting", "offset", "next_offset", "items"}. NULL when there is no such
+ * queue for fence (a site id: a queue of another site is not shown; 0:
+ * every queue). */
+json_t *router_queue_items(struct server *srv, const char *queue, uint32_t fence, size_t offset,
+                           size_t limit);
+/* The site (an id; 0: every site's) of a queue (a code): 0, or -1 when
+ * the router knows no such queue. */
+int router_queue_site(struct server *srv, const char *queue, uint32_t *site);
+/* Whether the agent (agents.id) serves the queue (a code) in the set-up
+ * last read. */
+int router_agent_serves(struct server *srv, unsigned int agent, const char *queue);
 /* The session of a logged-in agent ended. */
 void router_session_closed(struct server *srv, struct session *s);
 
@@ -71,6 +84,7 @@ struct queue_policy {
 	double alert_sl_below; /* 0..1; < 0: none */
 	int alert_wait_above;  /* seconds; 0: none */
 	int alert_on_breach;   /* 0 or 1; -1: unchanged */
+	int short_abandon;     /* seconds; -1: unchanged */
 };
 /* queue.set: write the policy, then read the set-up again and apply it
  * (as route.reload); the reply is the queue's policy. */

@@ -231,6 +231,7 @@ void op_offer_accept(struct session *s, json_int_t id, json_t *req);
 void op_offer_decline(struct session *s, json_int_t id, json_t *req);
 void op_route_reload(struct session *s, json_int_t id, json_t *req);
 void op_queue_set(struct session *s, json_int_t id, json_t *req);
+void op_queue_items(struct session *s, json_int_t id, json_t *req);
 /* op-call.c */
 void op_call_arrive(struct session *s, json_int_t id, json_t *req);
 void op_call_answer(struct session *s, json_int_t id, json_t *req);

@@ -68,6 +68,15 @@ struct sr_queue {
 	UT_hash_handle hh, hh_code;
 };
 
+/* A skill: its day is that of the site with the lowest id. */
+struct sr_skill {
+	uint32_t id;
+	char code[65];
+	uint32_t home;
+	struct sr_roll roll;
+	UT_hash_handle hh, hh_code;
+};
+
 struct sr_agent {
 	uint32_t id;
 	char user[65];
@@ -102,6 +111,7 @@ struct stats_run {
 	struct stats *core;
 	struct sr_site *sites, *sites_by_code;
 	struct sr_queue *queues, *queues_by_code;
+	struct sr_skill *skills, *skills_by_code;
 	struct sr_agent *agents;
 	struct sr_sla *sla;
 	struct sr_sub *subs;         /* by session */
@@ -295,7 +305,8 @@ queue_find(struct stats_run *run, uint32_t id)
 }
 
 void
-stats_run_queue(struct server *srv, uint32_t id, const char *code, uint32_t site, int64_t sl_ms)
+stats_run_queue(struct server *srv, uint32_t id, const char *code, uint32_t site, int64_t sl_ms,
+                int64_t short_ms)
 {
 	struct stats_run *run = run_of(srv);
 	struct sr_queue *q;
@@ -304,8 +315,7 @@ stats_run_queue(struct server *srv, uint32_t id, const char *code, uint32_t site
 
 	if (run == NULL || id == 0 || code == NULL || home == 0)
 		return;
-	/* no short-abandon threshold is configured: every abandon counts */
-	if ((rc = stats_queue_set(run->core, id, home, sl_ms, 0)) != STATS_OK) {
+	if ((rc = stats_queue_set(run->core, id, home, sl_ms, short_ms)) != STATS_OK) {
 		log_warn("stats", "msg=\"queue not counted\" queue=%s error=%s", code,
 		         stats_rc_name(rc));
 		return;
@@ -341,6 +351,73 @@ stats_run_queue_id(struct server *srv, const char *code, uint32_t *home_site)
 	return q->id;
 }
 
+static struct sr_skill *
+skill_find(struct stats_run *run, uint32_t id)
+{
+	struct sr_skill *k;
+	HASH_FIND(hh, run->skills, &id, sizeof id, k);
+	return k;
+}
+
+void
+stats_run_skill(struct server *srv, uint32_t id, const char *code)
+{
+	struct stats_run *run = run_of(srv);
+	struct sr_skill *k;
+	uint32_t home = stats_run_site_of(srv, 0);
+	int rc;
+
+	if (run == NULL || id == 0 || code == NULL || home == 0)
+		return;
+	if ((rc = stats_skill_set(run->core, id, home)) != STATS_OK) {
+		log_warn("stats", "msg=\"skill not counted\" skill=%s error=%s", code,
+		         stats_rc_name(rc));
+		return;
+	}
+	if ((k = skill_find(run, id)) == NULL) {
+		if ((k = calloc(1, sizeof *k)) == NULL)
+			abort();
+		k->id = id;
+		HASH_ADD(hh, run->skills, id, sizeof k->id, k);
+	} else {
+		HASH_DELETE(hh_code, run->skills_by_code, k);
+	}
+	snprintf(k->code, sizeof k->code, "%s", code);
+	HASH_ADD_KEYPTR(hh_code, run->skills_by_code, k->code, strlen(k->code), k);
+	k->home = home;
+}
+
+uint32_t
+stats_run_skill_id(struct server *srv, const char *code)
+{
+	struct stats_run *run = run_of(srv);
+	struct sr_skill *k;
+
+	if (run == NULL || code == NULL)
+		return 0;
+	HASH_FIND(hh_code, run->skills_by_code, code, strlen(code), k);
+	return k ? k->id : 0;
+}
+
+unsigned
+stats_run_item_skills(struct server *srv, const struct route_skill *req, unsigned n,
+                      uint32_t out[ROUTE_MAX_REQ])
+{
+	struct stats_run *run = run_of(srv);
+	unsigned m = 0;
+
+	for (unsigned i = 0; run != NULL && i < n && m < ROUTE_MAX_REQ; i++) {
+		unsigned j = 0;
+		if (skill_find(run, req[i].skill) == NULL)
+			continue;
+		while (j < m && out[j] != req[i].skill)
+			j++;
+		if (j == m)
+			out[m++] = req[i].skill;
+	}
+	return m;
+}
+
 static struct sr_agent *
 agent_find(struct stats_run *run, uint32_t id)
 {
@@ -351,13 +428,14 @@ agent_find(struct stats_run *run, uint32_t id)
 
 void
 stats_run_agent(struct server *srv, uint32_t id, const char *user, uint32_t site,
-                const uint32_t *queues, unsigned n)
+                const uint32_t *queues, unsigned n, const struct route_skill *skills,
+                unsigned nskills)
 {
 	struct stats_run *run = run_of(srv);
 	struct stats_agent_view v;
 	struct sr_agent *a;
-	uint32_t counted[ROUTE_MAX_QUEUES];
-	unsigned nc = 0;
+	uint32_t counted[ROUTE_MAX_QUEUES], held[ROUTE_MAX_SKILLS];
+	unsigned nc = 0, nh = 0;
 	int64_t now = now_ms();
 	int rc;
 
@@ -382,6 +460,16 @@ stats_run_agent(struct server *srv, uint32_t id, const char *user, uint32_t site
 		if (queue_find(run, queues[i]) != NULL)
 			counted[nc++] = queues[i];
 	stats_run_check("agent_queues", id, stats_agent_queues(run->core, id, counted, nc, now));
+	for (unsigned i = 0; i < nskills && nh < ROUTE_MAX_SKILLS; i++) {
+		unsigned j = 0;
+		if (skill_find(run, skills[i].skill) == NULL)
+			continue;
+		while (j < nh && held[j] != skills[i].skill)
+			j++;
+		if (j == nh)
+			held[nh++] = skills[i].skill;
+	}
+	stats_run_check("agent_skills", id, stats_agent_skills(run->core, id, held, nh, now));
 	a->nqueues = nc;
 	memcpy(a->queues, counted, nc * sizeof counted[0]);
 }
@@ -521,6 +609,14 @@ stats_run_view_json(struct server *srv, enum stats_scope scope, uint32_t id, int
 		json_object_set_new(o, "site", json_string(s ? s->code : ""));
 		break;
 	}
+	case STATS_SKILL: {
+		struct sr_skill *k = skill_find(run, id);
+		struct sr_site *s = k ? site_find(run, k->home) : NULL;
+		json_object_set_new(o, "scope", json_string("skill"));
+		json_object_set_new(o, "skill", json_string(k ? k->code : ""));
+		json_object_set_new(o, "site", s ? json_string(s->code) : json_null());
+		break;
+	}
 	default:
 		json_object_set_new(o, "scope", json_string("overall"));
 		break;
@@ -609,7 +705,8 @@ stats_run_agents_json(struct server *srv, enum stats_scope scope, uint32_t id, i
 		return arr;
 	HASH_ITER(hh, run->agents, a, ta)
 	{
-		int in = scope == STATS_ALL || (scope == STATS_SITE && a->site == id);
+		int in = scope == STATS_ALL || (scope == STATS_SITE && a->site == id) ||
+		         (scope == STATS_SKILL && stats_agent_holds(run->core, a->id, id));
 		for (unsigned i = 0; !in && scope == STATS_QUEUE && i < a->nqueues; i++)
 			in = a->queues[i] == id;
 		if (in) {
@@ -627,6 +724,7 @@ stats_run_scopes_json(struct server *srv, uint32_t site, int64_t now)
 	struct stats_run *run = run_of(srv);
 	struct sr_site *x, *tx;
 	struct sr_queue *q, *tq;
+	struct sr_skill *k, *tk;
 	json_t *arr = json_array(), *o;
 
 	if (run == NULL)
@@ -643,6 +741,11 @@ stats_run_scopes_json(struct server *srv, uint32_t site, int64_t now)
 	{
 		if ((site == 0 || q->home == site) &&
 		    (o = stats_run_view_json(srv, STATS_QUEUE, q->id, now)) != NULL)
+			json_array_append_new(arr, o);
+	}
+	HASH_ITER(hh, run->skills, k, tk)
+	{
+		if (site == 0 && (o = stats_run_view_json(srv, STATS_SKILL, k->id, now)) != NULL)
 			json_array_append_new(arr, o);
 	}
 	return arr;
@@ -905,6 +1008,7 @@ push_cb(evutil_socket_t fd, short what, void *arg)
 		struct sr_site *x = NULL;
 		json_t *o;
 
+		/* skills span the sites: only subscribers of every site see them */
 		if (r->scope == STATS_AGENT)
 			continue;
 		if (r->scope == STATS_SITE)
@@ -952,80 +1056,102 @@ label(struct evbuffer *out, const char *v)
 	}
 }
 
+/* The figures of /metrics given for each queue (cc_queue_*) and each skill
+ * (cc_skill_*), by name without the prefix. */
+static const struct {
+	const char *name, *type, *help;
+} scope_metrics[] = {
+    {"waiting", "gauge", "Contacts waiting now."},
+    {"longest_wait_seconds", "gauge", "Wait of the longest waiting contact."},
+    {"agents_ready", "gauge", "Agents who are ready now."},
+    {"offered_total", "counter", "Contacts that entered today."},
+    {"answered_total", "counter", "Contacts answered today."},
+    {"answered_in_sl_total", "counter",
+     "Contacts answered within their queue's service-level threshold today."},
+    {"abandoned_total", "counter", "Contacts that gave up waiting today (short abandons apart)."},
+    {"short_abandoned_total", "counter",
+     "Contacts that gave up within their queue's short-abandon threshold today."},
+    {"handled_total", "counter", "Answered contacts whose talk ended today."},
+    {"service_level", "gauge",
+     "Answered within the threshold / answered, today (absent: no data)."},
+    {"asa_seconds", "gauge", "Average speed of answer today (absent: no data)."},
+};
+
+/* Figure k of scope_metrics from a view; < 0: no data. */
+static double
+metric_value(size_t k, const struct stats_view *v)
+{
+	switch (k) {
+	case 0:
+		return v->waiting;
+	case 1:
+		return (double)v->longest_wait_ms / 1000.0;
+	case 2:
+		return v->agents[ROUTE_AGENT_READY];
+	case 3:
+		return v->day.offered;
+	case 4:
+		return v->day.answered;
+	case 5:
+		return v->day.answered_in_sl;
+	case 6:
+		return v->day.abandoned;
+	case 7:
+		return v->day.short_abandoned;
+	case 8:
+		return v->day.handled;
+	case 9:
+		return v->sl;
+	default:
+		return v->asa_ms < 0 ? -1 : (double)v->asa_ms / 1000.0;
+	}
+}
+
 void
 stats_run_metrics(struct server *srv, struct evbuffer *out)
 {
-	static const struct {
-		const char *name, *type, *help;
-	} m[] = {
-	    {"cc_queue_waiting", "gauge", "Contacts waiting in the queue now."},
-	    {"cc_queue_longest_wait_seconds", "gauge", "Wait of the longest waiting contact."},
-	    {"cc_queue_agents_ready", "gauge", "Agents serving the queue who are ready now."},
-	    {"cc_queue_offered_total", "counter", "Contacts that entered the queue today."},
-	    {"cc_queue_answered_total", "counter", "Contacts answered today."},
-	    {"cc_queue_answered_in_sl_total", "counter",
-	     "Contacts answered within the service-level threshold today."},
-	    {"cc_queue_abandoned_total", "counter", "Contacts that gave up waiting today."},
-	    {"cc_queue_handled_total", "counter", "Answered contacts whose talk ended today."},
-	    {"cc_queue_service_level", "gauge",
-	     "Answered within the threshold / answered, today (absent: no data)."},
-	    {"cc_queue_asa_seconds", "gauge", "Average speed of answer today (absent: no data)."},
-	};
 	struct stats_run *run = run_of(srv);
 	int64_t now = now_ms();
+	char name[64], text[160];
 
 	if (run == NULL)
 		return;
-	for (size_t k = 0; k < sizeof m / sizeof m[0]; k++) {
+	for (size_t k = 0; k < sizeof scope_metrics / sizeof scope_metrics[0]; k++) {
 		struct sr_queue *q, *tq;
+		struct sr_skill *sk, *tsk;
 
-		help(out, m[k].name, m[k].type, m[k].help);
+		snprintf(name, sizeof name, "cc_queue_%s", scope_metrics[k].name);
+		snprintf(text, sizeof text, "%s By queue.", scope_metrics[k].help);
+		help(out, name, scope_metrics[k].type, text);
 		HASH_ITER(hh, run->queues, q, tq)
 		{
 			struct stats_view v;
 			struct sr_site *s = site_find(run, q->home);
 			double val;
 
-			if (stats_view(run->core, STATS_QUEUE, q->id, now, &v) != STATS_OK)
+			if (stats_view(run->core, STATS_QUEUE, q->id, now, &v) != STATS_OK ||
+			    (val = metric_value(k, &v)) < 0)
 				continue;
-			switch (k) {
-			case 0:
-				val = v.waiting;
-				break;
-			case 1:
-				val = (double)v.longest_wait_ms / 1000.0;
-				break;
-			case 2:
-				val = v.agents[ROUTE_AGENT_READY];
-				break;
-			case 3:
-				val = v.day.offered;
-				break;
-			case 4:
-				val = v.day.answered;
-				break;
-			case 5:
-				val = v.day.answered_in_sl;
-				break;
-			case 6:
-				val = v.day.abandoned;
-				break;
-			case 7:
-				val = v.day.handled;
-				break;
-			case 8:
-				val = v.sl;
-				break;
-			default:
-				val = v.asa_ms < 0 ? -1 : (double)v.asa_ms / 1000.0;
-				break;
-			}
-			if (val < 0)
-				continue;
-			evbuffer_add_printf(out, "%s{queue=\"", m[k].name);
+			evbuffer_add_printf(out, "%s{queue=\"", name);
 			label(out, q->code);
 			evbuffer_add(out, "\",site=\"", 8);
 			label(out, s ? s->code : "");
+			evbuffer_add_printf(out, "\"} %.17g\n", val);
+		}
+		snprintf(name, sizeof name, "cc_skill_%s", scope_metrics[k].name);
+		snprintf(text, sizeof text, "%s By skill the work requires or the agents hold.",
+		         scope_metrics[k].help);
+		help(out, name, scope_metrics[k].type, text);
+		HASH_ITER(hh, run->skills, sk, tsk)
+		{
+			struct stats_view v;
+			double val;
+
+			if (stats_view(run->core, STATS_SKILL, sk->id, now, &v) != STATS_OK ||
+			    (val = metric_value(k, &v)) < 0)
+				continue;
+			evbuffer_add_printf(out, "%s{skill=\"", name);
+			label(out, sk->code);
 			evbuffer_add_printf(out, "\"} %.17g\n", val);
 		}
 	}
@@ -1130,6 +1256,7 @@ roll_all(struct stats_run *run, int64_t now, struct roll_set *set, int rebase)
 {
 	struct sr_site *x, *tx;
 	struct sr_queue *q, *tq;
+	struct sr_skill *k, *tk;
 	struct sr_agent *a, *ta;
 
 	roll_scope(run, STATS_ALL, 0, 0, &run->roll_all, now, set, rebase);
@@ -1140,6 +1267,10 @@ roll_all(struct stats_run *run, int64_t now, struct roll_set *set, int rebase)
 	HASH_ITER(hh, run->queues, q, tq)
 	{
 		roll_scope(run, STATS_QUEUE, q->id, q->home, &q->roll, now, set, rebase);
+	}
+	HASH_ITER(hh, run->skills, k, tk)
+	{
+		roll_scope(run, STATS_SKILL, k->id, k->home, &k->roll, now, set, rebase);
 	}
 	HASH_ITER(hh, run->agents, a, ta)
 	{
@@ -1153,11 +1284,14 @@ roll_of(struct stats_run *run, enum stats_scope scope, uint32_t id)
 {
 	struct sr_site *x;
 	struct sr_queue *q;
+	struct sr_skill *k;
 	struct sr_agent *a;
 
 	switch (scope) {
 	case STATS_ALL:
 		return &run->roll_all;
+	case STATS_SKILL:
+		return (k = skill_find(run, id)) ? &k->roll : NULL;
 	case STATS_SITE:
 		return (x = site_find(run, id)) ? &x->roll : NULL;
 	case STATS_QUEUE:
@@ -1583,6 +1717,7 @@ stats_run_stop(struct server *srv)
 	struct stats_run *run = run_of(srv);
 	struct sr_site *x, *tx;
 	struct sr_queue *q, *tq;
+	struct sr_skill *k, *tk;
 	struct sr_agent *a, *ta;
 	struct sr_sla *e, *te;
 	struct sr_sub *u, *tu;
@@ -1616,6 +1751,15 @@ stats_run_stop(struct server *srv)
 	{
 		HASH_DEL(run->queues, q);
 		free(q);
+	}
+	HASH_ITER(hh_code, run->skills_by_code, k, tk)
+	{
+		HASH_DELETE(hh_code, run->skills_by_code, k);
+	}
+	HASH_ITER(hh, run->skills, k, tk)
+	{
+		HASH_DEL(run->skills, k);
+		free(k);
 	}
 	HASH_ITER(hh, run->agents, a, ta)
 	{

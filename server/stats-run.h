@@ -5,8 +5,8 @@
  * and queue.set) and every event its core hears of (router.c); this module
  * keeps the names that go with the ids, resets each site's day at its
  * local midnight, answers queue.stats and pushes "stats" events to the
- * sessions that asked for them (op-stats.c), and writes the per-queue
- * figures into /metrics.
+ * sessions that asked for them (op-stats.c), and writes the per-queue and
+ * per-skill figures into /metrics.
  *
  * Rollups and alerts. At the end of each stats.rollup_seconds interval the
  * counters counted since the last write go to stats_intervals (one db
@@ -45,14 +45,22 @@ void stats_run_stop(struct server *srv);
 struct stats *stats_run_core(struct server *srv);
 
 /* The set-up, from the router: a site with its IANA time zone (NULL or
- * unknown: UTC), a queue with its own site (0: every site's) and its
- * service-level threshold, an agent with its site (0: none) and the queues
- * it serves. Sites come first, then queues, then agents. */
+ * unknown: UTC), a skill (its day is that of the site with the lowest
+ * id), a queue with its own site (0: every site's), its service-level
+ * threshold and its short-abandon threshold (0: none), an agent with its
+ * site (0: none), the queues it serves and the skills it holds. Sites come
+ * first, then skills, then queues, then agents. */
 void stats_run_site(struct server *srv, uint32_t id, const char *code, const char *tz);
+void stats_run_skill(struct server *srv, uint32_t id, const char *code);
 void stats_run_queue(struct server *srv, uint32_t id, const char *code, uint32_t site,
-                     int64_t sl_ms);
+                     int64_t sl_ms, int64_t short_ms);
 void stats_run_agent(struct server *srv, uint32_t id, const char *user, uint32_t site,
-                     const uint32_t *queues, unsigned n);
+                     const uint32_t *queues, unsigned n, const struct route_skill *skills,
+                     unsigned nskills);
+/* The skills of a work item's requirements that statistics know, as ids
+ * for stats_item_queued and stats_item_transferred: how many. */
+unsigned stats_run_item_skills(struct server *srv, const struct route_skill *req, unsigned n,
+                               uint32_t out[ROUTE_MAX_REQ]);
 /* A queue's alert thresholds (docs/ROUTING.md, "Alerts"): the service
  * level below sl (< 0: none), the longest wait above wait_ms (0: none), an
  * open SLA breach (breach). After stats_run_queue. */
@@ -75,13 +83,15 @@ void stats_run_check(const char *what, uint64_t id, int rc);
 /* For op-stats.c. Lookups by code: the id, or 0. */
 uint32_t stats_run_site_id(struct server *srv, const char *code);
 uint32_t stats_run_queue_id(struct server *srv, const char *code, uint32_t *home_site);
+uint32_t stats_run_skill_id(struct server *srv, const char *code);
 /* A scope's figures as JSON, or NULL when the scope is unknown. */
 json_t *stats_run_view_json(struct server *srv, enum stats_scope scope, uint32_t id, int64_t now);
 /* The agents of a scope (site 0 and queue 0: all) with state, reason and
  * time in state. */
 json_t *stats_run_agents_json(struct server *srv, enum stats_scope scope, uint32_t id, int64_t now);
 /* Every scope a viewer fenced to site (0: every site) may see: overall
- * (site 0 only), the sites and the queues. */
+ * and the skills (site 0 only: they span the sites), the sites and the
+ * queues. */
 json_t *stats_run_scopes_json(struct server *srv, uint32_t site, int64_t now);
 /* Subscribe s to the scopes of site (0: every site), or unsubscribe it;
  * 1 when it was subscribed before. */
@@ -101,7 +111,7 @@ int64_t stats_run_local_midnight(struct server *srv, uint32_t site, int y, int m
 size_t stats_run_days(struct server *srv, uint32_t site, int64_t from, int64_t to, int64_t *starts,
                       char (*names)[11], size_t max);
 
-/* The per-queue figures for /metrics. */
+/* The per-queue and per-skill figures for /metrics. */
 void stats_run_metrics(struct server *srv, struct evbuffer *out);
 
 #endif

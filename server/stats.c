@@ -1,15 +1,17 @@
 /* stats.c: queue statistics kept incrementally; see stats.h for the
  * definitions.
  *
- * Structures. Queues, sites, agents and tracked items are in uthash tables
- * by id. Each queue, site, agent and the overall figures own one struct
- * scope: today's counters, live gauges and a version. A waiting item is a
- * node in three indexed binary heaps ordered by (arrival, id): its queue's,
- * its site's and the overall one, so the longest wait is a heap top and a
- * departure costs O(log n). Agents' time per state is kept per scope as
- * closed time plus, for the agents now in a state, their count and the sum
- * of the instants their current interval started, so the time as of any
- * instant is closed + count * now - sum: O(1), with no per-agent walk.
+ * Structures. Queues, sites, skills, agents and tracked items are in
+ * uthash tables by id. Each queue, site, skill, agent and the overall
+ * figures own one struct scope: today's counters, live gauges and a
+ * version. A waiting item is a node in up to 3 + ROUTE_MAX_REQ indexed
+ * binary heaps ordered by (arrival, id): its queue's, its site's, the
+ * overall one and those of the skills it requires, so the longest wait is
+ * a heap top and a departure costs O(log n) per scope. Agents' time per
+ * state is kept per scope as closed time plus, for the agents now in a
+ * state, their count and the sum of the instants their current interval
+ * started, so the time as of any instant is closed + count * now - sum:
+ * O(1), with no per-agent walk.
  *
  * Versions. Every event that changes something takes the next global
  * version, stamps the scopes it touches and moves them to the tail of one
@@ -24,6 +26,7 @@
 
 #define NOT_IN_HEAP  SIZE_MAX
 #define OTHER_REASON (STATS_REASONS_MAX - 1)
+#define ITEM_SCOPES  (3 + ROUTE_MAX_REQ) /* queue, site, overall, skills */
 
 /* --- indexed binary heap ordered by (key, tie), smallest first --- */
 
@@ -168,10 +171,22 @@ struct site {
 	UT_hash_handle hh;
 };
 
+struct skill {
+	uint32_t id, home_site;
+	struct scope sc;
+	UT_hash_handle hh;
+};
+
 /* An agent's place in a queue it serves. */
 struct member {
 	struct queue *q;
 	int64_t from; /* today's accumulation of its state there since */
+};
+
+/* An agent's place in a skill it holds. */
+struct holder {
+	struct skill *k;
+	int64_t from;
 };
 
 struct agent {
@@ -187,8 +202,12 @@ struct agent {
 	int64_t wrap_from;
 	struct queue *wrap_q;
 	struct site *wrap_s;
+	unsigned wrap_nk;
+	struct skill *wrap_k[ROUTE_MAX_REQ];
 	unsigned nmembers;
 	struct member members[ROUTE_MAX_QUEUES]; /* the queues it serves */
+	unsigned nheld;
+	struct holder held[ROUTE_MAX_SKILLS]; /* the skills it holds */
 	struct scope sc;
 	UT_hash_handle hh;
 };
@@ -203,7 +222,9 @@ struct item {
 	enum item_state state;
 	int severity; /* a complaint's, counted on arrival; 0 otherwise */
 	int64_t enq_ms, answered_ms;
-	struct hnode node[3]; /* queue, site, overall */
+	unsigned nk;
+	struct skill *k[ROUTE_MAX_REQ]; /* the skills it requires */
+	struct hnode node[ITEM_SCOPES]; /* queue, site, overall, skills */
 	UT_hash_handle hh;
 };
 
@@ -211,9 +232,10 @@ struct stats {
 	struct stats_limits lim;
 	struct queue *queues;
 	struct site *sites;
+	struct skill *skills;
 	struct agent *agents;
 	struct item *items;
-	uint32_t nqueues, nsites, nagents, nitems;
+	uint32_t nqueues, nsites, nskills, nagents, nitems;
 	struct scope all;
 	uint64_t version;
 	struct scope *head, *tail; /* oldest and newest change */
@@ -241,6 +263,7 @@ stats_new(const struct stats_limits *lim)
 	st->lim.max_sites = lim && lim->max_sites ? lim->max_sites : 256;
 	st->lim.max_agents = lim && lim->max_agents ? lim->max_agents : 65536;
 	st->lim.max_items = lim && lim->max_items ? lim->max_items : 1u << 20;
+	st->lim.max_skills = lim && lim->max_skills ? lim->max_skills : 4096;
 	scope_init(&st->all, STATS_ALL, 0);
 	strcpy(st->reasons[OTHER_REASON], "other");
 	return st;
@@ -253,6 +276,7 @@ stats_free(struct stats *st)
 	struct agent *a, *ta;
 	struct queue *q, *tq;
 	struct site *s, *ts;
+	struct skill *k, *tk;
 
 	if (st == NULL)
 		return;
@@ -277,6 +301,12 @@ stats_free(struct stats *st)
 		HASH_DEL(st->sites, s);
 		free(s->sc.waiting.a);
 		free(s);
+	}
+	HASH_ITER(hh, st->skills, k, tk)
+	{
+		HASH_DEL(st->skills, k);
+		free(k->sc.waiting.a);
+		free(k);
 	}
 	free(st->all.waiting.a);
 	free(st);
@@ -322,6 +352,33 @@ site_find(const struct stats *st, uint32_t id)
 
 	HASH_FIND(hh, st->sites, &id, sizeof id, s);
 	return s;
+}
+
+static struct skill *
+skill_find(const struct stats *st, uint32_t id)
+{
+	struct skill *k;
+
+	HASH_FIND(hh, st->skills, &id, sizeof id, k);
+	return k;
+}
+
+/* The n skills named by ids into out: 0, or a refusal (unknown, repeated,
+ * too many). */
+static int
+skills_get(const struct stats *st, const uint32_t *ids, unsigned n, unsigned max,
+           struct skill **out)
+{
+	if (n > max || (n > 0 && ids == NULL))
+		return STATS_EINVAL;
+	for (unsigned i = 0; i < n; i++) {
+		if ((out[i] = skill_find(st, ids[i])) == NULL)
+			return STATS_ENOENT;
+		for (unsigned j = 0; j < i; j++)
+			if (out[j] == out[i])
+				return STATS_EINVAL;
+	}
+	return STATS_OK;
 }
 
 static struct agent *
@@ -438,15 +495,29 @@ counts_sub(struct stats_counts *a, const struct stats_counts *b)
 	a->sla_breaches -= b->sla_breaches;
 }
 
-/* The three scopes an item event of q at s counts in, touched. */
-static void
-item_scopes(struct stats *st, struct queue *q, struct site *s, struct scope *sc[3])
+/* The scopes an item event of q at s requiring the nk skills k counts
+ * in, touched: how many. */
+static unsigned
+item_scopes(struct stats *st, struct queue *q, struct site *s, struct skill *const *k, unsigned nk,
+            struct scope *sc[ITEM_SCOPES])
 {
-	sc[0] = &q->sc;
-	sc[1] = &s->sc;
-	sc[2] = &st->all;
-	for (int i = 0; i < 3; i++)
+	unsigned n = 0;
+
+	sc[n++] = &q->sc;
+	sc[n++] = &s->sc;
+	sc[n++] = &st->all;
+	for (unsigned i = 0; i < nk; i++)
+		sc[n++] = &k[i]->sc;
+	for (unsigned i = 0; i < n; i++)
 		touch(st, sc[i]);
+	return n;
+}
+
+/* The scopes of an item as it is now, touched: how many. */
+static unsigned
+item_scopes_of(struct stats *st, struct item *it, struct scope *sc[ITEM_SCOPES])
+{
+	return item_scopes(st, it->q, it->s, it->k, it->nk, sc);
 }
 
 static int64_t
@@ -455,32 +526,52 @@ elapsed(int64_t from, int64_t now)
 	return now > from ? now - from : 0;
 }
 
-/* Put a waiting item in its three heaps (room reserved). */
+/* The heaps of an item's scopes (not touched): how many. */
+static unsigned
+item_heaps(struct stats *st, struct item *it, struct scope *sc[ITEM_SCOPES])
+{
+	unsigned n = 0;
+
+	sc[n++] = &it->q->sc;
+	sc[n++] = &it->s->sc;
+	sc[n++] = &st->all;
+	for (unsigned i = 0; i < it->nk; i++)
+		sc[n++] = &it->k[i]->sc;
+	return n;
+}
+
+/* Put a waiting item in its heaps (room reserved). */
 static void
 item_enqueue(struct stats *st, struct item *it)
 {
-	struct scope *sc[3] = {&it->q->sc, &it->s->sc, &st->all};
+	struct scope *sc[ITEM_SCOPES];
+	unsigned n = item_heaps(st, it, sc);
 
-	for (int i = 0; i < 3; i++)
+	for (unsigned i = 0; i < n; i++)
 		heap_insert(&sc[i]->waiting, &it->node[i], it->enq_ms, it->id);
 }
 
 static void
 item_dequeue(struct stats *st, struct item *it)
 {
-	struct scope *sc[3] = {&it->q->sc, &it->s->sc, &st->all};
+	struct scope *sc[ITEM_SCOPES];
+	unsigned n = item_heaps(st, it, sc);
 
-	for (int i = 0; i < 3; i++)
+	for (unsigned i = 0; i < n; i++)
 		heap_remove(&sc[i]->waiting, &it->node[i]);
 }
 
-/* Room in the three heaps of q, s and overall for one more item. */
+/* Room in the heaps of q, s, overall and the nk skills k for one more
+ * item. */
 static int
-item_reserve(struct stats *st, struct queue *q, struct site *s)
+item_reserve(struct stats *st, struct queue *q, struct site *s, struct skill *const *k, unsigned nk)
 {
 	if (heap_reserve(&q->sc.waiting) != 0 || heap_reserve(&s->sc.waiting) != 0 ||
 	    heap_reserve(&st->all.waiting) != 0)
 		return STATS_ENOMEM;
+	for (unsigned i = 0; i < nk; i++)
+		if (heap_reserve(&k[i]->sc.waiting) != 0)
+			return STATS_ENOMEM;
 	return STATS_OK;
 }
 
@@ -521,7 +612,7 @@ scope_enter(struct stats *st, struct scope *sc, enum route_agent_state state, in
 }
 
 /* The agent leaves its state at now: its interval closes in the agent, in
- * its site, overall and in the queues it serves. */
+ * its site, overall, in the queues it serves and the skills it holds. */
 static void
 agent_leave(struct stats *st, struct agent *a, int64_t now)
 {
@@ -531,6 +622,8 @@ agent_leave(struct stats *st, struct agent *a, int64_t now)
 	for (unsigned i = 0; i < a->nmembers; i++)
 		scope_leave(st, &a->members[i].q->sc, a->state, a->reason_idx, a->members[i].from,
 		            now);
+	for (unsigned i = 0; i < a->nheld; i++)
+		scope_leave(st, &a->held[i].k->sc, a->state, a->reason_idx, a->held[i].from, now);
 }
 
 /* The agent enters its state (a->state, a->reason_idx set) at now. */
@@ -543,6 +636,10 @@ agent_enter(struct stats *st, struct agent *a, int64_t now)
 	for (unsigned i = 0; i < a->nmembers; i++) {
 		a->members[i].from = now;
 		scope_enter(st, &a->members[i].q->sc, a->state, a->reason_idx, now);
+	}
+	for (unsigned i = 0; i < a->nheld; i++) {
+		a->held[i].from = now;
+		scope_enter(st, &a->held[i].k->sc, a->state, a->reason_idx, now);
 	}
 }
 
@@ -563,14 +660,15 @@ reason_slot(struct stats *st, const char *reason)
 static void
 wrap_close(struct stats *st, struct agent *a, int64_t now)
 {
-	struct scope *sc[3];
+	struct scope *sc[ITEM_SCOPES];
+	unsigned n;
 	int64_t d;
 
 	if (!a->wrap_open)
 		return;
 	d = elapsed(a->wrap_from, now);
-	item_scopes(st, a->wrap_q, a->wrap_s, sc);
-	for (int i = 0; i < 3; i++) {
+	n = item_scopes(st, a->wrap_q, a->wrap_s, a->wrap_k, a->wrap_nk, sc);
+	for (unsigned i = 0; i < n; i++) {
 		sc[i]->day.wrapups++;
 		sc[i]->day.wrapup_ms += (uint64_t)d;
 	}
@@ -584,12 +682,12 @@ wrap_close(struct stats *st, struct agent *a, int64_t now)
 static void
 talk_end(struct stats *st, struct item *it, int64_t now)
 {
-	struct scope *sc[3];
+	struct scope *sc[ITEM_SCOPES];
 	struct agent *a = it->agent;
 	int64_t d = elapsed(it->answered_ms, now);
+	unsigned n = item_scopes_of(st, it, sc);
 
-	item_scopes(st, it->q, it->s, sc);
-	for (int i = 0; i < 3; i++) {
+	for (unsigned i = 0; i < n; i++) {
 		sc[i]->day.handled++;
 		sc[i]->day.talk_ms += (uint64_t)d;
 	}
@@ -601,6 +699,8 @@ talk_end(struct stats *st, struct item *it, int64_t now)
 	a->wrap_from = now;
 	a->wrap_q = it->q;
 	a->wrap_s = it->s;
+	a->wrap_nk = it->nk;
+	memcpy(a->wrap_k, it->k, sizeof a->wrap_k);
 }
 
 /* --- configuration --- */
@@ -660,21 +760,56 @@ stats_queue_ewt(struct stats *st, uint32_t queue, int64_t ewt_ms)
 	return STATS_OK;
 }
 
+int
+stats_skill_set(struct stats *st, uint32_t skill, uint32_t home_site)
+{
+	struct skill *k;
+	struct site *s;
+	int rc;
+
+	if (skill == 0)
+		return STATS_EINVAL;
+	if ((rc = site_check(st, home_site)) != STATS_OK)
+		return rc;
+	if ((k = skill_find(st, skill)) != NULL && k->home_site == home_site)
+		return STATS_OK;
+	if (k == NULL && st->nskills >= st->lim.max_skills)
+		return STATS_ENOSPC;
+	if ((rc = site_get(st, home_site, &s)) != STATS_OK)
+		return rc;
+	if (k == NULL) {
+		if ((k = calloc(1, sizeof *k)) == NULL)
+			return STATS_ENOMEM;
+		k->id = skill;
+		scope_init(&k->sc, STATS_SKILL, skill);
+		HASH_ADD(hh, st->skills, id, sizeof k->id, k);
+		st->nskills++;
+	}
+	k->home_site = home_site;
+	change(st);
+	touch(st, &k->sc);
+	return STATS_OK;
+}
+
 /* --- items --- */
 
 int
 stats_item_queued(struct stats *st, uint64_t item, uint32_t queue, uint32_t site, int severity,
-                  enum stats_kind kind, int64_t now)
+                  enum stats_kind kind, const uint32_t *skills, unsigned nskills, int64_t now)
 {
-	struct scope *sc[3];
+	struct scope *sc[ITEM_SCOPES];
+	struct skill *k[ROUTE_MAX_REQ];
 	struct queue *q;
 	struct site *s;
 	struct item *it;
+	unsigned n;
 	int rc;
 
 	if (item == 0 || severity < 0 || severity > STATS_SEVERITIES ||
 	    (unsigned)kind >= STATS__KINDS)
 		return STATS_EINVAL;
+	if ((rc = skills_get(st, skills, nskills, ROUTE_MAX_REQ, k)) != STATS_OK)
+		return rc;
 	if ((q = queue_find(st, queue)) == NULL)
 		return STATS_ENOENT;
 	if (item_find(st, item) != NULL)
@@ -683,25 +818,27 @@ stats_item_queued(struct stats *st, uint64_t item, uint32_t queue, uint32_t site
 		return STATS_ENOSPC;
 	if ((rc = site_get(st, site, &s)) != STATS_OK)
 		return rc;
-	if ((rc = item_reserve(st, q, s)) != STATS_OK)
+	if ((rc = item_reserve(st, q, s, k, nskills)) != STATS_OK)
 		return rc;
 	if ((it = calloc(1, sizeof *it)) == NULL)
 		return STATS_ENOMEM;
 	it->id = item;
 	it->q = q;
 	it->s = s;
+	it->nk = nskills;
+	memcpy(it->k, k, nskills * sizeof k[0]);
 	it->state = I_WAITING;
 	it->severity = kind == STATS_COMPLAINT ? severity : -1;
 	it->enq_ms = now;
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < ITEM_SCOPES; i++)
 		it->node[i].idx = NOT_IN_HEAP;
 	HASH_ADD(hh, st->items, id, sizeof it->id, it);
 	st->nitems++;
 	item_enqueue(st, it);
 
 	change(st);
-	item_scopes(st, q, s, sc);
-	for (int i = 0; i < 3; i++) {
+	n = item_scopes_of(st, it, sc);
+	for (unsigned i = 0; i < n; i++) {
 		sc[i]->day.offered++;
 		if (kind == STATS_COMPLAINT)
 			sc[i]->day.complaints[severity]++;
@@ -712,9 +849,10 @@ stats_item_queued(struct stats *st, uint64_t item, uint32_t queue, uint32_t site
 int
 stats_item_offered(struct stats *st, uint64_t item, uint32_t agent, int64_t now)
 {
-	struct scope *sc[3];
+	struct scope *sc[ITEM_SCOPES];
 	struct item *it = item_find(st, item);
 	struct agent *a = agent_find(st, agent);
+	unsigned n;
 
 	(void)now;
 	if (it == NULL || a == NULL)
@@ -722,8 +860,8 @@ stats_item_offered(struct stats *st, uint64_t item, uint32_t agent, int64_t now)
 	if (it->state != I_WAITING)
 		return STATS_ESTATE;
 	change(st);
-	item_scopes(st, it->q, it->s, sc);
-	for (int i = 0; i < 3; i++)
+	n = item_scopes_of(st, it, sc);
+	for (unsigned i = 0; i < n; i++)
 		sc[i]->day.presented++;
 	a->sc.day.presented++;
 	touch(st, &a->sc);
@@ -733,10 +871,11 @@ stats_item_offered(struct stats *st, uint64_t item, uint32_t agent, int64_t now)
 int
 stats_item_answered(struct stats *st, uint64_t item, uint32_t agent, int64_t now)
 {
-	struct scope *sc[3];
+	struct scope *sc[ITEM_SCOPES];
 	struct item *it = item_find(st, item);
 	struct agent *a = agent_find(st, agent);
 	int64_t wait;
+	unsigned n;
 
 	if (it == NULL || a == NULL)
 		return STATS_ENOENT;
@@ -745,8 +884,8 @@ stats_item_answered(struct stats *st, uint64_t item, uint32_t agent, int64_t now
 	wait = elapsed(it->enq_ms, now);
 	change(st);
 	item_dequeue(st, it);
-	item_scopes(st, it->q, it->s, sc);
-	for (int i = 0; i < 3; i++) {
+	n = item_scopes_of(st, it, sc);
+	for (unsigned i = 0; i < n; i++) {
 		sc[i]->day.answered++;
 		sc[i]->day.answer_wait_ms += (uint64_t)wait;
 		if (wait <= it->q->sl_ms)
@@ -764,9 +903,10 @@ stats_item_answered(struct stats *st, uint64_t item, uint32_t agent, int64_t now
 int
 stats_item_abandoned(struct stats *st, uint64_t item, int64_t now)
 {
-	struct scope *sc[3];
+	struct scope *sc[ITEM_SCOPES];
 	struct item *it = item_find(st, item);
 	int64_t wait;
+	unsigned n;
 
 	if (it == NULL)
 		return STATS_ENOENT;
@@ -774,8 +914,8 @@ stats_item_abandoned(struct stats *st, uint64_t item, int64_t now)
 		return STATS_ESTATE;
 	wait = elapsed(it->enq_ms, now);
 	change(st);
-	item_scopes(st, it->q, it->s, sc);
-	for (int i = 0; i < 3; i++) {
+	n = item_scopes_of(st, it, sc);
+	for (unsigned i = 0; i < n; i++) {
 		if (wait < it->q->short_ms) {
 			sc[i]->day.short_abandoned++;
 			continue;
@@ -790,32 +930,40 @@ stats_item_abandoned(struct stats *st, uint64_t item, int64_t now)
 }
 
 int
-stats_item_transferred(struct stats *st, uint64_t item, uint32_t queue, int64_t now)
+stats_item_transferred(struct stats *st, uint64_t item, uint32_t queue, const uint32_t *skills,
+                       unsigned nskills, int64_t now)
 {
-	struct scope *sc[3];
+	struct scope *sc[ITEM_SCOPES];
+	struct skill *k[ROUTE_MAX_REQ];
 	struct item *it = item_find(st, item);
 	struct queue *q = queue_find(st, queue);
+	unsigned n;
+	int rc;
 
+	if ((rc = skills_get(st, skills, nskills, ROUTE_MAX_REQ, k)) != STATS_OK)
+		return rc;
 	if (it == NULL || q == NULL)
 		return STATS_ENOENT;
 	if (q == it->q)
 		return STATS_EINVAL;
-	if (item_reserve(st, q, it->s) != STATS_OK)
+	if (item_reserve(st, q, it->s, k, nskills) != STATS_OK)
 		return STATS_ENOMEM;
 	change(st);
 	if (it->state == I_TALKING)
 		talk_end(st, it, now);
 	item_dequeue(st, it);
-	item_scopes(st, it->q, it->s, sc);
-	for (int i = 0; i < 3; i++)
+	n = item_scopes_of(st, it, sc);
+	for (unsigned i = 0; i < n; i++)
 		sc[i]->day.transferred_out++;
 	it->q = q;
+	it->nk = nskills;
+	memcpy(it->k, k, nskills * sizeof k[0]);
 	it->state = I_WAITING;
 	it->agent = NULL;
 	it->enq_ms = now;
 	item_enqueue(st, it);
-	item_scopes(st, it->q, it->s, sc);
-	for (int i = 0; i < 3; i++) {
+	n = item_scopes_of(st, it, sc);
+	for (unsigned i = 0; i < n; i++) {
 		sc[i]->day.offered++;
 		sc[i]->day.transferred_in++;
 	}
@@ -961,12 +1109,59 @@ stats_agent_queues(struct stats *st, uint32_t agent, const uint32_t *queues, uns
 	return STATS_OK;
 }
 
+int
+stats_agent_skills(struct stats *st, uint32_t agent, const uint32_t *skills, unsigned n,
+                   int64_t now)
+{
+	struct agent *a = agent_find(st, agent);
+	struct skill *ks[ROUTE_MAX_SKILLS];
+	struct holder kept[ROUTE_MAX_SKILLS];
+	unsigned nkept = 0;
+	int changed = 0, rc;
+
+	if (a == NULL)
+		return STATS_ENOENT;
+	if ((rc = skills_get(st, skills, n, ROUTE_MAX_SKILLS, ks)) != STATS_OK)
+		return rc;
+	/* the skills it drops, then the ones it takes up */
+	for (unsigned i = 0; i < a->nheld; i++) {
+		unsigned j = 0;
+		while (j < n && ks[j] != a->held[i].k)
+			j++;
+		if (j < n) {
+			kept[nkept++] = a->held[i];
+			continue;
+		}
+		if (!changed++)
+			change(st);
+		scope_leave(st, &a->held[i].k->sc, a->state, a->reason_idx, a->held[i].from, now);
+	}
+	a->nheld = 0;
+	for (unsigned i = 0; i < n; i++) {
+		unsigned j = 0;
+		while (j < nkept && kept[j].k != ks[i])
+			j++;
+		if (j < nkept) {
+			a->held[a->nheld++] = kept[j];
+			continue;
+		}
+		if (!changed++)
+			change(st);
+		a->held[a->nheld].k = ks[i];
+		a->held[a->nheld++].from = now;
+		scope_enter(st, &ks[i]->sc, a->state, a->reason_idx, now);
+	}
+	if (changed)
+		touch(st, &a->sc);
+	return STATS_OK;
+}
+
 /* --- satisfaction and SLA --- */
 
 int
 stats_csat(struct stats *st, uint32_t queue, uint32_t site, uint32_t agent, int score, int64_t now)
 {
-	struct scope *sc[3];
+	struct scope *sc[ITEM_SCOPES];
 	struct queue *q = queue_find(st, queue);
 	struct agent *a = NULL;
 	struct site *s;
@@ -980,7 +1175,7 @@ stats_csat(struct stats *st, uint32_t queue, uint32_t site, uint32_t agent, int 
 	if ((rc = site_get(st, site, &s)) != STATS_OK)
 		return rc;
 	change(st);
-	item_scopes(st, q, s, sc);
+	item_scopes(st, q, s, NULL, 0, sc); /* not per skill: see stats.h */
 	for (int i = 0; i < 3; i++) {
 		sc[i]->day.csat_count++;
 		sc[i]->day.csat_sum += (uint64_t)score;
@@ -997,7 +1192,7 @@ int
 stats_sla_event(struct stats *st, uint32_t queue, uint32_t site, enum stats_sla what, int on,
                 int64_t now)
 {
-	struct scope *sc[3];
+	struct scope *sc[ITEM_SCOPES];
 	struct queue *q = queue_find(st, queue);
 	struct site *s = NULL;
 	int rc;
@@ -1019,7 +1214,7 @@ stats_sla_event(struct stats *st, uint32_t queue, uint32_t site, enum stats_sla 
 		return rc;
 	}
 	change(st);
-	item_scopes(st, q, s, sc);
+	item_scopes(st, q, s, NULL, 0, sc); /* not per skill: see stats.h */
 	for (int i = 0; i < 3; i++) {
 		uint32_t *open =
 		    what == STATS_SLA_WARNING ? &sc[i]->open_warnings : &sc[i]->open_breaches;
@@ -1043,6 +1238,7 @@ stats_day_reset(struct stats *st, uint32_t site, int64_t now)
 {
 	struct site *s = site_find(st, site);
 	struct queue *q, *tq;
+	struct skill *sk, *tsk;
 	struct agent *a, *ta;
 
 	if (s == NULL)
@@ -1069,11 +1265,25 @@ stats_day_reset(struct stats *st, uint32_t site, int64_t now)
 		}
 		touch(st, &q->sc);
 	}
+	HASH_ITER(hh, st->skills, sk, tsk)
+	{
+		if (sk->home_site != site)
+			continue;
+		memset(&sk->sc.day, 0, sizeof sk->sc.day);
+		for (int k = 0; k < ROUTE__AGENT_STATES; k++) {
+			sk->sc.closed_ms[k] = 0;
+			sk->sc.sum_from[k] = (int64_t)sk->sc.agents[k] * now;
+		}
+		touch(st, &sk->sc);
+	}
 	HASH_ITER(hh, st->agents, a, ta)
 	{
 		for (unsigned i = 0; i < a->nmembers; i++)
 			if (a->members[i].q->home_site == site)
 				a->members[i].from = now;
+		for (unsigned i = 0; i < a->nheld; i++)
+			if (a->held[i].k->home_site == site)
+				a->held[i].from = now;
 		if (a->site != s)
 			continue;
 		memset(&a->sc.day, 0, sizeof a->sc.day);
@@ -1119,6 +1329,7 @@ stats_seed(struct stats *st, enum stats_scope scope, uint32_t id, const struct s
 	int64_t *closed;
 	struct site *s;
 	struct queue *q;
+	struct skill *sk;
 	struct agent *a;
 
 	for (int k = 0; k < ROUTE__AGENT_STATES; k++)
@@ -1136,6 +1347,12 @@ stats_seed(struct stats *st, enum stats_scope scope, uint32_t id, const struct s
 			return STATS_ENOENT;
 		sc = &q->sc;
 		closed = q->sc.closed_ms;
+		break;
+	case STATS_SKILL:
+		if ((sk = skill_find(st, id)) == NULL)
+			return STATS_ENOENT;
+		sc = &sk->sc;
+		closed = sk->sc.closed_ms;
 		break;
 	case STATS_AGENT:
 		if ((a = agent_find(st, id)) == NULL)
@@ -1164,7 +1381,8 @@ int
 stats_uncount_waiting(struct stats *st, uint32_t site, int64_t from, int64_t to, uint32_t *n)
 {
 	struct item *it, *tmp;
-	struct scope *sc[3];
+	struct scope *sc[ITEM_SCOPES];
+	unsigned nsc;
 
 	*n = 0;
 	if (site_find(st, site) == NULL)
@@ -1176,8 +1394,8 @@ stats_uncount_waiting(struct stats *st, uint32_t site, int64_t from, int64_t to,
 			continue;
 		if (*n == 0)
 			change(st);
-		item_scopes(st, it->q, it->s, sc);
-		for (int i = 0; i < 3; i++) {
+		nsc = item_scopes_of(st, it, sc);
+		for (unsigned i = 0; i < nsc; i++) {
 			if (sc[i]->day.offered > 0)
 				sc[i]->day.offered--;
 			if (it->severity >= 0 && sc[i]->day.complaints[it->severity] > 0)
@@ -1236,6 +1454,7 @@ scope_find(const struct stats *st, enum stats_scope kind, uint32_t id)
 {
 	const struct queue *q;
 	const struct site *s;
+	const struct skill *k;
 	const struct agent *a;
 
 	switch (kind) {
@@ -1247,6 +1466,8 @@ scope_find(const struct stats *st, enum stats_scope kind, uint32_t id)
 		return (q = queue_find(st, id)) ? &q->sc : NULL;
 	case STATS_AGENT:
 		return (a = agent_find(st, id)) ? &a->sc : NULL;
+	case STATS_SKILL:
+		return (k = skill_find(st, id)) ? &k->sc : NULL;
 	default:
 		return NULL;
 	}
@@ -1332,6 +1553,17 @@ stats_agent_view(const struct stats *st, uint32_t agent, int64_t now, struct sta
 	out->csat = ratio(c->csat_sum, c->csat_count);
 	out->aht_ms = average(c->talk_ms + c->wrapup_ms, c->handled);
 	return STATS_OK;
+}
+
+int
+stats_agent_holds(const struct stats *st, uint32_t agent, uint32_t skill)
+{
+	const struct agent *a = agent_find(st, agent);
+
+	for (unsigned i = 0; a != NULL && i < a->nheld; i++)
+		if (a->held[i].k->id == skill)
+			return 1;
+	return 0;
 }
 
 uint64_t

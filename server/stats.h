@@ -7,15 +7,27 @@
  * costs O(1) hash lookups plus O(log n) in the waiting heaps; a snapshot
  * costs O(1) (O(pause reasons) for the reason table).
  *
- * Scopes. Figures are kept per queue, per site and overall, and per agent.
- * A waiting item counts in its queue, in its site (the customer's site, as
- * given when it was queued) and overall. Site and overall figures are sums
- * of the item events of that site and of every site: a contact that is
- * transferred from one queue to another counts in both queues (offered in
- * each, transferred out of the first, transferred in to the second), so it
- * counts twice in its site's offered; transferred_in says by how much.
- * Agents count in their site, overall, and in each queue they serve
- * (stats_agent_queues): an agent's state change costs O(queues served).
+ * Scopes. Figures are kept per queue, per site, per skill and overall,
+ * and per agent. A waiting item counts in its queue, in its site (the
+ * customer's site, as given when it was queued), overall, and in each
+ * skill its work requires (at most ROUTE_MAX_REQ: the skills the router
+ * matches agents against, as given when it was queued or transferred).
+ * Site and overall figures are sums of the item events of that site and
+ * of every site: a contact that is transferred from one queue to another
+ * counts in both queues (offered in each, transferred out of the first,
+ * transferred in to the second), so it counts twice in its site's offered;
+ * transferred_in says by how much. Agents count in their site, overall,
+ * in each queue they serve (stats_agent_queues) and in each skill they
+ * hold (stats_agent_skills): an agent's state change costs O(queues
+ * served + skills held).
+ *
+ * Skills. A skill's figures are those of the work that requires it, with
+ * the thresholds of each contact's queue (a contact answered within its
+ * queue's T counts in SL wherever it counts), and of the agents who hold
+ * it (at any proficiency). A contact that requires two skills counts in
+ * both, so skills do not add up to overall. CSAT and SLA warnings and
+ * breaches are given per queue, not per contact, and are not kept per
+ * skill. A skill's day is that of its home site (stats_skill_set).
  *
  * Definitions (docs/ROUTING.md "Queue statistics" has the long form). A
  * contact's wait is the time from its arrival in the queue to its answer or
@@ -53,10 +65,11 @@
  *
  * Today. Counters (offered ... CSAT, complaints, SLA warnings and breaches
  * raised, agents' time per state) are today's: stats_day_reset(site, now)
- * zeroes a site, its queues (those whose home site it is) and its agents,
- * and takes the site's figures out of the overall ones, so overall stays
- * the sum of the sites. The loop calls it at each site's local midnight;
- * it costs one pass over the queues and agents, once a day.
+ * zeroes a site, its queues and skills (those whose home site it is) and
+ * its agents, and takes the site's figures out of the overall ones, so
+ * overall stays the sum of the sites. The loop calls it at each site's
+ * local midnight; it costs one pass over the queues, skills and agents,
+ * once a day.
  * Gauges (waiting now, longest wait, agents by state, open SLA warnings and
  * breaches, estimated wait) are live and never reset.
  *
@@ -68,9 +81,9 @@
  * queues. Figures that grow with time alone (longest wait, time in state)
  * are given with their starting instants so a viewer can tick them locally.
  *
- * Bounds. The numbers of queues, sites, agents, tracked items and pause
- * reasons are capped (struct stats_limits); an event that would pass a cap
- * is refused with STATS_ENOSPC and changes nothing. Pause reasons past the
+ * Bounds. The numbers of queues, sites, skills, agents, tracked items and
+ * pause reasons are capped (struct stats_limits); an event that would pass
+ * a cap is refused with STATS_ENOSPC and changes nothing. Pause reasons past the
  * cap are counted under "other". Refused events (unknown ids, bad values,
  * wrong state) change nothing either. */
 #ifndef CC_STATS_H
@@ -85,7 +98,8 @@
 #define STATS_REASONS_MAX 16 /* distinct pause reasons, "other" included */
 #define STATS_CSAT_MAX    5  /* scores 1..5 */
 
-enum stats_scope { STATS_ALL, STATS_SITE, STATS_QUEUE, STATS_AGENT, STATS__SCOPES };
+/* In this order: the rollups store a scope by its index. */
+enum stats_scope { STATS_ALL, STATS_SITE, STATS_QUEUE, STATS_AGENT, STATS_SKILL, STATS__SCOPES };
 
 enum stats_kind { STATS_CALL, STATS_COMPLAINT, STATS_OTHER, STATS__KINDS };
 
@@ -93,7 +107,7 @@ enum stats_sla { STATS_SLA_WARNING, STATS_SLA_BREACH };
 
 enum stats_rc {
 	STATS_OK = 0,
-	STATS_ENOENT = -1, /* unknown queue, item or agent */
+	STATS_ENOENT = -1, /* unknown queue, skill, item or agent */
 	STATS_EEXIST = -2, /* the item is tracked already */
 	STATS_EINVAL = -3, /* a value out of range */
 	STATS_ESTATE = -4, /* not allowed in the item's or agent's state */
@@ -106,6 +120,7 @@ struct stats_limits {
 	uint32_t max_sites;  /* default 256 */
 	uint32_t max_agents; /* default 65536 */
 	uint32_t max_items;  /* waiting or in talk at once; default 1 << 20 */
+	uint32_t max_skills; /* default 4096 */
 };
 
 /* Today's counters of a scope. Sums are in milliseconds. */
@@ -126,7 +141,7 @@ struct stats_reason_count {
 	uint32_t agents;
 };
 
-/* A queue, a site or everything. */
+/* A queue, a site, a skill or everything. */
 struct stats_view {
 	enum stats_scope scope;
 	uint32_t id;
@@ -177,22 +192,26 @@ const char *stats_rc_name(int rc);
  * service-level threshold T and its short-abandon threshold S. */
 int stats_queue_set(struct stats *st, uint32_t queue, uint32_t home_site, int64_t sl_ms,
                     int64_t short_ms);
+/* Add or change a skill: its home site, whose midnight resets it. */
+int stats_skill_set(struct stats *st, uint32_t skill, uint32_t home_site);
 /* The queue's estimated wait for new work (from the router), or -1. */
 int stats_queue_ewt(struct stats *st, uint32_t queue, int64_t ewt_ms);
 
 /* Items. An item enters a queue (severity 0..4, 0 ungraded; complaints
- * are counted by severity here), may be presented to agents, and leaves
- * the queue by answer, abandon or transfer; an answered item is done when
- * its talk ends (the agent then wraps up). */
+ * are counted by severity here) requiring up to ROUTE_MAX_REQ distinct
+ * skills, each known, may be presented to agents, and leaves the queue by
+ * answer, abandon or transfer; an answered item is done when its talk ends
+ * (the agent then wraps up). */
 int stats_item_queued(struct stats *st, uint64_t item, uint32_t queue, uint32_t site, int severity,
-                      enum stats_kind kind, int64_t now);
+                      enum stats_kind kind, const uint32_t *skills, unsigned nskills, int64_t now);
 int stats_item_offered(struct stats *st, uint64_t item, uint32_t agent, int64_t now);
 int stats_item_answered(struct stats *st, uint64_t item, uint32_t agent, int64_t now);
 int stats_item_abandoned(struct stats *st, uint64_t item, int64_t now);
-/* To another queue: a waiting item keeps waiting there (its wait starts
- * again); an answered item's talk ends in the old queue (as done) and it
- * waits in the new one. */
-int stats_item_transferred(struct stats *st, uint64_t item, uint32_t queue, int64_t now);
+/* To another queue, requiring skills there: a waiting item keeps waiting
+ * there (its wait starts again); an answered item's talk ends in the old
+ * queue (as done) and it waits in the new one. */
+int stats_item_transferred(struct stats *st, uint64_t item, uint32_t queue, const uint32_t *skills,
+                           unsigned nskills, int64_t now);
 int stats_item_done(struct stats *st, uint64_t item, int64_t now);
 /* The agent's wrap-up after its last done item ended. Any later state
  * of the agent other than wrap-up, or its next done item, ends it too, so
@@ -209,6 +228,10 @@ int stats_agent_state(struct stats *st, uint32_t agent, uint32_t site, enum rout
  * counts among their agents by state from now on. */
 int stats_agent_queues(struct stats *st, uint32_t agent, const uint32_t *queues, unsigned n,
                        int64_t now);
+/* The skills the agent holds (up to ROUTE_MAX_SKILLS, each known): it
+ * counts among their agents by state from now on. */
+int stats_agent_skills(struct stats *st, uint32_t agent, const uint32_t *skills, unsigned n,
+                       int64_t now);
 
 /* A satisfaction score 1..5 given for work of queue at site (agent 0:
  * none). */
@@ -223,17 +246,18 @@ int stats_sla_event(struct stats *st, uint32_t queue, uint32_t site, enum stats_
 int stats_day_reset(struct stats *st, uint32_t site, int64_t now);
 
 /* Add counters and agents' time per state (c, state_ms) counted earlier
- * today to a site (and overall, which stays the sum of the sites), a queue
- * or an agent: the restore of the day's figures at start-up. Gauges are
- * not touched. Overall itself is refused (STATS_EINVAL). */
+ * today to a site (and overall, which stays the sum of the sites), a
+ * queue, a skill or an agent: the restore of the day's figures at
+ * start-up. Gauges are not touched. Overall itself is refused
+ * (STATS_EINVAL). */
 int stats_seed(struct stats *st, enum stats_scope scope, uint32_t id, const struct stats_counts *c,
                const int64_t state_ms[ROUTE__AGENT_STATES]);
 
 /* Take the arrival (offered; a complaint's count by severity) of each
- * item still waiting that counts at site and arrived in [from, to) back out
- * of its queue, site and overall: for work put back in line at start-up
- * whose arrival an earlier run counted and stats_seed restored. *n: how
- * many. One pass over the items, once at start-up. */
+ * item still waiting that counts at site and arrived in [from, to) back
+ * out of its queue, site, skills and overall: for work put back in line at
+ * start-up whose arrival an earlier run counted and stats_seed restored.
+ * *n: how many. One pass over the items, once at start-up. */
 int stats_uncount_waiting(struct stats *st, uint32_t site, int64_t from, int64_t to, uint32_t *n);
 
 /* Reads. */
@@ -241,6 +265,8 @@ int stats_view(const struct stats *st, enum stats_scope scope, uint32_t id, int6
                struct stats_view *out);
 int stats_agent_view(const struct stats *st, uint32_t agent, int64_t now,
                      struct stats_agent_view *out);
+/* Whether the agent holds the skill (stats_agent_skills). */
+int stats_agent_holds(const struct stats *st, uint32_t agent, uint32_t skill);
 /* The version of the last change (0: none yet), over everything or of one
  * scope (0 when the scope is unknown). */
 uint64_t stats_version(const struct stats *st);

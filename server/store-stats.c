@@ -47,7 +47,8 @@ static const char *const field_names[RF__COUNT] = {
     "sla_breaches",
 };
 
-static const char *const scope_names[STATS__SCOPES] = {"all", "site", "queue", "agent"};
+/* In the order of the ENUM of stats_intervals.scope (schema 009, 010). */
+static const char *const scope_names[STATS__SCOPES] = {"all", "site", "queue", "agent", "skill"};
 
 const char *
 roll_field_name(enum roll_field f)
@@ -330,7 +331,7 @@ restore_row(void *arg, const long long ikey[2], const char *skey, const uint64_t
 	struct roll_row *r;
 
 	(void)skey;
-	if (ikey[0] < STATS_ALL || ikey[0] > STATS_AGENT)
+	if (ikey[0] < STATS_ALL || ikey[0] >= STATS__SCOPES)
 		return;
 	if (a->n == a->cap) {
 		a->cap = a->cap ? a->cap * 2 : 64;
@@ -587,6 +588,16 @@ store_stats_report(MYSQL *m, const struct report_req *q, struct ticket_result *r
 		BIND_LL(to);
 		BIND_U(site);
 		BIND_U(site);
+		break;
+	case REPORT_SKILL:
+		/* skills span the sites: asked for by a viewer of every site */
+		sums_sql(
+		    sql, sizeof sql, "SELECT k.code",
+		    " FROM stats_intervals i JOIN skills k ON k.id = i.scope_id "
+		    "WHERE i.scope = 'skill' AND i.interval_start >= ? AND i.interval_start < ? "
+		    "GROUP BY k.code ORDER BY k.code");
+		BIND_LL(from);
+		BIND_LL(to);
 		break;
 	case REPORT_AGENT:
 		sums_sql(

@@ -51,7 +51,7 @@ const char *roll_field_name(enum roll_field f);
 /* One scope's counters over an interval (or summed over several). */
 struct roll_row {
 	enum stats_scope scope;
-	uint32_t id;   /* site, queue or agent id; 0 for overall */
+	uint32_t id;   /* site, queue, agent or skill id; 0 for overall */
 	uint32_t site; /* the site the figures count in; 0 for overall */
 	uint64_t v[RF__COUNT];
 };
@@ -83,7 +83,14 @@ int store_stats_last(MYSQL *m, uint32_t site, int64_t from_ms, int64_t *start, c
 int store_stats_interval(MYSQL *m, int64_t start, struct roll_row **out, size_t *n, char *err,
                          size_t errlen);
 
-enum report_by { REPORT_QUEUE, REPORT_SITE, REPORT_AGENT, REPORT_DAY, REPORT_INTERVAL };
+enum report_by {
+	REPORT_QUEUE,
+	REPORT_SITE,
+	REPORT_AGENT,
+	REPORT_DAY,
+	REPORT_INTERVAL,
+	REPORT_SKILL
+};
 
 #define REPORT_DAYS_MAX 368 /* local day starts: 366 days and the ends */
 #define REPORT_ROWS_MAX 10000

@@ -1,10 +1,12 @@
 /* test_stats.c: the queue statistics core. A scripted hour of one queue
  * and two agents checked against figures computed by hand (SL, SL2, SL3,
  * ASA, abandons and short abandons, AHT, average wrap-up, occupancy, CSAT,
- * complaints, SLA counters, longest wait); the day reset of one site; the
- * version counters and the change list; refusals that change nothing; and
- * a seeded random run in which, after every event, every figure equals a
- * recomputation from the event log by a plain replay. */
+ * complaints, SLA counters, longest wait); a scripted run of two skills
+ * over two queues, also by hand; the day reset of one site; the version
+ * counters and the change list; refusals that change nothing; and a seeded
+ * random run in which, after every event, every figure of every queue,
+ * site, skill and agent equals a recomputation from the event log by a
+ * plain replay. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -127,7 +129,7 @@ wrapped(struct stats *st, uint32_t a, int64_t t)
 static void
 call(struct stats *st, uint64_t c, int64_t t)
 {
-	ok(stats_item_queued(st, c, Q, SITE, 0, STATS_CALL, AT(t)));
+	ok(stats_item_queued(st, c, Q, SITE, 0, STATS_CALL, NULL, 0, AT(t)));
 }
 
 static void
@@ -165,7 +167,7 @@ test_scripted_hour(void **unused)
 	assert_int_equal(v.waiting, 1);
 	assert_int_equal(v.longest_wait_ms, S(10));
 	ok(stats_item_abandoned(st, 4, AT(55)));
-	ok(stats_item_queued(st, 5, Q, SITE, 1, STATS_COMPLAINT, AT(100)));
+	ok(stats_item_queued(st, 5, Q, SITE, 1, STATS_COMPLAINT, NULL, 0, AT(100)));
 	done(st, 1, A, 115);
 	call(st, 6, 120);
 	wrapped(st, A, 125);
@@ -181,7 +183,7 @@ test_scripted_hour(void **unused)
 	answer(st, 8, A, 340);
 	done(st, 7, B, 400);
 	wrapped(st, B, 410);
-	ok(stats_item_queued(st, 9, Q, SITE, 2, STATS_COMPLAINT, AT(500)));
+	ok(stats_item_queued(st, 9, Q, SITE, 2, STATS_COMPLAINT, NULL, 0, AT(500)));
 	ok(stats_item_abandoned(st, 9, AT(504)));
 	done(st, 8, A, 540);
 	wrapped(st, A, 560);
@@ -278,8 +280,8 @@ test_transfer(void **unused)
 	ok(stats_queue_set(st, 1, 10, S(20), S(5)));
 	ok(stats_queue_set(st, 2, 10, S(60), S(5)));
 	ok(stats_agent_state(st, 7, 10, ROUTE_AGENT_READY, NULL, AT(0)));
-	ok(stats_item_queued(st, 1, 1, 10, 0, STATS_CALL, AT(0)));
-	ok(stats_item_transferred(st, 1, 2, AT(30)));
+	ok(stats_item_queued(st, 1, 1, 10, 0, STATS_CALL, NULL, 0, AT(0)));
+	ok(stats_item_transferred(st, 1, 2, NULL, 0, AT(30)));
 	v1 = view(st, STATS_QUEUE, 1, AT(40));
 	v2 = view(st, STATS_QUEUE, 2, AT(40));
 	assert_int_equal(v1.waiting, 0);
@@ -289,7 +291,7 @@ test_transfer(void **unused)
 	assert_int_equal(v2.day.offered, 1);
 	assert_int_equal(v2.day.transferred_in, 1);
 	ok(stats_item_answered(st, 1, 7, AT(70))); /* 40 s in queue 2: within 60 s */
-	ok(stats_item_transferred(st, 1, 1, AT(100)));
+	ok(stats_item_transferred(st, 1, 1, NULL, 0, AT(100)));
 	v2 = view(st, STATS_QUEUE, 2, AT(100));
 	assert_int_equal(v2.day.answered_in_sl, 1);
 	assert_int_equal(v2.day.handled, 1);
@@ -298,7 +300,7 @@ test_transfer(void **unused)
 	assert_int_equal(s.day.offered, 3); /* the sum of the queues */
 	assert_int_equal(s.day.transferred_in, 2);
 	assert_int_equal(s.waiting, 1);
-	assert_int_equal(stats_item_transferred(st, 1, 1, AT(101)), STATS_EINVAL);
+	assert_int_equal(stats_item_transferred(st, 1, 1, NULL, 0, AT(101)), STATS_EINVAL);
 	stats_free(st);
 }
 
@@ -315,9 +317,9 @@ test_day_reset(void **unused)
 	ok(stats_queue_set(st, 2, 20, S(20), S(5)));
 	ok(stats_agent_state(st, 1, 10, ROUTE_AGENT_READY, NULL, AT(0)));
 	ok(stats_agent_state(st, 2, 20, ROUTE_AGENT_READY, NULL, AT(0)));
-	ok(stats_item_queued(st, 1, 1, 10, 0, STATS_CALL, AT(0)));
-	ok(stats_item_queued(st, 2, 1, 10, 3, STATS_COMPLAINT, AT(1)));
-	ok(stats_item_queued(st, 3, 2, 20, 0, STATS_CALL, AT(2)));
+	ok(stats_item_queued(st, 1, 1, 10, 0, STATS_CALL, NULL, 0, AT(0)));
+	ok(stats_item_queued(st, 2, 1, 10, 3, STATS_COMPLAINT, NULL, 0, AT(1)));
+	ok(stats_item_queued(st, 3, 2, 20, 0, STATS_CALL, NULL, 0, AT(2)));
 	ok(stats_item_answered(st, 1, 1, AT(10)));
 	ok(stats_item_answered(st, 3, 2, AT(10)));
 	ok(stats_agent_state(st, 1, 10, ROUTE_AGENT_BUSY, NULL, AT(10)));
@@ -379,7 +381,7 @@ test_seed(void **unused)
 	(void)unused;
 	ok(stats_queue_set(st, 1, 10, S(20), S(5)));
 	ok(stats_agent_state(st, 1, 10, ROUTE_AGENT_READY, NULL, AT(0)));
-	ok(stats_item_queued(st, 1, 1, 10, 0, STATS_CALL, AT(0)));
+	ok(stats_item_queued(st, 1, 1, 10, 0, STATS_CALL, NULL, 0, AT(0)));
 	ok(stats_item_answered(st, 1, 1, AT(10)));
 	c.offered = 5;
 	c.answered = 4;
@@ -423,8 +425,8 @@ test_seed(void **unused)
 	assert_int_equal(view(st, STATS_SITE, 10, AT(10)).day.offered, 6);
 	/* work put back in line at start-up, counted by the seed already:
 	 * its arrival is taken back once, waiting and its wait stay */
-	ok(stats_item_queued(st, 7, 1, 10, 2, STATS_COMPLAINT, AT(5)));
-	ok(stats_item_queued(st, 8, 1, 10, 0, STATS_CALL, AT(9)));
+	ok(stats_item_queued(st, 7, 1, 10, 2, STATS_COMPLAINT, NULL, 0, AT(5)));
+	ok(stats_item_queued(st, 8, 1, 10, 0, STATS_CALL, NULL, 0, AT(9)));
 	{
 		uint32_t n = 9;
 		ok(stats_uncount_waiting(st, 10, AT(0), AT(8), &n));
@@ -463,8 +465,8 @@ test_roll_round_trip(void **unused)
 	ok(stats_queue_set(st, 1, 10, S(20), S(5)));
 	ok(stats_agent_state(st, 1, 10, ROUTE_AGENT_READY, NULL, AT(0)));
 	ok(stats_agent_queues(st, 1, (const uint32_t[]){1}, 1, AT(0)));
-	ok(stats_item_queued(st, 1, 1, 10, 2, STATS_COMPLAINT, AT(0)));
-	ok(stats_item_queued(st, 2, 1, 10, 0, STATS_CALL, AT(1)));
+	ok(stats_item_queued(st, 1, 1, 10, 2, STATS_COMPLAINT, NULL, 0, AT(0)));
+	ok(stats_item_queued(st, 2, 1, 10, 0, STATS_CALL, NULL, 0, AT(1)));
 	ok(stats_item_offered(st, 1, 1, AT(2)));
 	ok(stats_agent_state(st, 1, 10, ROUTE_AGENT_RESERVED, NULL, AT(2)));
 	ok(stats_item_answered(st, 1, 1, AT(3)));
@@ -522,7 +524,7 @@ test_versions(void **unused)
 	assert_true(r[0].scope == STATS_QUEUE && r[0].id == 2 && r[0].version == 2);
 	assert_true(r[1].scope == STATS_QUEUE && r[1].id == 1 && r[1].version == 1);
 
-	ok(stats_item_queued(st, 1, 1, 10, 0, STATS_CALL, AT(0)));
+	ok(stats_item_queued(st, 1, 1, 10, 0, STATS_CALL, NULL, 0, AT(0)));
 	v1 = stats_version(st);
 	assert_int_equal(v1, v0 + 1);
 	n = stats_changed(st, v0, r, 16);
@@ -538,7 +540,8 @@ test_versions(void **unused)
 	/* nothing new: no version; refusals: no version */
 	ok(stats_queue_set(st, 1, 10, S(20), S(5)));
 	ok(stats_queue_ewt(st, 1, -1));
-	assert_int_equal(stats_item_queued(st, 1, 1, 10, 0, STATS_CALL, AT(1)), STATS_EEXIST);
+	assert_int_equal(stats_item_queued(st, 1, 1, 10, 0, STATS_CALL, NULL, 0, AT(1)),
+	                 STATS_EEXIST);
 	assert_int_equal(stats_version(st), v1);
 	assert_int_equal(stats_changed(st, v1, r, 16), 0);
 
@@ -568,22 +571,27 @@ test_refusals(void **unused)
 	(void)unused;
 	ok(stats_queue_set(st, 1, 10, S(20), S(5)));
 	ok(stats_agent_state(st, 1, 10, ROUTE_AGENT_READY, NULL, AT(0)));
-	ok(stats_item_queued(st, 1, 1, 10, 0, STATS_CALL, AT(0)));
+	ok(stats_item_queued(st, 1, 1, 10, 0, STATS_CALL, NULL, 0, AT(0)));
 	v = stats_version(st);
 	assert_int_equal(stats_queue_set(st, 0, 10, 0, 0), STATS_EINVAL);
 	assert_int_equal(stats_queue_set(st, 2, 10, -1, 0), STATS_EINVAL);
 	assert_int_equal(stats_queue_set(st, 2, 0, 0, 0), STATS_EINVAL);
 	assert_int_equal(stats_queue_ewt(st, 9, 0), STATS_ENOENT);
 	assert_int_equal(stats_queue_ewt(st, 1, -2), STATS_EINVAL);
-	assert_int_equal(stats_item_queued(st, 2, 9, 10, 0, STATS_CALL, AT(1)), STATS_ENOENT);
-	assert_int_equal(stats_item_queued(st, 2, 1, 10, 5, STATS_CALL, AT(1)), STATS_EINVAL);
-	assert_int_equal(stats_item_queued(st, 2, 1, 10, 0, STATS__KINDS, AT(1)), STATS_EINVAL);
-	assert_int_equal(stats_item_queued(st, 0, 1, 10, 0, STATS_CALL, AT(1)), STATS_EINVAL);
-	assert_int_equal(stats_item_queued(st, 2, 1, 10, 0, STATS_CALL, AT(1)), STATS_ENOSPC);
+	assert_int_equal(stats_item_queued(st, 2, 9, 10, 0, STATS_CALL, NULL, 0, AT(1)),
+	                 STATS_ENOENT);
+	assert_int_equal(stats_item_queued(st, 2, 1, 10, 5, STATS_CALL, NULL, 0, AT(1)),
+	                 STATS_EINVAL);
+	assert_int_equal(stats_item_queued(st, 2, 1, 10, 0, STATS__KINDS, NULL, 0, AT(1)),
+	                 STATS_EINVAL);
+	assert_int_equal(stats_item_queued(st, 0, 1, 10, 0, STATS_CALL, NULL, 0, AT(1)),
+	                 STATS_EINVAL);
+	assert_int_equal(stats_item_queued(st, 2, 1, 10, 0, STATS_CALL, NULL, 0, AT(1)),
+	                 STATS_ENOSPC);
 	assert_int_equal(stats_item_offered(st, 1, 9, AT(1)), STATS_ENOENT);
 	assert_int_equal(stats_item_answered(st, 9, 1, AT(1)), STATS_ENOENT);
 	assert_int_equal(stats_item_done(st, 1, AT(1)), STATS_ESTATE);
-	assert_int_equal(stats_item_transferred(st, 1, 9, AT(1)), STATS_ENOENT);
+	assert_int_equal(stats_item_transferred(st, 1, 9, NULL, 0, AT(1)), STATS_ENOENT);
 	assert_int_equal(stats_wrapup_end(st, 1, AT(1)), STATS_ESTATE);
 	assert_int_equal(stats_agent_state(st, 2, 10, ROUTE_AGENT_READY, NULL, AT(1)),
 	                 STATS_ENOSPC);
@@ -629,7 +637,7 @@ test_thresholds(void **unused)
 	ok(stats_queue_set(st, 1, 10, S(20), S(5)));
 	ok(stats_agent_state(st, 1, 10, ROUTE_AGENT_READY, NULL, AT(0)));
 	for (uint64_t i = 1; i <= 6; i++)
-		ok(stats_item_queued(st, i, 1, 10, 0, STATS_CALL, AT(0)));
+		ok(stats_item_queued(st, i, 1, 10, 0, STATS_CALL, NULL, 0, AT(0)));
 	ok(stats_item_answered(st, 1, 1, AT(20)));     /* T: in */
 	ok(stats_item_answered(st, 2, 1, AT(20) + 1)); /* T + 1 ms: out */
 	ok(stats_item_abandoned(st, 3, AT(5) - 1));    /* short */
@@ -692,6 +700,211 @@ test_members(void **unused)
 	stats_free(st);
 }
 
+/* --- skills ---
+ *
+ * Skills K1 (1) and K2 (2), home site 10. Queue 1: T = 20 s, S = 5 s;
+ * queue 2: T = 60 s, S = 0 (off). Agent A (101) holds K1 and K2, B (102)
+ * holds K1; both ready at 0 s. Contacts (seconds; each counts in the
+ * skills it requires, with its queue's thresholds):
+ *
+ *   c  arrives  queue  skills  outcome                          wait
+ *   1  10       1      K1 K2   answered by A at 25, done 125,   15 (in T)
+ *                              wrap-up to 135
+ *   2  20       2      K1      answered by B at 70, done 170,   50 (in T = 60)
+ *                              wrap-up to 180
+ *   3  30       1      K2      abandoned at 33                   3 (short)
+ *   4  40       2      K2      abandoned at 42 (S off)           2 (in T)
+ *   5  50       1      K1      to queue 2 needing K2 at 60;
+ *                              answered by A at 140, done 200,  80 (after T)
+ *                              wrap-up to 210
+ *
+ *   K1: offered 3 (c1 c2 c5), answered 2 both within T, transferred out 1,
+ *       handled 2, talk 100 + 100, wrap-up 10 + 10; ASA (15 + 50) / 2 =
+ *       32.5 s; SL = SL2 = SL3 = 1.
+ *   K2: offered 4 (c1 c3 c4, c5 in), answered 2 (c1 in T, c5 not),
+ *       abandoned 1 within T (c4), short 1 (c3), transferred in 1,
+ *       handled 2, talk 100 + 60, wrap-up 20; ASA (15 + 80) / 2 = 47.5 s;
+ *       SL 1/2, SL2 (1 + 1) / (2 + 1) = 2/3, SL3 1 / (2 + 1 - 1) = 1/2;
+ *       AHT (160 + 20) / 2 = 90 s; average abandon 2 s.
+ * Over 600 s: A busy 100 + 60, wrap-up 10 + 10, ready the rest; B busy
+ * 100, wrap-up 10. Occupancy K2 (A) 180 / 600; K1 (A, B) 290 / 1200. */
+enum { K1 = 1, K2 = 2 };
+
+static void
+test_skills(void **unused)
+{
+	struct stats *st = stats_new(NULL);
+	struct stats_view k1, k2, q;
+
+	(void)unused;
+	ok(stats_queue_set(st, 1, SITE, S(20), S(5)));
+	ok(stats_queue_set(st, 2, SITE, S(60), 0));
+	ok(stats_skill_set(st, K1, SITE));
+	ok(stats_skill_set(st, K2, SITE));
+	state(st, A, ROUTE_AGENT_READY, 0);
+	state(st, B, ROUTE_AGENT_READY, 0);
+	ok(stats_agent_skills(st, A, (uint32_t[]){K1, K2}, 2, AT(0)));
+	ok(stats_agent_skills(st, B, (uint32_t[]){K1}, 1, AT(0)));
+	assert_true(stats_agent_holds(st, A, K2));
+	assert_false(stats_agent_holds(st, B, K2));
+
+	ok(stats_item_queued(st, 1, 1, SITE, 0, STATS_CALL, (uint32_t[]){K1, K2}, 2, AT(10)));
+	ok(stats_item_queued(st, 2, 2, SITE, 0, STATS_CALL, (uint32_t[]){K1}, 1, AT(20)));
+	answer(st, 1, A, 25);
+	ok(stats_item_queued(st, 3, 1, SITE, 0, STATS_CALL, (uint32_t[]){K2}, 1, AT(30)));
+	ok(stats_item_abandoned(st, 3, AT(33)));
+	ok(stats_item_queued(st, 4, 2, SITE, 0, STATS_CALL, (uint32_t[]){K2}, 1, AT(40)));
+	ok(stats_item_abandoned(st, 4, AT(42)));
+	k1 = view(st, STATS_SKILL, K1, AT(45)); /* c2 waits since 20 */
+	k2 = view(st, STATS_SKILL, K2, AT(45));
+	assert_int_equal(k1.waiting, 1);
+	assert_int_equal(k1.longest_wait_ms, S(25));
+	assert_int_equal(k2.waiting, 0);
+	assert_int_equal(k2.oldest_ms, 0);
+	assert_int_equal(k1.agents[ROUTE_AGENT_BUSY], 1);
+	assert_int_equal(k1.agents[ROUTE_AGENT_READY], 1);
+	assert_int_equal(k2.agents[ROUTE_AGENT_BUSY], 1);
+	assert_int_equal(k2.agents[ROUTE_AGENT_READY], 0);
+	ok(stats_item_queued(st, 5, 1, SITE, 0, STATS_CALL, (uint32_t[]){K1}, 1, AT(50)));
+	ok(stats_item_transferred(st, 5, 2, (uint32_t[]){K2}, 1, AT(60)));
+	k1 = view(st, STATS_SKILL, K1, AT(65));
+	k2 = view(st, STATS_SKILL, K2, AT(65));
+	assert_int_equal(k1.waiting, 1);
+	assert_int_equal(k1.longest_wait_ms, S(45));
+	assert_int_equal(k2.waiting, 1);
+	assert_int_equal(k2.oldest_ms, AT(60));
+	answer(st, 2, B, 70);
+	done(st, 1, A, 125);
+	wrapped(st, A, 135);
+	answer(st, 5, A, 140);
+	done(st, 2, B, 170);
+	wrapped(st, B, 180);
+	done(st, 5, A, 200);
+	wrapped(st, A, 210);
+
+	k1 = view(st, STATS_SKILL, K1, AT(600));
+	assert_int_equal(k1.scope, STATS_SKILL);
+	assert_int_equal(k1.id, K1);
+	assert_int_equal(k1.waiting, 0);
+	assert_int_equal(k1.day.offered, 3);
+	assert_int_equal(k1.day.answered, 2);
+	assert_int_equal(k1.day.answered_in_sl, 2);
+	assert_int_equal(k1.day.abandoned, 0);
+	assert_int_equal(k1.day.short_abandoned, 0);
+	assert_int_equal(k1.day.transferred_out, 1);
+	assert_int_equal(k1.day.transferred_in, 0);
+	assert_int_equal(k1.day.handled, 2);
+	assert_int_equal(k1.day.talk_ms, S(200));
+	assert_int_equal(k1.day.wrapups, 2);
+	assert_int_equal(k1.day.wrapup_ms, S(20));
+	assert_int_equal(k1.asa_ms, 32500);
+	near(k1.sl, 1.0);
+	near(k1.sl2, 1.0);
+	near(k1.sl3, 1.0);
+	assert_int_equal(k1.agents[ROUTE_AGENT_READY], 2);
+	assert_int_equal(k1.state_ms[ROUTE_AGENT_BUSY], S(260));
+	assert_int_equal(k1.state_ms[ROUTE_AGENT_WRAP_UP], S(30));
+	near(k1.occupancy, 290.0 / 1200);
+	assert_int_equal(k1.ewt_ms, -1);
+
+	k2 = view(st, STATS_SKILL, K2, AT(600));
+	assert_int_equal(k2.day.offered, 4);
+	assert_int_equal(k2.day.answered, 2);
+	assert_int_equal(k2.day.answered_in_sl, 1);
+	assert_int_equal(k2.day.abandoned, 1);
+	assert_int_equal(k2.day.abandoned_in_sl, 1);
+	assert_int_equal(k2.day.short_abandoned, 1);
+	assert_int_equal(k2.day.transferred_in, 1);
+	assert_int_equal(k2.day.transferred_out, 0);
+	assert_int_equal(k2.day.handled, 2);
+	assert_int_equal(k2.day.talk_ms, S(160));
+	assert_int_equal(k2.day.wrapup_ms, S(20));
+	assert_int_equal(k2.asa_ms, 47500);
+	assert_int_equal(k2.aht_ms, S(90));
+	assert_int_equal(k2.avg_abandon_ms, S(2));
+	near(k2.sl, 0.5);
+	near(k2.sl2, 2.0 / 3);
+	near(k2.sl3, 0.5);
+	assert_int_equal(k2.agents[ROUTE_AGENT_READY], 1);
+	assert_int_equal(k2.state_ms[ROUTE_AGENT_READY], S(420));
+	near(k2.occupancy, 180.0 / 600);
+
+	/* the queues are as without skills: queue 2 has c2, c4 and c5 */
+	q = view(st, STATS_QUEUE, 2, AT(600));
+	assert_int_equal(q.day.offered, 3);
+	assert_int_equal(q.day.answered, 2);
+	assert_int_equal(q.day.abandoned, 1);
+
+	/* B takes up K2 at 600: counted there from then on, not before */
+	ok(stats_agent_skills(st, B, (uint32_t[]){K2, K1}, 2, AT(600)));
+	k2 = view(st, STATS_SKILL, K2, AT(700));
+	assert_int_equal(k2.agents[ROUTE_AGENT_READY], 2);
+	assert_int_equal(k2.state_ms[ROUTE_AGENT_READY], S(420 + 100 + 100));
+	ok(stats_agent_skills(st, A, NULL, 0, AT(700)));
+	k2 = view(st, STATS_SKILL, K2, AT(800));
+	assert_int_equal(k2.agents[ROUTE_AGENT_READY], 1);
+	assert_int_equal(k2.state_ms[ROUTE_AGENT_READY], S(420 + 100 + 200));
+
+	/* the day of the skills' home site resets them */
+	ok(stats_day_reset(st, SITE, AT(900)));
+	k2 = view(st, STATS_SKILL, K2, AT(950));
+	assert_int_equal(k2.day.offered, 0);
+	assert_int_equal(k2.agents[ROUTE_AGENT_READY], 1);
+	assert_int_equal(k2.state_ms[ROUTE_AGENT_READY], S(50));
+	assert_int_equal(k2.state_ms[ROUTE_AGENT_BUSY], 0);
+	stats_free(st);
+}
+
+/* Refused skill events change nothing. */
+static void
+test_skill_refusals(void **unused)
+{
+	struct stats_limits lim = {.max_skills = 2};
+	struct stats *st = stats_new(&lim);
+	uint64_t v;
+
+	(void)unused;
+	ok(stats_queue_set(st, 1, 10, S(20), S(5)));
+	ok(stats_queue_set(st, 2, 10, S(20), S(5)));
+	ok(stats_skill_set(st, 1, 10));
+	ok(stats_skill_set(st, 2, 10));
+	ok(stats_agent_state(st, 1, 10, ROUTE_AGENT_READY, NULL, AT(0)));
+	ok(stats_item_queued(st, 1, 1, 10, 0, STATS_CALL, (uint32_t[]){1}, 1, AT(0)));
+	v = stats_version(st);
+	assert_int_equal(stats_skill_set(st, 3, 10), STATS_ENOSPC);
+	assert_int_equal(stats_skill_set(st, 0, 10), STATS_EINVAL);
+	assert_int_equal(stats_skill_set(st, 1, 0), STATS_EINVAL);
+	assert_int_equal(stats_item_queued(st, 2, 1, 10, 0, STATS_CALL, (uint32_t[]){9}, 1, AT(1)),
+	                 STATS_ENOENT);
+	assert_int_equal(
+	    stats_item_queued(st, 2, 1, 10, 0, STATS_CALL, (uint32_t[]){1, 1}, 2, AT(1)),
+	    STATS_EINVAL);
+	assert_int_equal(stats_item_queued(st, 2, 1, 10, 0, STATS_CALL, (uint32_t[]){1, 2},
+	                                   ROUTE_MAX_REQ + 1, AT(1)),
+	                 STATS_EINVAL);
+	assert_int_equal(stats_item_queued(st, 2, 1, 10, 0, STATS_CALL, NULL, 1, AT(1)),
+	                 STATS_EINVAL);
+	assert_int_equal(stats_item_transferred(st, 1, 2, (uint32_t[]){7}, 1, AT(1)), STATS_ENOENT);
+	assert_int_equal(stats_agent_skills(st, 1, (uint32_t[]){2, 2}, 2, AT(1)), STATS_EINVAL);
+	assert_int_equal(stats_agent_skills(st, 1, (uint32_t[]){5}, 1, AT(1)), STATS_ENOENT);
+	assert_int_equal(stats_agent_skills(st, 9, (uint32_t[]){1}, 1, AT(1)), STATS_ENOENT);
+	assert_int_equal(stats_agent_skills(st, 1, NULL, ROUTE_MAX_SKILLS + 1, AT(1)),
+	                 STATS_EINVAL);
+	assert_int_equal(stats_view(st, STATS_SKILL, 3, AT(1), &(struct stats_view){0}),
+	                 STATS_ENOENT);
+	assert_int_equal(stats_version(st), v);
+	assert_int_equal(stats_items(st), 1);
+	assert_int_equal(view(st, STATS_SKILL, 1, AT(1)).day.offered, 1);
+	assert_int_equal(view(st, STATS_SKILL, 2, AT(1)).day.offered, 0);
+	assert_int_equal(view(st, STATS_SKILL, 1, AT(1)).agents[ROUTE_AGENT_READY], 0);
+	/* a skill seeded from the rollups, as a queue */
+	ok(stats_seed(st, STATS_SKILL, 2, &(struct stats_counts){.offered = 4, .answered = 3},
+	              (int64_t[ROUTE__AGENT_STATES]){0}));
+	assert_int_equal(view(st, STATS_SKILL, 2, AT(1)).day.offered, 4);
+	assert_int_equal(view(st, STATS_ALL, 0, AT(1)).day.offered, 1);
+	stats_free(st);
+}
+
 /* Pause reasons past the table are counted as "other". */
 static void
 test_reasons(void **unused)
@@ -721,6 +934,7 @@ test_reasons(void **unused)
 #define NQ  3
 #define NS  2
 #define NA  4
+#define NK  3
 #define NEV 2500
 
 enum ev_type {
@@ -736,6 +950,7 @@ enum ev_type {
 	E_SLA,
 	E_RESET,
 	E_MEMBERS,
+	E_SKILLS,
 	E__TYPES
 };
 
@@ -745,6 +960,7 @@ struct ev {
 	uint64_t item;
 	uint32_t q, s, a;
 	int arg, arg2; /* state / severity / score / on, reason / kind / what */
+	uint32_t k;    /* skills required (bit k), as queued or transferred */
 };
 
 static const char *const reasons[] = {"lunch", "break", "training"};
@@ -752,17 +968,19 @@ static const uint32_t home[NQ + 1] = {0, 1, 1, 2};
 static const int64_t sl_ms[NQ + 1] = {0, S(20), S(30), S(10)};
 static const int64_t short_ms[NQ + 1] = {0, S(5), S(3), 0};
 static const uint32_t agent_site[NA + 1] = {0, 1, 1, 2, 2};
+static const uint32_t skill_home[NK + 1] = {0, 1, 2, 1};
 
 struct m_item {
 	uint64_t id;
 	uint32_t q, s, a;
 	int talking;
 	int64_t enq, ans;
+	uint32_t k;
 };
 
 /* The plain replay: counters by scope, items in an array, times by agent. */
 struct model {
-	struct stats_counts q[NQ + 1], s[NS + 1], a[NA + 1];
+	struct stats_counts q[NQ + 1], s[NS + 1], a[NA + 1], k[NK + 1];
 	uint32_t warn_q[NQ + 1], warn_s[NS + 1], br_q[NQ + 1], br_s[NS + 1];
 	struct m_item items[NEV];
 	size_t nitems;
@@ -771,8 +989,10 @@ struct model {
 	int wrap[NA + 1];
 	int member[NA + 1][NQ + 1];
 	int64_t q_from[NA + 1][NQ + 1], q_closed[NA + 1][NQ + 1][ROUTE__AGENT_STATES];
+	int held[NA + 1][NK + 1];
+	int64_t k_from[NA + 1][NK + 1], k_closed[NA + 1][NK + 1][ROUTE__AGENT_STATES];
 	int64_t wrap_from[NA + 1];
-	uint32_t wrap_q[NA + 1], wrap_s[NA + 1];
+	uint32_t wrap_q[NA + 1], wrap_s[NA + 1], wrap_k[NA + 1];
 };
 
 static struct m_item *
@@ -796,13 +1016,20 @@ pos(int64_t d)
 	return d > 0 ? d : 0;
 }
 
-/* Count into the queue's and the site's counters (overall is their sum). */
-#define BOTH(m, qq, ss, stmt)                                                                      \
+/* Count into the queue's, the site's and the skills' (bits of kk)
+ * counters (overall is the sum of the sites). */
+#define COUNT(m, qq, ss, kk, stmt)                                                                 \
 	do {                                                                                       \
 		struct stats_counts *c_ = &(m)->q[qq];                                             \
 		stmt;                                                                              \
 		c_ = &(m)->s[ss];                                                                  \
 		stmt;                                                                              \
+		for (uint32_t k_ = 1; k_ <= NK; k_++) {                                            \
+			if (!(((kk) >> k_) & 1))                                                   \
+				continue;                                                          \
+			c_ = &(m)->k[k_];                                                          \
+			stmt;                                                                      \
+		}                                                                                  \
 	} while (0)
 
 static void
@@ -813,7 +1040,8 @@ m_wrap_close(struct model *m, uint32_t a, int64_t t)
 	if (!m->wrap[a])
 		return;
 	d = pos(t - m->wrap_from[a]);
-	BOTH(m, m->wrap_q[a], m->wrap_s[a], (c_->wrapups++, c_->wrapup_ms += (uint64_t)d));
+	COUNT(m, m->wrap_q[a], m->wrap_s[a], m->wrap_k[a],
+	      (c_->wrapups++, c_->wrapup_ms += (uint64_t)d));
 	m->a[a].wrapups++;
 	m->a[a].wrapup_ms += (uint64_t)d;
 	m->wrap[a] = 0;
@@ -824,7 +1052,7 @@ m_talk_end(struct model *m, struct m_item *it, int64_t t)
 {
 	int64_t d = pos(t - it->ans);
 
-	BOTH(m, it->q, it->s, (c_->handled++, c_->talk_ms += (uint64_t)d));
+	COUNT(m, it->q, it->s, it->k, (c_->handled++, c_->talk_ms += (uint64_t)d));
 	m->a[it->a].handled++;
 	m->a[it->a].talk_ms += (uint64_t)d;
 	m_wrap_close(m, it->a, t);
@@ -832,6 +1060,7 @@ m_talk_end(struct model *m, struct m_item *it, int64_t t)
 	m->wrap_from[it->a] = t;
 	m->wrap_q[it->a] = it->q;
 	m->wrap_s[it->a] = it->s;
+	m->wrap_k[it->a] = it->k;
 }
 
 static void
@@ -851,6 +1080,12 @@ m_apply(struct model *m, const struct ev *e)
 			m->q_closed[e->a][q][m->state[e->a]] += pos(e->t - m->q_from[e->a][q]);
 			m->q_from[e->a][q] = e->t;
 		}
+		for (uint32_t k = 1; k <= NK; k++) {
+			if (!m->held[e->a][k])
+				continue;
+			m->k_closed[e->a][k][m->state[e->a]] += pos(e->t - m->k_from[e->a][k]);
+			m->k_from[e->a][k] = e->t;
+		}
 		m->state[e->a] = e->arg;
 		m->from[e->a] = e->t;
 		break;
@@ -865,20 +1100,31 @@ m_apply(struct model *m, const struct ev *e)
 			m->member[e->a][q] = in;
 		}
 		break;
+	case E_SKILLS:
+		for (uint32_t k = 1; k <= NK; k++) {
+			int in = (e->arg >> k) & 1;
+			if (m->held[e->a][k] && !in)
+				m->k_closed[e->a][k][m->state[e->a]] +=
+				    pos(e->t - m->k_from[e->a][k]);
+			else if (!m->held[e->a][k] && in)
+				m->k_from[e->a][k] = e->t;
+			m->held[e->a][k] = in;
+		}
+		break;
 	case E_QUEUED:
-		m->items[m->nitems++] = (struct m_item){e->item, e->q, e->s, 0, 0, e->t, 0};
-		BOTH(m, e->q, e->s,
-		     (c_->offered++, c_->complaints[e->arg] += e->arg2 == STATS_COMPLAINT));
+		m->items[m->nitems++] = (struct m_item){e->item, e->q, e->s, 0, 0, e->t, 0, e->k};
+		COUNT(m, e->q, e->s, e->k,
+		      (c_->offered++, c_->complaints[e->arg] += e->arg2 == STATS_COMPLAINT));
 		break;
 	case E_OFFERED:
-		BOTH(m, it->q, it->s, c_->presented++);
+		COUNT(m, it->q, it->s, it->k, c_->presented++);
 		m->a[e->a].presented++;
 		break;
 	case E_ANSWERED:
 		w = pos(e->t - it->enq);
-		BOTH(m, it->q, it->s,
-		     (c_->answered++, c_->answer_wait_ms += (uint64_t)w,
-		      c_->answered_in_sl += w <= sl_ms[it->q]));
+		COUNT(m, it->q, it->s, it->k,
+		      (c_->answered++, c_->answer_wait_ms += (uint64_t)w,
+		       c_->answered_in_sl += w <= sl_ms[it->q]));
 		m->a[e->a].answered++;
 		m->a[e->a].answer_wait_ms += (uint64_t)w;
 		it->talking = 1;
@@ -888,21 +1134,22 @@ m_apply(struct model *m, const struct ev *e)
 	case E_ABANDONED:
 		w = pos(e->t - it->enq);
 		if (w < short_ms[it->q])
-			BOTH(m, it->q, it->s, c_->short_abandoned++);
+			COUNT(m, it->q, it->s, it->k, c_->short_abandoned++);
 		else
-			BOTH(m, it->q, it->s,
-			     (c_->abandoned++, c_->abandon_wait_ms += (uint64_t)w,
-			      c_->abandoned_in_sl += w <= sl_ms[it->q]));
+			COUNT(m, it->q, it->s, it->k,
+			      (c_->abandoned++, c_->abandon_wait_ms += (uint64_t)w,
+			       c_->abandoned_in_sl += w <= sl_ms[it->q]));
 		m_drop(m, it);
 		break;
 	case E_TRANSFER:
 		if (it->talking)
 			m_talk_end(m, it, e->t);
-		BOTH(m, it->q, it->s, c_->transferred_out++);
+		COUNT(m, it->q, it->s, it->k, c_->transferred_out++);
 		it->q = e->q;
+		it->k = e->k;
 		it->talking = 0;
 		it->enq = e->t;
-		BOTH(m, it->q, it->s, (c_->offered++, c_->transferred_in++));
+		COUNT(m, it->q, it->s, it->k, (c_->offered++, c_->transferred_in++));
 		break;
 	case E_DONE:
 		m_talk_end(m, it, e->t);
@@ -912,7 +1159,7 @@ m_apply(struct model *m, const struct ev *e)
 		m_wrap_close(m, e->a, e->t);
 		break;
 	case E_CSAT:
-		BOTH(m, e->q, e->s, (c_->csat_count++, c_->csat_sum += (uint64_t)e->arg));
+		COUNT(m, e->q, e->s, 0, (c_->csat_count++, c_->csat_sum += (uint64_t)e->arg));
 		if (e->a) {
 			m->a[e->a].csat_count++;
 			m->a[e->a].csat_sum += (uint64_t)e->arg;
@@ -923,12 +1170,12 @@ m_apply(struct model *m, const struct ev *e)
 			m->warn_q[e->q] += e->arg ? 1 : -1;
 			m->warn_s[e->s] += e->arg ? 1 : -1;
 			if (e->arg)
-				BOTH(m, e->q, e->s, c_->sla_warnings++);
+				COUNT(m, e->q, e->s, 0, c_->sla_warnings++);
 		} else {
 			m->br_q[e->q] += e->arg ? 1 : -1;
 			m->br_s[e->s] += e->arg ? 1 : -1;
 			if (e->arg)
-				BOTH(m, e->q, e->s, c_->sla_breaches++);
+				COUNT(m, e->q, e->s, 0, c_->sla_breaches++);
 		}
 		break;
 	case E_RESET:
@@ -940,6 +1187,15 @@ m_apply(struct model *m, const struct ev *e)
 			for (uint32_t a = 1; a <= NA; a++) {
 				memset(m->q_closed[a][q], 0, sizeof m->q_closed[a][q]);
 				m->q_from[a][q] = e->t;
+			}
+		}
+		for (uint32_t k = 1; k <= NK; k++) {
+			if (skill_home[k] != e->s)
+				continue;
+			memset(&m->k[k], 0, sizeof m->k[k]);
+			for (uint32_t a = 1; a <= NA; a++) {
+				memset(m->k_closed[a][k], 0, sizeof m->k_closed[a][k]);
+				m->k_from[a][k] = e->t;
 			}
 		}
 		for (uint32_t a = 1; a <= NA; a++) {
@@ -955,16 +1211,31 @@ m_apply(struct model *m, const struct ev *e)
 	}
 }
 
+/* The skills of bits mask into ids: how many. */
+static unsigned
+mask_skills(uint32_t mask, uint32_t *ids)
+{
+	unsigned n = 0;
+
+	for (uint32_t k = 1; k <= NK; k++)
+		if ((mask >> k) & 1)
+			ids[n++] = k;
+	return n;
+}
+
 static int
 m_call(struct stats *st, const struct ev *e)
 {
+	uint32_t ks[NK];
+	unsigned nk = mask_skills(e->k, ks);
+
 	switch (e->type) {
 	case E_STATE:
 		return stats_agent_state(st, e->a, agent_site[e->a], (enum route_agent_state)e->arg,
 		                         reasons[e->arg2], e->t);
 	case E_QUEUED:
 		return stats_item_queued(st, e->item, e->q, e->s, e->arg, (enum stats_kind)e->arg2,
-		                         e->t);
+		                         ks, nk, e->t);
 	case E_OFFERED:
 		return stats_item_offered(st, e->item, e->a, e->t);
 	case E_ANSWERED:
@@ -972,7 +1243,7 @@ m_call(struct stats *st, const struct ev *e)
 	case E_ABANDONED:
 		return stats_item_abandoned(st, e->item, e->t);
 	case E_TRANSFER:
-		return stats_item_transferred(st, e->item, e->q, e->t);
+		return stats_item_transferred(st, e->item, e->q, ks, nk, e->t);
 	case E_DONE:
 		return stats_item_done(st, e->item, e->t);
 	case E_WRAPEND:
@@ -991,6 +1262,9 @@ m_call(struct stats *st, const struct ev *e)
 				qs[n++] = q;
 		return stats_agent_queues(st, e->a, qs, n, e->t);
 	}
+	case E_SKILLS:
+		nk = mask_skills((uint32_t)e->arg, ks);
+		return stats_agent_skills(st, e->a, ks, nk, e->t);
 	default:
 		return STATS_EINVAL;
 	}
@@ -1031,15 +1305,16 @@ counts_equal(const struct stats_counts *got, const struct stats_counts *want, co
 }
 
 /* Waiting count and oldest arrival of the model's items in one scope
- * (q, s: 0 for any). */
+ * (q, s, k: 0 for any). */
 static void
-m_waiting(const struct model *m, uint32_t q, uint32_t s, uint32_t *n, int64_t *oldest)
+m_waiting(const struct model *m, uint32_t q, uint32_t s, uint32_t k, uint32_t *n, int64_t *oldest)
 {
 	*n = 0;
 	*oldest = 0;
 	for (size_t i = 0; i < m->nitems; i++) {
 		const struct m_item *it = &m->items[i];
-		if (it->talking || (q && it->q != q) || (s && it->s != s))
+		if (it->talking || (q && it->q != q) || (s && it->s != s) ||
+		    (k && !((it->k >> k) & 1)))
 			continue;
 		if (*n == 0 || it->enq < *oldest)
 			*oldest = it->enq;
@@ -1067,7 +1342,7 @@ check_all(struct stats *st, const struct model *m, int64_t now, size_t step)
 		ok(stats_view(st, STATS_QUEUE, q, now, &v));
 		snprintf(what, sizeof what, "queue %u", q);
 		counts_equal(&v.day, &m->q[q], what, step);
-		m_waiting(m, q, 0, &n, &oldest);
+		m_waiting(m, q, 0, 0, &n, &oldest);
 		assert_int_equal(v.waiting, n);
 		assert_int_equal(v.oldest_ms, oldest);
 		assert_int_equal(v.open_warnings, m->warn_q[q]);
@@ -1083,6 +1358,26 @@ check_all(struct stats *st, const struct model *m, int64_t now, size_t step)
 			}
 			assert_int_equal(v.agents[k], cnt);
 			assert_int_equal(v.state_ms[k], ms);
+		}
+	}
+	for (uint32_t k = 1; k <= NK; k++) {
+		ok(stats_view(st, STATS_SKILL, k, now, &v));
+		snprintf(what, sizeof what, "skill %u", k);
+		counts_equal(&v.day, &m->k[k], what, step);
+		m_waiting(m, 0, 0, k, &n, &oldest);
+		assert_int_equal(v.waiting, n);
+		assert_int_equal(v.oldest_ms, oldest);
+		for (int st_ = 0; st_ < ROUTE__AGENT_STATES; st_++) {
+			uint32_t cnt = 0;
+			int64_t ms = 0;
+			for (uint32_t a = 1; a <= NA; a++) {
+				int here = m->held[a][k] && m->state[a] == st_;
+				cnt += here;
+				ms += m->k_closed[a][k][st_] +
+				      (here ? pos(now - m->k_from[a][k]) : 0);
+			}
+			assert_int_equal(v.agents[st_], cnt);
+			assert_int_equal(v.state_ms[st_], ms);
 		}
 	}
 	memset(&sum, 0, sizeof sum);
@@ -1122,7 +1417,7 @@ check_all(struct stats *st, const struct model *m, int64_t now, size_t step)
 		}
 		snprintf(what, sizeof what, "site %u", s);
 		counts_equal(&v.day, want, what, step);
-		m_waiting(m, 0, s, &n, &oldest);
+		m_waiting(m, 0, s, 0, &n, &oldest);
 		assert_int_equal(v.waiting, n);
 		assert_int_equal(v.oldest_ms, oldest);
 		if (s > 0) {
@@ -1181,6 +1476,7 @@ pick(const struct model *m, struct ev *e, uint64_t *next_id, int64_t now)
 		e->item = (*next_id)++;
 		e->arg = rand() % (STATS_SEVERITIES + 1);
 		e->arg2 = rand() % STATS__KINDS;
+		e->k = (uint32_t)(rand() % (1 << NK)) << 1;
 		return 1;
 	case E_OFFERED:
 	case E_ANSWERED:
@@ -1200,6 +1496,7 @@ pick(const struct model *m, struct ev *e, uint64_t *next_id, int64_t now)
 				if (cand[i]->id == e->item)
 					from = cand[i]->q;
 			e->q = from % NQ + 1;
+			e->k = (uint32_t)(rand() % (1 << NK)) << 1;
 		}
 		return 1;
 	case E_WRAPEND:
@@ -1221,6 +1518,9 @@ pick(const struct model *m, struct ev *e, uint64_t *next_id, int64_t now)
 	case E_MEMBERS:
 		e->arg = (rand() % (1 << NQ)) << 1;
 		return 1;
+	case E_SKILLS:
+		e->arg = (rand() % (1 << NK)) << 1;
+		return 1;
 	default:
 		return 0;
 	}
@@ -1233,12 +1533,19 @@ refuse_one(struct stats *st, int64_t now)
 	uint64_t v = stats_version(st);
 	int rc;
 
-	switch (rand() % 5) {
+	switch (rand() % 7) {
 	case 0:
 		rc = stats_item_answered(st, 999999, 1, now);
 		break;
+	case 5: /* an unknown skill */
+		rc = stats_item_queued(st, 999999, 1, 1, 0, STATS_CALL, (uint32_t[]){1, NK + 1}, 2,
+		                       now);
+		break;
+	case 6:
+		rc = stats_agent_skills(st, 1, (uint32_t[]){2, 2}, 2, now);
+		break;
 	case 1:
-		rc = stats_item_queued(st, 999999, 9, 1, 0, STATS_CALL, now);
+		rc = stats_item_queued(st, 999999, 9, 1, 0, STATS_CALL, NULL, 0, now);
 		break;
 	case 2:
 		rc = stats_agent_state(st, 1, 1, ROUTE__AGENT_STATES, NULL, now);
@@ -1268,8 +1575,10 @@ test_random_replay(void **unused)
 	srand(20261123);
 	for (uint32_t q = 1; q <= NQ; q++)
 		ok(stats_queue_set(st, q, home[q], sl_ms[q], short_ms[q]));
+	for (uint32_t k = 1; k <= NK; k++)
+		ok(stats_skill_set(st, k, skill_home[k]));
 	for (uint32_t a = 1; a <= NA; a++) {
-		log[n] = (struct ev){E_STATE, now, 0, 0, 0, a, ROUTE_AGENT_READY, 0};
+		log[n] = (struct ev){E_STATE, now, 0, 0, 0, a, ROUTE_AGENT_READY, 0, 0};
 		ok(m_call(st, &log[n]));
 		n++;
 	}
@@ -1307,6 +1616,7 @@ main(void)
 	    cmocka_unit_test(test_roll_round_trip), cmocka_unit_test(test_versions),
 	    cmocka_unit_test(test_refusals),        cmocka_unit_test(test_thresholds),
 	    cmocka_unit_test(test_members),         cmocka_unit_test(test_reasons),
+	    cmocka_unit_test(test_skills),          cmocka_unit_test(test_skill_refusals),
 	    cmocka_unit_test(test_random_replay),
 	};
 

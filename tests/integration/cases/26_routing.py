@@ -621,3 +621,191 @@ def test_broadcast(ctx):
     util.check_eq(bea.ok("agent.broadcast", message="北京")["delivered"], 1, "carl only")
     util.check_eq(_event(carl, "broadcast")["message"], "北京", "carl hears his site")
     util.check(srv.find_log(r'msg="broadcast" by=sue site=SH delivered=2'), "logged")
+
+
+def _items(conn, queue, **kw):
+    return conn.ok("queue.items", queue=queue, **kw)
+
+
+def _refs(reply):
+    return [i["ref"] for i in reply["items"]]
+
+
+def test_queue_items(ctx):
+    """queue.items (supervisors and admins) lists a queue's live tickets in
+    the line's order with their places; an offered one shows its agent and
+    no place; pages are bounded; agents may not ask, and a supervisor of
+    another site finds no such queue, but sees a queue of every site. After
+    a restart the line is listed again from the database."""
+    srv = _setup(ctx, offer_seconds=60)
+    srv.add_agent("bea", "pw-bea", role="supervisor", site="BJ")
+    srv.add_agent("root", "pw-root", role="admin")
+    srv.dbinfo.sql(
+        "INSERT INTO queues (code, name, site_id, wrapup_seconds, sticky_seconds) "
+        "SELECT 'north', 'North', id, 0, 0 FROM sites WHERE code = 'BJ';\n"
+        "INSERT INTO queues (code, name, site_id, wrapup_seconds, sticky_seconds) "
+        "VALUES ('shared', 'Shared', NULL, 0, 0);\n", srv.database)
+    sue, bea, root = _login(ctx, srv, "sue"), _login(ctx, srv, "bea"), _login(ctx, srv, "root")
+    root.ok("route.reload")
+    a = _create(sue, "first")
+    b = _create(sue, "second")
+    c = sue.ok("ticket.create", kind="inquiry", channel="web", subject="急 urgent", priority=7,
+               queue="general", customer_id=7001)["ticket"]
+    r = _items(sue, "general")
+    util.check_eq(_refs(r), [c["ref"], a["ref"], b["ref"]],
+                  "priority 7 goes ahead of the two of priority 5, which keep arrival order")
+    util.check_eq([i["position"] for i in r["items"]], [1, 2, 3], "places in line")
+    util.check_eq((r["queue"], r["site"], r["total"], r["waiting"], r["offset"],
+                   r["next_offset"]), ("general", "SH", 3, 3, 0, None), "the totals")
+    first = r["items"][0]
+    util.check_eq((first["id"], first["state"], first["channel"], first["priority"],
+                   first["subject"], first["version"], first["agent"], first["enqueued_at"]),
+                  (c["id"], "waiting", "web", 7, "急 urgent", c["version"], None,
+                   c["enqueued_at"]), "one item, whole")
+    util.check_eq(r["items"][1]["subject"], a["subject"], "the subject as written")
+
+    page = _items(sue, "general", limit=2)
+    util.check_eq((_refs(page), page["next_offset"], page["total"]),
+                  ([c["ref"], a["ref"]], 2, 3), "a first page of two")
+    page = _items(sue, "general", limit=2, offset=2)
+    util.check_eq((_refs(page), [i["position"] for i in page["items"]], page["next_offset"]),
+                  ([b["ref"]], [3], None), "the rest, with its place")
+    for bad in ({"limit": 0}, {"limit": 501}, {"offset": -1}, {"limit": "5"}):
+        wire.check_error(sue.request("queue.items", queue="general", **bad), "bad_request")
+    wire.check_error(sue.request("queue.items"), "bad_request", "queue")
+    wire.check_error(sue.request("queue.items", queue="nowhere"), "not_found", "no queue")
+    wire.check_error(bea.request("queue.items", queue="general"), "not_found",
+                     "no queue general")
+    alice = _login(ctx, srv, "alice")
+    wire.check_error(alice.request("queue.items", queue="general"), "forbidden")
+    util.check_eq(_refs(root.ok("queue.items", queue="general")), _refs(r), "admin sees all")
+    util.check_eq(_items(bea, "north")["total"], 0, "bea sees her site's queue")
+    # a queue of every site: each site's supervisor sees the tickets of the
+    # site, with their places in the whole line; an admin sees them all
+    sb = bea.ok("ticket.create", kind="inquiry", channel="web", subject="北京",
+                queue="shared")["ticket"]
+    ss = sue.ok("ticket.create", kind="inquiry", channel="web", subject="上海",
+                queue="shared")["ticket"]
+    r = _items(sue, "shared")
+    util.check_eq((r["site"], _refs(r), [i["position"] for i in r["items"]], r["total"]),
+                  (None, [ss["ref"]], [2], 1), "sue: SH's ticket, second in line")
+    r = _items(bea, "shared")
+    util.check_eq((_refs(r), [i["position"] for i in r["items"]]), ([sb["ref"]], [1]),
+                  "bea: BJ's, first")
+    util.check_eq(_refs(_items(root, "shared")), [sb["ref"], ss["ref"]], "root: both")
+
+    # alice takes the head of the line: offered, no place; the others move up
+    alice.ok("agent.ready")
+    util.check_eq(_event(alice, "offer")["ticket"]["ref"], c["ref"], "the head is offered")
+    r = _items(sue, "general")
+    util.check_eq([(i["ref"], i["state"], i["agent"], i["position"]) for i in r["items"]],
+                  [(c["ref"], "offered", "alice", None), (a["ref"], "waiting", None, 1),
+                   (b["ref"], "waiting", None, 2)], "offered to alice, the rest in line")
+    util.check_eq((r["total"], r["waiting"]), (3, 2), "three live, two waiting")
+
+    # a restart: the offer is taken back and the line listed from the database
+    srv.stop()
+    srv.start()
+    sue = _login(ctx, srv, "sue")
+    r = _items(sue, "general")
+    util.check_eq((_refs(r), [i["state"] for i in r["items"]], r["items"][0]["subject"],
+                   r["items"][1]["subject"]),
+                  ([c["ref"], a["ref"], b["ref"]], ["waiting"] * 3, "急 urgent", a["subject"]),
+                  "the same line after a restart")
+
+
+def _last_event(conn, ticket):
+    return conn.ok("ticket.show", ticket=ticket)["events"][-1]
+
+
+def test_supervisor_moves_live_work(ctx):
+    """A supervisor's transfer and priority change act on the live line at
+    once (the router re-queues and re-keys the item) and are written as
+    ticket events with the supervisor as the actor; the list's version
+    guards against a ticket that changed meanwhile; an agent may not move
+    waiting work."""
+    srv = _setup(ctx, offer_seconds=60)
+    srv.dbinfo.sql(
+        "INSERT INTO queues (code, name, site_id, wrapup_seconds, sticky_seconds) "
+        "SELECT 'vip', 'VIP', id, 0, 0 FROM sites WHERE code = 'SH';\n", srv.database)
+    srv.add_agent("root", "pw-root", role="admin")
+    sue, root = _login(ctx, srv, "sue"), _login(ctx, srv, "root")
+    root.ok("route.reload")
+    a, b, c = _create(sue, "a"), _create(sue, "b"), _create(sue, "c")
+    util.check_eq(_refs(_items(sue, "general")), [a["ref"], b["ref"], c["ref"]], "by arrival")
+
+    # priority: c goes to the head of the line
+    item = _items(sue, "general")["items"][2]
+    u = sue.ok("ticket.update", ticket=item["id"], version=item["version"], priority=9)
+    util.check_eq(_refs(_items(sue, "general")), [c["ref"], a["ref"], b["ref"]],
+                  "raised: first in line at once")
+    ev = _last_event(sue, c["ref"])
+    util.check_eq((ev["actor"], ev["op"], ev["detail"]), ("sue", "update", {"priority": [5, 9]}),
+                  "the change is a ticket event by sue")
+    wire.check_error(sue.request("ticket.update", ticket=item["id"], version=item["version"],
+                                 priority=8), "conflict")
+    util.check_eq(_items(sue, "general")["items"][0]["priority"], 9, "a stale change is refused")
+
+    # transfer to another queue: out of this line, into that one
+    item = _items(sue, "general")["items"][1]
+    t = sue.ok("ticket.transfer", ticket=item["id"], version=item["version"], queue="vip")
+    util.check_eq((t["ticket"]["queue"], t["ticket"]["state"]), ("vip", "queued"), "moved")
+    util.check_eq(_refs(_items(sue, "general")), [c["ref"], b["ref"]], "gone from general")
+    v = _items(sue, "vip")
+    util.check_eq((_refs(v), v["items"][0]["position"]), ([a["ref"]], 1), "in line in vip")
+    ev = _last_event(sue, a["ref"])
+    util.check_eq((ev["actor"], ev["op"]), ("sue", "transfer_queue"), "an event by sue")
+
+    # an agent may not move waiting work
+    alice = _login(ctx, srv, "alice")
+    wire.check_error(alice.request("ticket.transfer", ticket=b["id"], version=b["version"],
+                                   queue="vip"), "forbidden")
+
+    # transfer to an agent: offered to bob at once, shown with his name
+    bob = _login(ctx, srv, "bob")
+    item = _items(sue, "general")["items"][1]
+    sue.ok("ticket.transfer", ticket=item["id"], version=item["version"], agent="bob")
+    util.check_eq(_event(bob, "offer")["ticket"]["ref"], b["ref"], "bob is offered it")
+    r = _items(sue, "general")
+    util.check_eq([(i["ref"], i["state"], i["agent"], i["position"]) for i in r["items"]],
+                  [(c["ref"], "waiting", None, 1), (b["ref"], "offered", "bob", None)],
+                  "offered to bob in the list")
+    ev = _last_event(sue, b["ref"])
+    util.check_eq((ev["actor"], ev["op"]), ("sue", "transfer_agent"), "an event by sue")
+
+
+def test_broadcast_to_queue(ctx):
+    """agent.broadcast with a queue reaches the logged-in agents who serve
+    that queue only; a queue and a site together, an unknown queue and
+    another site's queue are refused."""
+    srv = _setup(ctx)
+    srv.add_agent("carl", "pw-carl")
+    srv.add_agent("bea", "pw-bea", role="supervisor", site="BJ")
+    srv.dbinfo.sql(
+        "INSERT INTO queues (code, name, site_id, wrapup_seconds, sticky_seconds) "
+        "SELECT 'vip', 'VIP', id, 0, 0 FROM sites WHERE code = 'SH';\n"
+        "INSERT INTO queues (code, name, site_id, wrapup_seconds, sticky_seconds) "
+        "SELECT 'north', 'North', id, 0, 0 FROM sites WHERE code = 'BJ';\n"
+        "INSERT INTO agent_queues (agent_id, queue_id) SELECT a.id, q.id FROM agents a, "
+        "queues q WHERE a.username = 'carl' AND q.code = 'vip';\n"
+        "INSERT INTO agent_queues (agent_id, queue_id) SELECT a.id, q.id FROM agents a, "
+        "queues q WHERE a.username IN ('alice', 'bob') AND q.code = 'general';\n",
+        srv.database)
+    srv.add_agent("root", "pw-root", role="admin")
+    _login(ctx, srv, "root").ok("route.reload")
+    alice, bob, carl = _login(ctx, srv, "alice"), _login(ctx, srv, "bob"), _login(ctx, srv, "carl")
+    sue, bea = _login(ctx, srv, "sue"), _login(ctx, srv, "bea")
+    util.check_eq(sue.ok("agent.broadcast", queue="vip", message="VIP 队列加急")["delivered"], 1,
+                  "carl alone serves vip")
+    ev = _event(carl, "broadcast")
+    util.check_eq((ev["from"], ev["queue"], ev["message"]), ("sue", "vip", "VIP 队列加急"),
+                  "carl hears it, with the queue")
+    _no_event(alice, "broadcast", 0.5)
+    _no_event(bob, "broadcast", 0.1)
+    util.check_eq(sue.ok("agent.broadcast", queue="general", message="g")["delivered"], 2,
+                  "alice and bob serve general")
+    wire.check_error(sue.request("agent.broadcast", queue="vip", site="SH", message="x"),
+                     "bad_request", "exclude")
+    wire.check_error(sue.request("agent.broadcast", queue="nowhere", message="x"), "not_found")
+    wire.check_error(bea.request("agent.broadcast", queue="vip", message="x"), "not_found")
+    util.check(srv.find_log(r'msg="broadcast" by=sue site=SH delivered=1 queue=vip'), "logged")

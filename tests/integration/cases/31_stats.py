@@ -5,7 +5,11 @@ offered, answered, abandoned, service level over the queue's threshold,
 ASA within a tolerance); a subscribed supervisor receives "stats" events
 with the scopes that changed, at most one a second; /metrics carries the
 queue's figures; the wrong role, an unknown queue and another site's queue
-are refused."""
+are refused. Per skill: the work that requires a skill and the agents who
+hold it, in queue.stats, the pushes and /metrics, for viewers of every
+site only. A queue's short-abandon threshold (queues.short_abandon_seconds,
+set by queue.set) decides which abandons are counted apart, and migration
+010 applies to a database that has data."""
 
 import importlib
 import sys
@@ -271,3 +275,186 @@ def test_restart(ctx):
     q = sue.ok("queue.stats", scope="queue", queue="general")["stats"]
     util.check_eq((q["waiting"], q["offered"], q["answered"]), (2, 2, 0), "back in line")
     util.check(q["longest_wait_ms"] >= 1000, f"the wait goes on: {q['longest_wait_ms']}")
+
+
+SKILLS_SQL = (
+    "INSERT INTO skills (code, name, kind) VALUES ('billing', 'Billing', 'task'), "
+    "('refunds', 'Refunds', 'task');\n"
+    "INSERT INTO queue_skills (queue_id, skill_id, min_proficiency) "
+    "SELECT q.id, s.id, 1 FROM queues q, skills s WHERE q.code IN ('general', 'vip') "
+    "AND s.code = 'billing';\n"
+    "INSERT INTO queue_skills (queue_id, skill_id, min_proficiency) "
+    "SELECT q.id, s.id, 1 FROM queues q, skills s WHERE q.code = 'vip' "
+    "AND s.code = 'refunds';\n"
+    "INSERT INTO agent_queues (agent_id, queue_id) SELECT a.id, q.id FROM agents a, "
+    "queues q WHERE a.username = 'alice' AND q.code = 'vip';\n"
+    "INSERT INTO agent_skills (agent_id, skill_id, proficiency) SELECT a.id, s.id, 3 "
+    "FROM agents a, skills s WHERE a.username = 'alice';\n"
+    "INSERT INTO agent_skills (agent_id, skill_id, proficiency) SELECT a.id, s.id, 3 "
+    "FROM agents a, skills s WHERE a.username = 'bob' AND s.code = 'billing';\n"
+    "INSERT INTO call_routes (dialled, ivr, queue_id, priority) "
+    "SELECT '4008005678', '', id, 5 FROM queues WHERE code = 'vip';\n")
+
+
+def test_skills(ctx):
+    """'general' requires billing, 'vip' billing and refunds; alice holds
+    both, bob billing. c1 (general) answered by alice within the threshold,
+    c2 (general) abandoned, c3 (vip) waiting: billing offered 3, answered 1
+    in SL, abandoned 1, waiting 1; refunds offered 1, waiting 1; alice busy
+    in both, bob offline in billing only."""
+    srv = _setup(ctx, SKILLS_SQL)
+    pbx = _login(ctx, srv, "pbx")
+    root = _login(ctx, srv, "root")
+    alice = _login(ctx, srv, "alice")
+    sub = root.ok("stats.subscribe")
+    billing = _scope(sub["scopes"], scope="skill", skill="billing")
+    util.check(billing is not None and _scope(sub["scopes"], skill="refunds") is not None,
+               f"an admin's subscription has the skills: {sub['scopes']}")
+    util.check_eq((billing["offered"], billing["waiting"], billing["sl"]), (0, 0, None),
+                  "nothing yet")
+    sue = _login(ctx, srv, "sue")
+    util.check(_scope(sue.ok("stats.subscribe")["scopes"], scope="skill") is None,
+               "a supervisor of a site sees no skills: they span the sites")
+
+    pbx.ok("call.arrive", call_id="c1", caller="13900000001", dialled="4008001234")
+    alice.ok("agent.ready")
+    _event(alice, "offer")
+    pbx.ok("call.answer", call_id="c1")
+    pbx.ok("call.arrive", call_id="c2", caller="13900000002", dialled="4008001234")
+    pbx.ok("call.abandon", call_id="c2")
+    pbx.ok("call.arrive", call_id="c3", caller="13900000003", dialled="4008005678")
+
+    st = root.ok("queue.stats", scope="skill", skill="billing", agents=True)
+    k = st["stats"]
+    util.check_eq((k["scope"], k["skill"], k["offered"], k["answered"], k["answered_in_sl"],
+                   k["abandoned"], k["short_abandoned"], k["waiting"], k["sl"]),
+                  ("skill", "billing", 3, 1, 1, 1, 0, 1, 1.0), "billing's figures")
+    util.check(k["oldest_at"] is not None and k["asa_ms"] is not None, "c3 waits; ASA known")
+    util.check_eq((k["agents"]["busy"], k["agents"]["offline"], k["agents"]["ready"]),
+                  (1, 1, 0), "alice busy, bob offline")
+    util.check_eq(sorted(a["user"] for a in st["agents"]), ["alice", "bob"],
+                  "billing's agents are those who hold it")
+    st = root.ok("queue.stats", scope="skill", skill="refunds", agents=True)
+    k = st["stats"]
+    util.check_eq((k["offered"], k["answered"], k["abandoned"], k["waiting"], k["sl"]),
+                  (1, 0, 0, 1, None), "refunds' figures: c3 alone")
+    util.check_eq((k["agents"]["busy"], k["agents"]["offline"]), (1, 0), "alice alone")
+    util.check_eq([a["user"] for a in st["agents"]], ["alice"], "refunds' agents")
+    q = root.ok("queue.stats", scope="queue", queue="general")["stats"]
+    util.check_eq((q["offered"], q["answered"], q["abandoned"]), (2, 1, 1),
+                  "the queue counts as before")
+
+    # pushed to the admin's subscription
+    log = []
+    _pump(root, 1.5, log)
+    pushed = [_scope(e["scopes"], scope="skill", skill="billing") for _, e in log]
+    pushed = [p for p in pushed if p is not None]
+    util.check(pushed, f"billing pushed: {[e for _, e in log]}")
+    util.check_eq((pushed[-1]["offered"], pushed[-1]["waiting"]), (3, 1), "the last push")
+    log = []
+    _pump(sue, 1.5, log)
+    util.check(all(_scope(e["scopes"], scope="skill") is None for _, e in log),
+               "no skill scope pushed to a supervisor of a site")
+
+    m, _ = admin.metrics(srv.admin_port)
+    util.check_eq((m['cc_skill_offered_total{skill="billing"}'],
+                   m['cc_skill_answered_total{skill="billing"}'],
+                   m['cc_skill_abandoned_total{skill="billing"}'],
+                   m['cc_skill_waiting{skill="refunds"}'],
+                   m['cc_skill_service_level{skill="billing"}']), (3.0, 1.0, 1.0, 1.0, 1.0),
+                  "the skills' figures in /metrics")
+    util.check('cc_skill_service_level{skill="refunds"}' not in m,
+               "no service level without data")
+
+    wire.check_error(sue.request("queue.stats", scope="skill", skill="billing"), "forbidden",
+                     "span the sites")
+    wire.check_error(root.request("queue.stats", scope="skill", skill="nope"), "not_found",
+                     "no skill nope")
+    wire.check_error(root.request("queue.stats", scope="skill"), "bad_request", "skill")
+
+
+def _short(conn):
+    q = conn.ok("queue.stats", scope="queue", queue="general")["stats"]
+    return q["abandoned"], q["short_abandoned"]
+
+
+def test_short_abandon(ctx):
+    """queue.set short_abandon_seconds = 3: an abandon within 3 s is a short
+    abandon, one after 3 s an abandon; 0 turns it off; the value is kept in
+    queues.short_abandon_seconds and read again at start."""
+    srv = _setup(ctx, SKILLS_SQL)
+    pbx = _login(ctx, srv, "pbx")
+    root = _login(ctx, srv, "root")
+    util.check_eq(_short(root), (0, 0), "nothing yet")
+    r = root.ok("queue.set", queue="general", short_abandon_seconds=3)
+    util.check_eq(r["queue"]["short_abandon_seconds"], 3, "the reply's policy")
+    util.check_eq(ctx.db.sql("SELECT short_abandon_seconds FROM queues WHERE code = 'general'",
+                             srv.database), [["3"]], "the column")
+    pbx.ok("call.arrive", call_id="a1", dialled="4008001234")
+    pbx.ok("call.abandon", call_id="a1")
+    util.check_eq(_short(root), (0, 1), "an instant hang-up is a short abandon")
+    k = root.ok("queue.stats", scope="skill", skill="billing")["stats"]
+    util.check_eq((k["abandoned"], k["short_abandoned"]), (0, 1), "in the skill as well")
+    pbx.ok("call.arrive", call_id="a2", dialled="4008001234")
+    time.sleep(3.3)
+    pbx.ok("call.abandon", call_id="a2")
+    util.check_eq(_short(root), (1, 1), "a caller who waited 3 s abandoned")
+    m, _ = admin.metrics(srv.admin_port)
+    lab = '{queue="general",site="SH"}'
+    util.check_eq((m["cc_queue_short_abandoned_total" + lab], m["cc_queue_abandoned_total" + lab]),
+                  (1.0, 1.0), "/metrics")
+
+    r = root.ok("queue.set", queue="general", short_abandon_seconds=0)
+    util.check_eq(r["queue"]["short_abandon_seconds"], 0, "turned off")
+    pbx.ok("call.arrive", call_id="a3", dialled="4008001234")
+    pbx.ok("call.abandon", call_id="a3")
+    util.check_eq(_short(root), (2, 1), "off: every abandon counts")
+
+    for bad in (601, -1, "3", 2.5):
+        wire.check_error(root.request("queue.set", queue="general", short_abandon_seconds=bad),
+                         "bad_request", "short_abandon_seconds")
+    util.check_eq(ctx.db.sql("SELECT short_abandon_seconds FROM queues WHERE code = 'general'",
+                             srv.database), [["0"]], "a refused value wrote nothing")
+
+    # set in the database and read at start
+    ctx.db.sql("UPDATE queues SET short_abandon_seconds = 5 WHERE code = 'general'",
+               srv.database)
+    srv.stop()
+    srv.start()
+    root = _login(ctx, srv, "root")
+    pbx = _login(ctx, srv, "pbx")
+    before = _short(root)
+    pbx.ok("call.arrive", call_id="a4", dialled="4008001234")
+    pbx.ok("call.abandon", call_id="a4")
+    util.check_eq(_short(root), (before[0], before[1] + 1), "5 s from the column at start")
+
+
+def test_migration_on_existing_data(ctx):
+    """A database at 009 with queues and rollups takes migration 010: the
+    queues get short_abandon_seconds 0 (off), the rollups keep their rows
+    and take the scope 'skill'."""
+    srv = _setup(ctx)
+    srv.stop()
+    ctx.db.sql(
+        "INSERT INTO stats_intervals (interval_start, scope, scope_id, site_id, offered) "
+        "SELECT 900000, 'queue', id, site_id, 7 FROM queues WHERE code = 'general';\n"
+        "ALTER TABLE queues DROP CONSTRAINT ck_queues_short_abandon, "
+        "DROP COLUMN short_abandon_seconds;\n"
+        "ALTER TABLE stats_intervals MODIFY COLUMN scope "
+        "ENUM('all','site','queue','agent') NOT NULL;\n"
+        "DELETE FROM schema_migrations WHERE name LIKE '010\\_%';\n", srv.database)
+    out = srv.migrate()
+    util.check("010_" in out.stderr, f"010 applied:\n{out.stderr}")
+    util.check_eq(ctx.db.sql("SELECT code, short_abandon_seconds FROM queues ORDER BY code",
+                             srv.database),
+                  [["general", "0"], ["north", "0"], ["vip", "0"]], "existing queues: off")
+    util.check_eq(ctx.db.sql("SELECT scope, offered FROM stats_intervals", srv.database),
+                  [["queue", "7"]], "the rollups kept")
+    ctx.db.sql("INSERT INTO stats_intervals (interval_start, scope, scope_id, site_id) "
+               "VALUES (900000, 'skill', 1, 1)", srv.database)
+    util.check_eq(ctx.db.sql("SELECT COUNT(*) FROM stats_intervals WHERE scope = 'skill'",
+                             srv.database), [["1"]], "a skill row")
+    srv.start()
+    root = _login(ctx, srv, "root")
+    util.check_eq(root.ok("queue.stats", scope="queue", queue="general")["stats"]["queue"],
+                  "general", "the server runs on the migrated database")

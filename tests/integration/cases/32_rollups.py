@@ -6,7 +6,8 @@ gives the hand-counted totals; a restart keeps the day's figures and does
 not bring back yesterday's; a queue's alerts (service level below a
 threshold, longest wait above one) are raised and cleared, pushed to a
 subscribed supervisor and shown in queue.stats and /metrics; the site
-fence and bad arguments are refused."""
+fence and bad arguments are refused. A skill's figures are rolled up,
+reported by skill and restored at start like a queue's."""
 
 import datetime
 import importlib
@@ -406,3 +407,50 @@ def test_restart_mid_interval(ctx):
     q = sue.ok("queue.stats", scope="queue", queue="general")["stats"]
     util.check_eq((q["offered"], q["abandoned"], q["waiting"]), (5, 2, 1),
                   "after the second restart")
+
+
+def test_skill_rollups(ctx):
+    """'general' requires billing, held by alice and bob: the skill's rows
+    add up to the hand count, stats.report by skill gives it, and a restart
+    restores it; by skill is for viewers of every site, without site or
+    queue."""
+    srv = _setup(ctx, "INSERT INTO skills (code, name, kind) VALUES ('billing', 'Billing', "
+                      "'task');\n"
+                      "INSERT INTO queue_skills (queue_id, skill_id, min_proficiency) "
+                      "SELECT q.id, s.id, 1 FROM queues q, skills s WHERE q.code = 'general' "
+                      "AND s.code = 'billing';\n"
+                      "INSERT INTO agent_skills (agent_id, skill_id, proficiency) "
+                      "SELECT a.id, s.id, 3 FROM agents a, skills s "
+                      "WHERE a.username IN ('alice', 'bob');\n")
+    _calls(ctx, srv)
+    bq = "AND scope_id = (SELECT id FROM skills WHERE code = 'billing')"
+    util.wait_until(lambda: _sums(srv, "skill", bq)[:5] == (3, 2, 1, 1, 2), 8,
+                    "the skill's rows written")
+    site = srv.dbinfo.sql("SELECT DISTINCT site_id FROM stats_intervals WHERE scope = 'skill'",
+                          srv.database)
+    low = srv.dbinfo.sql("SELECT MIN(id) FROM sites", srv.database)
+    util.check_eq(site, low, "a skill's rows count in the site with the lowest id")
+    root = _login(ctx, srv, "root")
+    day = _today()
+    rep = root.ok("stats.report", by="skill", **{"from": day, "to": day})
+    util.check_eq(rep["by"], "skill", "by")
+    util.check_eq([r["key"] for r in rep["rows"]], ["billing"], "the skills with figures")
+    b = rep["rows"][0]
+    util.check_eq((b["offered"], b["answered"], b["answered_within"], b["abandoned"],
+                   b["handled"], b["sl"]), (3, 2, 1, 1, 2, 0.5), "billing's day")
+    util.check(b["occupancy"] is not None, f"the agents' time counted: {b}")
+    sue = _login(ctx, srv, "sue")
+    wire.check_error(sue.request("stats.report", by="skill", **{"from": day, "to": day}),
+                     "forbidden", "span the sites")
+    wire.check_error(root.request("stats.report", by="skill", queue="general",
+                                  **{"from": day, "to": day}), "bad_request", "by skill")
+    wire.check_error(root.request("stats.report", by="skill", site="SH",
+                                  **{"from": day, "to": day}), "bad_request", "by skill")
+
+    time.sleep(1.5)
+    srv.stop()
+    srv.start()
+    root = _login(ctx, srv, "root")
+    k = root.ok("queue.stats", scope="skill", skill="billing")["stats"]
+    util.check_eq((k["offered"], k["answered"], k["answered_in_sl"], k["abandoned"],
+                   k["handled"]), (3, 2, 1, 1, 2), "the skill's day restored at start")

@@ -2,7 +2,9 @@
 against a real server with calls waiting: the queue rows show their
 waiting counts and follow new arrivals, a resize to 120x40 redraws with the
 columns that fit, s sorts, r makes the supervisor ready (agent.status says
-so), and q or SIGTERM leaves the alternate screen with the cursor back.
+so), a queue's items pane moves a ticket, raises a priority and
+broadcasts, and q or SIGTERM leaves the alternate screen with the cursor
+back.
 ccagent report refuses bad options before connecting, and prints the
 server's rollups as CSV, a table and JSON, with an SVG chart."""
 
@@ -317,3 +319,117 @@ def test_report(ctx):
     util.check_eq(other.returncode, 1, "another site's figures are refused")
     util.check_in("not_found", other.stderr, "the server's code")
     util.check_eq(other.stdout, "", "nothing printed")
+
+
+def _items_rows(rows):
+    """The items pane's ticket rows: (place, ref, state, priority, rest)."""
+    out = []
+    for r in rows:
+        f = r.split()
+        if len(f) >= 5 and (f[0].isdigit() or f[0] == "-") and f[1].startswith("T"):
+            out.append(f)
+    return out
+
+
+def _status(rows):
+    """The bottom line (the last row with text)."""
+    text = [r for r in rows if r.strip()]
+    return text[-1].strip() if text else ""
+
+
+def test_queue_actions(ctx):
+    """On a queue row, Enter opens its tickets in line with their places
+    (queue.items); + raises the selected ticket's priority and it moves
+    ahead; m moves it to another queue; a refused move shows the server's
+    error; b broadcasts to the queue's agents (Tab in the prompt: to the
+    site's) and the message reaches alice's ccagent; every change is a
+    ticket event by the supervisor; a customer's subject is shown without
+    its terminal controls; Esc goes back to the queues, all in 80x24."""
+    srv = stats._setup(ctx)
+    sue = _login(ctx, srv, "sue")
+
+    def create(subject):
+        return sue.ok("ticket.create", kind="inquiry", channel="web", subject=subject,
+                      queue="general")["ticket"]
+
+    a, b, c = create("甲 first \u202etxt.exe"), create("乙 second"), create("丙 third")
+    alice = ctx.ccagent(srv).interactive(user="alice", password="pw-alice")
+    alice.expect(r"logged in as alice", timeout=15)
+    term = _start_top(ctx, srv)
+    try:
+        term.wait_screen(lambda r: _waiting(r, "general") == 3, "general has 3 waiting")
+        term.keys("Tab")
+        term.wait_screen(lambda r: "Tab agents" in _status(r), "Tab: the queue rows")
+        term.keys("Enter")
+        rows = term.wait_screen(lambda r: len(_items_rows(r)) == 3,
+                                "Enter: general's tickets")
+        util.check(any(x.startswith("queue general (SH): 3 in line, 3 waiting") for x in rows),
+                   f"the pane's title: {rows}")
+        items = _items_rows(rows)
+        util.check_eq([(f[0], f[1], f[2]) for f in items],
+                      [("1", a["ref"], "waiting"), ("2", b["ref"], "waiting"),
+                       ("3", c["ref"], "waiting")], "in line by arrival")
+        first = next(x for x in rows if a["ref"] in x)
+        util.check("甲 first txt.exe" in first and "\u202e" not in first,
+                   f"the subject without its bidi override: {first!r}")
+        util.check(all(len(x) <= 80 for x in rows), "nothing wider than the terminal")
+        util.check_in("m move to", _status(rows), "the pane's keys on the bottom line")
+
+        # +: the third ticket one step more urgent: first in line at once
+        term.keys("j", "j", "+")
+        rows = term.wait_screen(lambda r: f"{c['ref']}: priority now 6" in _status(r),
+                                "the priority's confirmation")
+        rows = term.wait_screen(lambda r: [f[1] for f in _items_rows(r)] ==
+                                [c["ref"], a["ref"], b["ref"]], "c moved ahead")
+        util.check_eq([f[0] for f in _items_rows(rows)], ["1", "2", "3"], "places")
+        ev = sue.ok("ticket.show", ticket=c["ref"])["events"][-1]
+        util.check_eq((ev["actor"], ev["op"], ev["detail"]),
+                      ("sue", "update", {"priority": [5, 6]}), "written as sue's change")
+
+        # m: a queue that does not exist is the server's refusal, shown
+        term.keys("m")
+        term.wait_screen(lambda r: _status(r).startswith("move to queue"), "the move prompt")
+        term.keys("nowhere", "Enter")
+        rows = term.wait_screen(lambda r: "ticket.transfer: not_found" in _status(r),
+                                "the server's refusal on the bottom line")
+        util.check_eq(len(_items_rows(rows)), 3, "nothing moved")
+
+        # m: the selected ticket (still c) to vip
+        term.keys("m", "vip", "Enter")
+        term.wait_screen(lambda r: f"{c['ref']}: moved to queue vip" in _status(r),
+                         "the move's confirmation")
+        rows = term.wait_screen(lambda r: [f[1] for f in _items_rows(r)] ==
+                                [a["ref"], b["ref"]], "c left general's line")
+        util.check_eq([it["ref"] for it in sue.ok("queue.items", queue="vip")["items"]],
+                      [c["ref"]], "c waits in vip")
+        ev = sue.ok("ticket.show", ticket=c["ref"])["events"][-1]
+        util.check_eq((ev["actor"], ev["op"]), ("sue", "transfer_queue"),
+                      "written as sue's transfer")
+
+        # b: to the queue's agents: alice, and sue's other connection (a
+        # supervisor without queues of her own serves her site's)
+        term.keys("b")
+        term.wait_screen(lambda r: _status(r).startswith("broadcast to queue general"),
+                         "the broadcast prompt names the queue")
+        term.keys("请就绪 ready now", "Enter")
+        term.wait_screen(lambda r: "broadcast to queue general: delivered to 2" in _status(r),
+                         "the broadcast's confirmation")
+        alice.expect(r"请就绪 ready now")
+        # Tab in the prompt: to the whole site instead
+        term.keys("b", "Tab")
+        term.wait_screen(lambda r: _status(r).startswith("broadcast to site SH"),
+                         "Tab: the prompt names the site")
+        term.keys("site wide", "Enter")
+        term.wait_screen(lambda r: "broadcast to site SH: delivered to 2" in _status(r),
+                         "the site broadcast's confirmation")
+        alice.expect(r"site wide")
+
+        # Esc: back to the queue table
+        term.keys("Escape")
+        term.wait_screen(lambda r: _waiting(r, "general") == 2 and _waiting(r, "vip") == 1,
+                         "the queue rows again, with the moves counted")
+        term.keys("q")
+        _check_restored(term, "q")
+    finally:
+        term.close()
+        alice.close()
