@@ -78,6 +78,21 @@ metrics_write(struct server *srv, struct evbuffer *out)
 		       "or failed.",
 		       op_job_group_splits());
 	}
+	{
+		unsigned long long runs, jobs, later;
+
+		op_job_many_stats(&runs, &jobs, &later);
+		metric(out, "cc_db_write_batches_total", "counter",
+		       "Runs of like writes inside a group done with multi-row statements "
+		       "(complaint.file).",
+		       runs);
+		metric(out, "cc_db_write_batch_jobs_total", "counter",
+		       "Writes carried by those runs.", jobs);
+		metric(out, "cc_db_write_batch_later_total", "counter",
+		       "Writes of those runs left to run on their own (a known contact or a "
+		       "repeated key).",
+		       later);
+	}
 	metric(out, "cc_database_up", "gauge", "1 when the last database check succeeded.",
 	       srv->health.ok == 1);
 	metric(out, "cc_draining", "gauge", "1 while shutting down.", (unsigned)srv->draining);

@@ -60,12 +60,57 @@ job_work(struct db_conn *c, void *arg)
 	}
 }
 
-static _Atomic unsigned long long group_splits;
+static _Atomic unsigned long long group_splits, many_runs, many_jobs, many_later;
 
 unsigned long long
 op_job_group_splits(void)
 {
 	return group_splits;
+}
+
+void
+op_job_many_stats(unsigned long long *runs, unsigned long long *jobs, unsigned long long *later)
+{
+	*runs = many_runs;
+	*jobs = many_jobs;
+	*later = many_later;
+}
+
+/* db worker: the k jobs at jobs (the group's from *at on) that share a
+ * run_many, at once; then those it left for later, each alone. 0, with
+ * *at moved past them; -1 with *at at the job that failed, was refused or
+ * must run alone. */
+static int
+job_many(struct db_conn *c, MYSQL *m, struct op_job **jobs, size_t k, size_t *at)
+{
+	size_t f = jobs[0]->run_many(jobs, k, m);
+
+	if (f < k) {
+		if (jobs[f]->rc < 0)
+			db_conn_failed(c, store_errno());
+		*at += f;
+		return -1;
+	}
+	many_runs++;
+	many_jobs += k;
+	for (size_t j = 0; j < k; j++) {
+		if (!jobs[j]->later)
+			continue;
+		many_later++;
+		jobs[j]->rc = jobs[j]->run(jobs[j], m);
+		if (jobs[j]->rc < 0)
+			db_conn_failed(c, store_errno());
+		if (jobs[j]->rc != 0 || store_group_aborted()) {
+			*at += j;
+			return -1;
+		}
+	}
+	if (store_group_aborted()) {
+		*at += 0;
+		return -1;
+	}
+	*at += k;
+	return 0;
 }
 
 /* db worker: several writes in one transaction, the group commit of the
@@ -95,12 +140,22 @@ job_group(struct db_conn *c, struct op_job **jobs, size_t n)
 		return;
 	}
 	store_group_begin();
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n;) {
+		size_t k = 1;
+
+		while (jobs[i]->run_many != NULL && i + k < n &&
+		       jobs[i + k]->run_many == jobs[i]->run_many)
+			k++;
+		if (k > 1 && job_many(c, m, jobs + i, k, &i) != 0)
+			break;
+		if (k > 1)
+			continue;
 		jobs[i]->rc = jobs[i]->run(jobs[i], m);
 		if (jobs[i]->rc < 0)
 			db_conn_failed(c, store_errno()); /* a lost connection reconnects */
 		if (jobs[i]->rc != 0 || store_group_aborted())
 			break;
+		i++;
 	}
 	if (i == n) {
 		unsigned int e;

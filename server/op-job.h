@@ -36,6 +36,14 @@ struct op_job {
 	 * ticket, post after it (and may add members to the reply). NULL: none. */
 	void (*pre)(struct op_job *j);
 	void (*post)(struct op_job *j, json_t *reply);
+	/* Worker, optional: run several jobs of the same op at once inside a
+	 * group (op-job.c), with multi-row statements. Returns n when each
+	 * job is done (rc and res set) or marked later (then run alone with
+	 * run, after the others), else the index of the first job that
+	 * failed (rc -1) or must run alone: the group is then rolled back
+	 * and split there. */
+	size_t (*run_many)(struct op_job **jobs, size_t n, MYSQL *m);
+	int later;
 
 	int rc; /* 0, or -1 on a database error */
 	int db_down;
@@ -53,6 +61,10 @@ void op_job_submit(struct op_job *j);
 /* Groups of writes that were rolled back and split because one of them was
  * refused or failed (op-job.c). */
 unsigned long long op_job_group_splits(void);
+/* Batches run with run_many (runs), the jobs in them, and those of them
+ * left to run alone (later). */
+void op_job_many_stats(unsigned long long *runs, unsigned long long *jobs,
+                       unsigned long long *later);
 /* Free a job that was never submitted (its arguments were refused). */
 void op_job_free(struct op_job *j);
 

@@ -19,6 +19,7 @@
 #include "op-args.h"
 #include "op-job.h"
 #include "server.h"
+#include "sla.h"
 #include "stats-run.h"
 #include "stats.h"
 #include "store-web.h"
@@ -49,6 +50,48 @@ run_file(struct op_job *b, MYSQL *m)
 {
 	struct web_job *j = (struct web_job *)b;
 	return store_web_file(m, &b->actor, &j->in.file, b->now_ms, &b->res, b->err, sizeof b->err);
+}
+
+/* A result as a job starts with it. */
+static void
+res_reset(struct ticket_result *r)
+{
+	json_decref(r->reply);
+	memset(r, 0, sizeof *r);
+	r->code = CC_OK;
+	r->sla_wake_ms = SLA_NEVER;
+}
+
+/* db worker: several filings at once (op-job.c), in multi-row statements. */
+static size_t
+run_file_many(struct op_job **jobs, size_t n, MYSQL *m)
+{
+	struct web_file_item *items = calloc(n, sizeof *items);
+	size_t bad = 0;
+	int rc;
+
+	if (items == NULL)
+		abort();
+	for (size_t i = 0; i < n; i++) {
+		struct web_job *j = (struct web_job *)jobs[i];
+
+		jobs[i]->rc = 0;
+		res_reset(&jobs[i]->res);
+		items[i] = (struct web_file_item){&jobs[i]->actor, &j->in.file, jobs[i]->now_ms,
+		                                  &jobs[i]->res, 0};
+	}
+	rc = store_web_file_many(m, items, n, &bad, jobs[0]->err, sizeof jobs[0]->err);
+	for (size_t i = 0; i < n; i++)
+		jobs[i]->later = items[i].later;
+	free(items);
+	if (rc == 0)
+		return n;
+	if (rc < 0) {
+		jobs[0]->rc = -1;
+		jobs[0]->db_errno = store_errno();
+		return 0;
+	}
+	return bad;
 }
 
 static int
@@ -276,6 +319,7 @@ op_complaint_file(struct session *s, json_int_t id, json_t *req)
 {
 	struct web_job *j = job_new(s, id, "complaint.file", 1, run_file);
 
+	j->base.run_many = run_file_many;
 	if (file_args(s, id, req, &j->in.file) != 0) {
 		job_drop(j);
 		return;

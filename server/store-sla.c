@@ -841,6 +841,79 @@ out:
 	return rc;
 }
 
+int
+store_sla_version(MYSQL *m, char *out, size_t outlen, char *err, size_t errlen)
+{
+	json_t *row;
+	int rc = ticket_query_one(m, "SELECT " POLICY_VERSION_SQL " AS v", NULL, &row, err, errlen);
+
+	if (rc != 1) {
+		if (rc == 0)
+			snprintf(err, errlen, "no version of sla_policies");
+		return -1;
+	}
+	snprintf(out, outlen, "%s", row_str(row, "v") ? row_str(row, "v") : "");
+	json_decref(row);
+	return 0;
+}
+
+int
+store_sla_plan_new(MYSQL *m, const char *version, const struct sla_new *in,
+                   struct sla_new_plan *out, char *err, size_t errlen)
+{
+	struct sla_change c = {
+	    .what = SLA_HOOK_CREATED, .flags = in->flags, .old_state = -1, .new_state = in->state};
+	enum sla_clock_state st[SLA_METRIC_COUNT];
+	enum sla_op op[SLA_METRIC_COUNT];
+	const struct sla_policy *pol = NULL;
+	const struct sla_calendar *cal = site_calendar(in->site_id);
+
+	memset(out, 0, sizeof *out);
+	for (int i = 0; i < SLA_METRIC_COUNT; i++)
+		st[i] = SLA_CLOCK_IDLE;
+	sla_plan(&c, st, false, op);
+	if (policy_pick(m, version, in->kind, in->channel, in->severity, in->priority, &pol,
+	                &out->policy_id, err, errlen) != 0)
+		return -1;
+	for (int i = 0; i < SLA_METRIC_COUNT; i++) {
+		clock_apply(&out->clock[i], op[i], pol, i, cal, in->now_ms);
+		out->due_ms[i] = clock_due(&out->clock[i], cal, in->now_ms);
+	}
+	out->responded = (in->flags & SLA_ANSWERED) != 0;
+	out->wake_ms = SLA_NEVER;
+	for (int i = 0; i < SLA_METRIC_COUNT; i++) {
+		int64_t w = sla_clock_wake(&out->clock[i], cal, in->now_ms);
+		if (w < out->wake_ms)
+			out->wake_ms = w;
+	}
+	return 0;
+}
+
+int
+store_sla_insert_new(MYSQL *m, const uint64_t *ids, const struct sla_new_plan *plans, size_t n,
+                     char *err, size_t errlen)
+{
+	size_t rows = n * SLA_METRIC_COUNT;
+	struct clock_params *c = calloc(rows, sizeof *c);
+	MYSQL_BIND *b = calloc(rows * CLOCK_PARAMS, sizeof *b);
+	int rc;
+
+	if (c == NULL || b == NULL)
+		abort();
+	for (size_t t = 0; t < n; t++)
+		for (int i = 0; i < SLA_METRIC_COUNT; i++) {
+			size_t r = t * SLA_METRIC_COUNT + (size_t)i;
+
+			clock_bind(&c[r], ids[t], i, &plans[t].clock[i]);
+			memcpy(&b[r * CLOCK_PARAMS], c[r].b, sizeof c[r].b);
+		}
+	rc = store_exec_rows(m, CLOCK_INSERT_HEAD, CLOCK_INSERT_ROW, ", ", "", CLOCK_PARAMS, rows,
+	                     b, NULL, err, errlen);
+	free(b);
+	free(c);
+	return rc;
+}
+
 /* A time for JSON: ms, or null. */
 static json_t *
 time_json(int64_t ms)

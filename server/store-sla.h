@@ -61,6 +61,36 @@ struct sla_head {
 int store_sla_apply(MYSQL *m, const struct sla_change *c, const struct sla_head *head,
                     int64_t now_ms, int64_t *wake_ms, char *err, size_t errlen);
 
+/* The clocks of a ticket about to be inserted, worked out before its row
+ * exists so that the due instants and the policy go into its INSERT: the
+ * batched filing of web complaints (store-web.c), where one multi-row
+ * statement writes many tickets. The same planning as store_sla_apply
+ * with SLA_HOOK_CREATED on a ticket without clocks. */
+struct sla_new {
+	const char *kind, *channel;
+	int severity, priority, state; /* state: enum ticket_state */
+	unsigned int site_id;          /* the owning site (its calendar) */
+	unsigned flags;                /* SLA_ANSWERED or 0 */
+	int64_t now_ms;
+};
+struct sla_new_plan {
+	struct sla_clock clock[SLA_METRIC_COUNT];
+	int64_t due_ms[SLA_METRIC_COUNT]; /* SLA_NEVER: none (NULL) */
+	unsigned int policy_id;           /* 0: the built-in table or none (NULL) */
+	int responded;                    /* first_responded_at = now */
+	int64_t wake_ms;
+};
+/* The version of sla_policies in the caller's transaction, for
+ * store_sla_plan_new: 0 or -1. */
+int store_sla_version(MYSQL *m, char *out, size_t outlen, char *err, size_t errlen);
+/* Plan a new ticket's clocks: 0 or -1 (a policy read failed). */
+int store_sla_plan_new(MYSQL *m, const char *version, const struct sla_new *in,
+                       struct sla_new_plan *out, char *err, size_t errlen);
+/* Write the clock rows of n new tickets (ids[i] planned as plans[i]) in
+ * multi-row statements: 0 or -1. */
+int store_sla_insert_new(MYSQL *m, const uint64_t *ids, const struct sla_new_plan *plans, size_t n,
+                         char *err, size_t errlen);
+
 /* Free this thread's copy of the SLA policies (read by store_sla_apply,
  * kept while the table's version stays the same); for a db worker that
  * ends. */

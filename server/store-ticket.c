@@ -293,6 +293,67 @@ hex_decode(const char *hex, unsigned char *out, size_t n)
 	return 0;
 }
 
+/* One ticket_events row, sealed and bound. */
+#define EVENT_PARAMS 11
+struct event_row {
+	MYSQL_BIND b[EVENT_PARAMS];
+	unsigned long len[EVENT_PARAMS];
+	my_bool nul[EVENT_PARAMS];
+	struct audit_event e;
+	char when[48], *text;
+	uint64_t tid;
+	unsigned int seq, agent;
+};
+
+#define EVENT_INSERT_HEAD                                                                          \
+	"INSERT INTO ticket_events (ticket_id, seq, actor_agent_id, actor, op, old_value, "        \
+	"new_value, detail, created_at, prev_hash, hash) VALUES "
+#define EVENT_INSERT_ROW "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+/* Seal the event after c and bind its row (r->text to be freed by the
+ * caller, also on failure): 0 or -1. op, old_value, new_value and the
+ * actor's name are borrowed by the binds. */
+static int
+event_row_make(struct event_row *r, uint64_t ticket_id, const struct ticket_chain *c,
+               const struct ticket_actor *a, const char *op, const char *old_value,
+               const char *new_value, json_t *detail, int64_t now_ms, char *err, size_t errlen)
+{
+	memset(r, 0, sizeof *r);
+	if (detail != NULL && (r->text = json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
+		abort();
+	r->tid = ticket_id;
+	r->seq = c->seq + 1;
+	r->agent = a->agent_id;
+	r->e.ticket_id = ticket_id;
+	r->e.seq = r->seq;
+	r->e.actor_agent_id = r->agent;
+	r->e.actor = audit_text(r->agent ? a->user : "system");
+	r->e.op = audit_text(op);
+	r->e.old_value = audit_text(old_value);
+	r->e.new_value = audit_text(new_value);
+	r->e.detail = audit_text(r->text);
+	r->e.time_ms = now_ms;
+	if (audit_seal(&r->e, c->seq > 0 ? c->hash : NULL) != 0) {
+		snprintf(err, errlen, "cannot hash the event");
+		return -1;
+	}
+	ticket_format_time(now_ms, r->when);
+	bind_u64(&r->b[0], &r->tid);
+	bind_uint(&r->b[1], &r->seq);
+	bind_uint(&r->b[2], &r->agent);
+	r->nul[2] = r->agent == 0;
+	r->b[2].is_null = &r->nul[2];
+	bind_str(&r->b[3], r->e.actor.ptr, &r->len[3]);
+	bind_str(&r->b[4], op, &r->len[4]);
+	bind_nstr(&r->b[5], old_value, &r->len[5], &r->nul[5]);
+	bind_nstr(&r->b[6], new_value, &r->len[6], &r->nul[6]);
+	bind_nstr(&r->b[7], r->text, &r->len[7], &r->nul[7]);
+	bind_str(&r->b[8], r->when, &r->len[8]);
+	bind_blob(&r->b[9], r->e.prev_hash, &r->len[9], AUDIT_HASH_LEN);
+	bind_blob(&r->b[10], r->e.hash, &r->len[10], AUDIT_HASH_LEN);
+	return 0;
+}
+
 /* Insert an event after c and update c to it, leaving the head to the
  * caller. */
 int
@@ -300,55 +361,17 @@ ticket_event_insert(MYSQL *m, uint64_t ticket_id, struct ticket_chain *c,
                     const struct ticket_actor *a, const char *op, const char *old_value,
                     const char *new_value, json_t *detail, int64_t now_ms, char *err, size_t errlen)
 {
-	struct audit_event e = {0};
-	MYSQL_BIND p[11];
-	unsigned long len[11];
-	my_bool nul[11];
-	char when[48], *text = NULL;
-	uint64_t tid = ticket_id;
-	unsigned int seq = c->seq + 1, agent = a->agent_id;
-	int rc;
+	struct event_row r;
+	int rc = event_row_make(&r, ticket_id, c, a, op, old_value, new_value, detail, now_ms, err,
+	                        errlen);
 
-	if (detail != NULL && (text = json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
-		abort();
-	e.ticket_id = ticket_id;
-	e.seq = seq;
-	e.actor_agent_id = agent;
-	e.actor = audit_text(agent ? a->user : "system");
-	e.op = audit_text(op);
-	e.old_value = audit_text(old_value);
-	e.new_value = audit_text(new_value);
-	e.detail = audit_text(text);
-	e.time_ms = now_ms;
-	if (audit_seal(&e, c->seq > 0 ? c->hash : NULL) != 0) {
-		free(text);
-		snprintf(err, errlen, "cannot hash the event");
-		return -1;
-	}
-	ticket_format_time(now_ms, when);
-	bind_u64(&p[0], &tid);
-	bind_uint(&p[1], &seq);
-	bind_uint(&p[2], &agent);
-	nul[2] = agent == 0;
-	p[2].is_null = &nul[2];
-	bind_str(&p[3], e.actor.ptr, &len[3]);
-	bind_str(&p[4], op, &len[4]);
-	bind_nstr(&p[5], old_value, &len[5], &nul[5]);
-	bind_nstr(&p[6], new_value, &len[6], &nul[6]);
-	bind_nstr(&p[7], text, &len[7], &nul[7]);
-	bind_str(&p[8], when, &len[8]);
-	bind_blob(&p[9], e.prev_hash, &len[9], AUDIT_HASH_LEN);
-	bind_blob(&p[10], e.hash, &len[10], AUDIT_HASH_LEN);
-	rc = store_exec(m,
-	                "INSERT INTO ticket_events (ticket_id, seq, actor_agent_id, actor, op, "
-	                "old_value, new_value, detail, created_at, prev_hash, hash) VALUES "
-	                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-	                p, err, errlen, NULL);
-	free(text);
+	if (rc == 0)
+		rc = store_exec(m, EVENT_INSERT_HEAD EVENT_INSERT_ROW, r.b, err, errlen, NULL);
+	free(r.text);
 	if (rc != 0)
 		return -1;
-	c->seq = seq;
-	memcpy(c->hash, e.hash, AUDIT_HASH_LEN);
+	c->seq = r.seq;
+	memcpy(c->hash, r.e.hash, AUDIT_HASH_LEN);
 	return 0;
 }
 
@@ -426,8 +449,11 @@ fence_bind(struct ticket_fence *f, MYSQL_BIND *p)
  * none, -1. The ticket and its customer are read; the codes and the
  * owner's name come from the name cache (store_name_of), so a write's
  * reply costs one two-table read rather than a six-table join. */
+#define REPLY_FROM "customers c ON c.id = t.customer_id "
+
+/* Fill the names of a REPLY_COLUMNS row from the name cache: 0 or -1. */
 static int
-ticket_json(MYSQL *m, uint64_t id, json_t **out, char *err, size_t errlen)
+reply_names(MYSQL *m, json_t *row, char *err, size_t errlen)
 {
 	static const struct {
 		const char *id, *name;
@@ -436,31 +462,41 @@ ticket_json(MYSQL *m, uint64_t id, json_t **out, char *err, size_t errlen)
 	             {"_queue", "queue", STORE_NAME_QUEUE},
 	             {"_owner", "owner", STORE_NAME_AGENT},
 	             {"_owning_site", "owning_site", STORE_NAME_SITE}};
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		json_t *v = json_object_get(row, names[i].id);
+		char name[STORE_NAME_MAX + 1];
+
+		if (json_is_integer(v)) {
+			int rc =
+			    store_name_of(m, names[i].kind, (unsigned int)json_integer_value(v),
+			                  name, sizeof name, err, errlen);
+			if (rc < 0)
+				return -1;
+			if (rc == 1)
+				json_object_set_new(row, names[i].name, json_string(name));
+		}
+		json_object_del(row, names[i].id);
+	}
+	return 0;
+}
+
+static int
+ticket_json(MYSQL *m, uint64_t id, json_t **out, char *err, size_t errlen)
+{
 	MYSQL_BIND p[1];
 	int rc;
 
 	bind_u64(&p[0], &id);
 	if ((rc = ticket_query_one(m,
-	                           "SELECT " REPLY_COLUMNS " FROM tickets t LEFT JOIN customers c "
-	                           "ON c.id = t.customer_id WHERE t.id = ?",
+	                           "SELECT " REPLY_COLUMNS " FROM tickets t LEFT JOIN " REPLY_FROM
+	                           "WHERE t.id = ?",
 	                           p, out, err, errlen)) != 1)
 		return rc;
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-		json_t *v = json_object_get(*out, names[i].id);
-		char name[STORE_NAME_MAX + 1];
-
-		if (json_is_integer(v)) {
-			rc = store_name_of(m, names[i].kind, (unsigned int)json_integer_value(v),
-			                   name, sizeof name, err, errlen);
-			if (rc < 0) {
-				json_decref(*out);
-				*out = NULL;
-				return -1;
-			}
-			if (rc == 1)
-				json_object_set_new(*out, names[i].name, json_string(name));
-		}
-		json_object_del(*out, names[i].id);
+	if (reply_names(m, *out, err, errlen) != 0) {
+		json_decref(*out);
+		*out = NULL;
+		return -1;
 	}
 	return 1;
 }
@@ -1838,6 +1874,277 @@ store_ticket_create_body(MYSQL *m, const struct ticket_actor *a, const struct ti
 	struct create_arg c = {a, t, now_ms};
 
 	return create_tx(m, &c, res, err, errlen);
+}
+
+/* store_ticket_create_many */
+
+/* One new tickets row, bound (the columns of ticket_insert and the SLA's). */
+#define NEW_PARAMS 20
+struct new_row {
+	MYSQL_BIND b[NEW_PARAMS];
+	unsigned long len[NEW_PARAMS];
+	my_bool nul[NEW_PARAMS];
+	char ref[TICKET_REF_MAX + 1], when[48], due[SLA_METRIC_COUNT][48], responded[48];
+	const char *state;
+	uint64_t customer, order;
+	unsigned int severity, priority, site, queue, policy;
+	struct sla_new_plan plan;
+};
+
+/* Bind row i of the INSERT (ref drawn), with its SLA plan made. */
+static int
+new_row_make(MYSQL *m, struct new_row *r, const struct ticket_actor *a, const struct ticket_new *t,
+             const char *version, int64_t now_ms, struct ticket_result *res, char *err,
+             size_t errlen)
+{
+	struct ticket_attempt at = {.state = TS_NEW, .action = TA_ENQUEUE, .role = a->role};
+	const struct ticket_transition *row;
+	char why[sizeof res->msg];
+	enum ticket_refusal refusal = ticket_transition_check(&at, &row, why, sizeof why);
+	struct sla_new in;
+
+	if (refusal != TICKET_OK)
+		return ticket_refuse(res, ticket_refusal_err(refusal), "%s", why);
+	memset(r, 0, sizeof *r);
+	r->state = ticket_state_name(row->to);
+	in = (struct sla_new){
+	    .kind = t->kind,
+	    .channel = t->channel,
+	    .severity = t->severity,
+	    .priority = t->priority,
+	    .state = (int)row->to,
+	    .site_id = t->site_id,
+	    .flags = a->role != ROLE_SERVICE && channel_live(t->channel) ? SLA_ANSWERED : 0,
+	    .now_ms = now_ms};
+	if (store_sla_plan_new(m, version, &in, &r->plan, err, errlen) != 0)
+		return -1;
+	if (ref_new(now_ms, r->ref) != 0) {
+		snprintf(err, errlen, "RAND_bytes failed");
+		return -1;
+	}
+	r->customer = t->customer_id;
+	r->order = t->order_id;
+	r->severity = (unsigned int)t->severity;
+	r->priority = (unsigned int)t->priority;
+	r->site = t->site_id;
+	r->queue = t->queue_id;
+	r->policy = r->plan.policy_id;
+	ticket_format_time(now_ms, r->when);
+	bind_str(&r->b[0], r->ref, &r->len[0]);
+	bind_str(&r->b[1], t->kind, &r->len[1]);
+	bind_str(&r->b[2], t->channel, &r->len[2]);
+	bind_uint(&r->b[3], &r->severity);
+	r->nul[3] = r->severity == 0;
+	r->b[3].is_null = &r->nul[3];
+	bind_uint(&r->b[4], &r->priority);
+	bind_str(&r->b[5], r->state, &r->len[5]);
+	bind_str(&r->b[6], t->subject, &r->len[6]);
+	bind_u64(&r->b[7], &r->customer);
+	r->nul[7] = r->customer == 0;
+	r->b[7].is_null = &r->nul[7];
+	bind_uint(&r->b[8], &r->site);
+	bind_uint(&r->b[9], &r->queue);
+	bind_uint(&r->b[10], &r->site); /* owning site */
+	bind_nstr(&r->b[11], (row->flags & TF_ENQUEUE) ? r->when : NULL, &r->len[11], &r->nul[11]);
+	bind_str(&r->b[12], r->when, &r->len[12]);
+	bind_nstr(&r->b[13], t->language[0] ? t->language : NULL, &r->len[13], &r->nul[13]);
+	bind_u64(&r->b[14], &r->order);
+	r->nul[14] = r->order == 0;
+	r->b[14].is_null = &r->nul[14];
+	bind_blob(&r->b[15], t->status_token_hash, &r->len[15], 32);
+	r->nul[15] = t->status_token_hash == NULL;
+	r->b[15].is_null = &r->nul[15];
+	for (int i = 0; i < SLA_METRIC_COUNT; i++) {
+		r->nul[16 + i] = r->plan.due_ms[i] == SLA_NEVER;
+		if (!r->nul[16 + i])
+			ticket_format_time(r->plan.due_ms[i], r->due[i]);
+		bind_str(&r->b[16 + i], r->due[i], &r->len[16 + i]);
+		r->b[16 + i].is_null = &r->nul[16 + i];
+	}
+	_Static_assert(SLA_METRIC_COUNT == 3, "three due columns");
+	bind_uint(&r->b[19], &r->policy);
+	r->nul[19] = r->policy == 0;
+	r->b[19].is_null = &r->nul[19];
+	return 0;
+}
+
+/* The create event's detail, as create_tx writes it. */
+static json_t *
+create_detail(const struct ticket_new *t)
+{
+	json_t *detail = json_pack("{s:s,s:s,s:i}", "kind", t->kind, "channel", t->channel,
+	                           "priority", t->priority);
+
+	if (t->queue[0])
+		json_object_set_new(detail, "queue", json_string(t->queue));
+	if (t->detail != NULL)
+		json_object_update(detail, t->detail);
+	return detail;
+}
+
+/* Each ticket's create event, and its chain head on the row (one UPDATE
+ * joined to the heads): 0 or -1. */
+static int
+create_many_events(MYSQL *m, const struct ticket_actor *const *a, const struct ticket_new *const *t,
+                   const int64_t *now_ms, size_t n, const uint64_t *ids, const struct new_row *rows,
+                   char *err, size_t errlen)
+{
+	struct event_row *ev = calloc(n, sizeof *ev);
+	MYSQL_BIND *b = calloc(n * EVENT_PARAMS, sizeof *b), *h = calloc(n * 2, sizeof *h);
+	unsigned long *hlen = calloc(n, sizeof *hlen);
+	uint64_t *hid = calloc(n, sizeof *hid);
+	struct ticket_chain start = {0};
+	size_t made = 0;
+	int rc = -1;
+
+	if (ev == NULL || b == NULL || h == NULL || hlen == NULL || hid == NULL)
+		abort();
+	for (; made < n; made++) {
+		json_t *detail = create_detail(t[made]);
+		int bad = event_row_make(&ev[made], ids[made], &start, a[made], "create", NULL,
+		                         rows[made].state, detail, now_ms[made], err, errlen);
+
+		json_decref(detail);
+		if (bad) {
+			made++;
+			goto out;
+		}
+		memcpy(&b[made * EVENT_PARAMS], ev[made].b, sizeof ev[made].b);
+		hid[made] = ids[made];
+		bind_u64(&h[2 * made], &hid[made]);
+		bind_blob(&h[2 * made + 1], ev[made].e.hash, &hlen[made], AUDIT_HASH_LEN);
+	}
+	if (store_exec_rows(m, EVENT_INSERT_HEAD, EVENT_INSERT_ROW, ", ", "", EVENT_PARAMS, n, b,
+	                    NULL, err, errlen) != 0 ||
+	    store_exec_rows(m, "UPDATE tickets t JOIN (", "SELECT ? AS id, ? AS h", " UNION ALL ",
+	                    ") v ON v.id = t.id SET t.last_event_seq = 1, t.last_event_hash = v.h",
+	                    2, n, h, NULL, err, errlen) != 0)
+		goto out;
+	rc = 0;
+out:
+	for (size_t i = 0; i < made; i++)
+		free(ev[i].text);
+	free(ev);
+	free(b);
+	free(h);
+	free(hlen);
+	free(hid);
+	return rc;
+}
+
+/* The replies: each ticket as ticket_json reads it, in chunks of at most
+ * STORE_ROWS_MAX ids a query: 0 or -1. */
+static int
+create_many_replies(MYSQL *m, size_t n, const uint64_t *ids, const struct new_row *rows,
+                    struct ticket_result *const *res, char *err, size_t errlen)
+{
+	MYSQL_BIND p[STORE_ROWS_MAX];
+	uint64_t v[STORE_ROWS_MAX];
+
+	for (size_t done = 0; done < n;) {
+		size_t k = n - done < STORE_ROWS_MAX ? n - done : STORE_ROWS_MAX, got = 0;
+		char *sql;
+		json_t *arr = json_array(), *row;
+		size_t i;
+		int rc;
+
+		for (i = 0; i < k; i++) {
+			v[i] = ids[done + i];
+			bind_u64(&p[i], &v[i]);
+		}
+		sql = store_sql_rows("SELECT " REPLY_COLUMNS " FROM tickets t LEFT JOIN " REPLY_FROM
+		                     "WHERE t.id IN (",
+		                     "?", ", ", ")", k);
+		rc = query_json(m, sql, p, arr, err, errlen);
+		free(sql);
+		json_array_foreach(arr, i, row)
+		{
+			uint64_t id = row_uint(row, "id");
+
+			if (rc != 0 || reply_names(m, row, err, errlen) != 0) {
+				rc = -1;
+				break;
+			}
+			for (size_t j = done; j < done + k; j++)
+				if (ids[j] == id) {
+					struct ticket_result *r = res[j];
+
+					json_decref(r->reply);
+					r->reply = json_pack("{s:O}", "ticket", row);
+					r->sla_ticket = id;
+					r->sla_wake_ms = rows[j].plan.wake_ms;
+					got++;
+				}
+		}
+		json_decref(arr);
+		if (rc != 0)
+			return -1;
+		if (got != k) {
+			snprintf(err, errlen, "%zu of %zu new tickets read back", got, k);
+			return -1;
+		}
+		done += k;
+	}
+	return 0;
+}
+
+int
+store_ticket_create_many(MYSQL *m, const struct ticket_actor *const *a,
+                         const struct ticket_new *const *t, const int64_t *now_ms, size_t n,
+                         struct ticket_result *const *res, size_t *bad, char *err, size_t errlen)
+{
+	struct new_row *rows = calloc(n, sizeof *rows);
+	MYSQL_BIND *b = calloc(n * NEW_PARAMS, sizeof *b);
+	uint64_t *ids = calloc(n, sizeof *ids);
+	char version[260];
+	int rc = -1;
+
+	if (rows == NULL || b == NULL || ids == NULL)
+		abort();
+	*bad = 0;
+	if (store_sla_version(m, version, sizeof version, err, errlen) != 0)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		if (t[i]->queue_id == 0 || t[i]->site_id == 0 || !t[i]->customer_current ||
+		    t[i]->severity == 1) {
+			snprintf(err, errlen, "a new ticket without its lookups in a batch");
+			goto out;
+		}
+		if ((rc = new_row_make(m, &rows[i], a[i], t[i], version, now_ms[i], res[i], err,
+		                       errlen)) != 0) {
+			*bad = i;
+			goto out;
+		}
+		memcpy(&b[i * NEW_PARAMS], rows[i].b, sizeof rows[i].b);
+	}
+	rc = -1;
+	if (store_exec_rows(m,
+	                    "INSERT INTO tickets (ref, kind, channel, severity, priority, state, "
+	                    "subject, customer_id, site_id, queue_id, owning_site_id, enqueued_at, "
+	                    "created_at, language, order_id, status_token_hash, "
+	                    "first_response_due, next_response_due, resolution_due, "
+	                    "sla_policy_id) VALUES ",
+	                    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", ", ",
+	                    "", NEW_PARAMS, n, b, ids, err, errlen) != 0 ||
+	    create_many_events(m, a, t, now_ms, n, ids, rows, err, errlen) != 0)
+		goto out;
+	{
+		struct sla_new_plan *plans = calloc(n, sizeof *plans);
+
+		if (plans == NULL)
+			abort();
+		for (size_t i = 0; i < n; i++)
+			plans[i] = rows[i].plan;
+		rc = store_sla_insert_new(m, ids, plans, n, err, errlen);
+		free(plans);
+	}
+	if (rc == 0)
+		rc = create_many_replies(m, n, ids, rows, res, err, errlen);
+out:
+	free(rows);
+	free(b);
+	free(ids);
+	return rc;
 }
 
 int

@@ -94,6 +94,7 @@ struct ticket_new {
 	json_t *detail;        /* members added to the create event's detail (borrowed) */
 	unsigned int queue_id; /* the id of queue, when the caller read it already */
 	int customer_current;  /* customer_id is known not to be merged away */
+	unsigned int site_id;  /* the id of site, for store_ticket_create_many */
 };
 
 struct ticket_change {
@@ -247,5 +248,16 @@ int ticket_sla_hook(MYSQL *m, uint64_t id, enum sla_hook what, unsigned flags, i
 int store_ticket_create_body(MYSQL *m, const struct ticket_actor *a, const struct ticket_new *t,
                              int64_t now_ms, struct ticket_result *res, char *err, size_t errlen);
 int store_ticket_get(MYSQL *m, uint64_t id, json_t **out, char *err, size_t errlen);
+/* n new tickets in multi-row statements, inside the caller's transaction:
+ * each as store_ticket_create_body would make it (row, create event,
+ * chain head, SLA clocks and due instants) and its reply in res[i]. Each
+ * t[i] has its lookups done: queue_id (not 0), site_id (of site), a
+ * current customer_id, and no severity 1 (a senior queue). The caller
+ * checks store_rows_ids_ok first. 0 done; 1 t[*bad] would be refused
+ * (res[*bad] says why); -1 on a database error. */
+int store_ticket_create_many(MYSQL *m, const struct ticket_actor *const *a,
+                             const struct ticket_new *const *t, const int64_t *now_ms, size_t n,
+                             struct ticket_result *const *res, size_t *bad, char *err,
+                             size_t errlen);
 
 #endif

@@ -722,6 +722,436 @@ store_web_file(MYSQL *m, const struct ticket_actor *a, const struct web_complain
 	return web_tx_run(m, file_tx, &x, res, err, errlen);
 }
 
+/* --- complaint.file, batched --- */
+
+static int web_rows(MYSQL *m, const char *sql, MYSQL_BIND *p, json_t *arr, char *err,
+                    size_t errlen);
+
+/* One complaint of a batch, its derived values and bind storage. */
+struct many_item {
+	struct web_file_item *it;
+	unsigned char key_hash[32], token_hash[32];
+	struct file_target t;
+	struct ticket_new n;
+	struct ticket_result scratch;
+	unsigned int cust_site;
+	my_bool cust_site_nul;
+	char when[48];
+	unsigned char xored[WEB_TOKEN_RAW];
+	unsigned long len[12];
+	my_bool nul[12];
+	int primary[2];
+};
+
+/* The keys (key_hash of items with a key) already in web_idempotency:
+ * their items are marked later (store_web_file answers them). A plain
+ * read, not a locking one as file_idempotent's: a locking read of keys
+ * that are not there locks the gaps around them, and two batches locking
+ * gaps and then inserting into them deadlock. A key another transaction
+ * adds meanwhile makes this batch's INSERT of it fail on the primary key;
+ * the group is then split and that complaint filed alone, which finds the
+ * key. 0 or -1. */
+static int
+many_keys_seen(MYSQL *m, struct many_item *v, size_t n, char *err, size_t errlen)
+{
+	MYSQL_BIND p[STORE_ROWS_MAX];
+	unsigned long len[STORE_ROWS_MAX];
+	size_t idx[STORE_ROWS_MAX];
+
+	for (size_t i = 0; i < n;) {
+		size_t k = 0, j;
+		json_t *arr, *row;
+		char *sql;
+		int rc;
+
+		for (; i < n && k < STORE_ROWS_MAX; i++)
+			if (!v[i].it->later && v[i].it->c->key[0])
+				idx[k++] = i;
+		if (k == 0)
+			break;
+		for (j = 0; j < k; j++)
+			bind_blob(&p[j], v[idx[j]].key_hash, &len[j], 32);
+		sql = store_sql_rows(
+		    "SELECT HEX(key_hash) AS h FROM web_idempotency WHERE key_hash IN (", "?", ", ",
+		    ")", k);
+		arr = json_array();
+		rc = web_rows(m, sql, p, arr, err, errlen);
+		free(sql);
+		json_array_foreach(arr, j, row)
+		{
+			unsigned char h[32];
+
+			if (hex_to(row_str(row, "h"), h, sizeof h) != 0)
+				continue;
+			for (size_t q = 0; q < k; q++)
+				if (memcmp(v[idx[q]].key_hash, h, 32) == 0)
+					v[idx[q]].it->later = 1;
+		}
+		json_decref(arr);
+		if (rc != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The contacts of items not yet marked that a customer already has: those
+ * items are marked later. 0 or -1. */
+static int
+many_contacts_known(MYSQL *m, struct many_item *v, size_t n, char *err, size_t errlen)
+{
+	MYSQL_BIND p[2 * STORE_ROWS_MAX];
+	unsigned long len[2 * STORE_ROWS_MAX];
+	const char *kind[STORE_ROWS_MAX], *value[STORE_ROWS_MAX];
+	size_t owner[STORE_ROWS_MAX];
+
+	for (size_t i = 0; i < n;) {
+		size_t k = 0, j;
+		json_t *arr, *row;
+		char *sql;
+		int rc;
+
+		/* whole items: both contacts of one go in one query */
+		for (; i < n && k + 2 <= STORE_ROWS_MAX; i++)
+			for (int c = 0; c < 2; c++) {
+				const char *val = c == 0 ? v[i].it->c->phone : v[i].it->c->email;
+
+				if (v[i].it->later || val[0] == '\0')
+					continue;
+				kind[k] = c == 0 ? "phone" : "email";
+				value[k] = val;
+				owner[k++] = i;
+			}
+		if (k == 0)
+			continue;
+		for (j = 0; j < k; j++) {
+			bind_str(&p[2 * j], kind[j], &len[2 * j]);
+			bind_str(&p[2 * j + 1], value[j], &len[2 * j + 1]);
+		}
+		/* ORed pairs: a range over the unique key (a row IN list is read
+		 * as a scan of the whole index) */
+		sql = store_sql_rows("SELECT kind, value FROM customer_contacts WHERE ",
+		                     "(kind = ? AND value = ?)", " OR ", "", k);
+		arr = json_array();
+		rc = web_rows(m, sql, p, arr, err, errlen);
+		free(sql);
+		json_array_foreach(arr, j, row)
+		{
+			for (size_t q = 0; q < k; q++)
+				if (strcmp(kind[q], row_str(row, "kind")) == 0 &&
+				    strcmp(value[q], row_str(row, "value")) == 0)
+					v[owner[q]].it->later = 1;
+		}
+		json_decref(arr);
+		if (rc != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Items whose phone or e-mail an earlier item of the batch also gives:
+ * marked later (the earlier one makes the customer they then find). */
+static void
+many_contacts_repeated(struct many_item *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct web_complaint *c = v[i].it->c;
+
+		if (v[i].it->later)
+			continue;
+		for (size_t j = 0; j < i && !v[i].it->later; j++) {
+			const struct web_complaint *d = v[j].it->c;
+
+			if (v[j].it->later)
+				continue;
+			if ((c->phone[0] && strcmp(c->phone, d->phone) == 0) ||
+			    (c->email[0] && strcmp(c->email, d->email) == 0))
+				v[i].it->later = 1;
+		}
+	}
+}
+
+/* New customers and their contacts for the items left (b: their indexes,
+ * k of them): 0 or -1. */
+static int
+many_customers(MYSQL *m, struct many_item *v, const size_t *b, size_t k, char *err, size_t errlen)
+{
+	MYSQL_BIND *p = calloc(k * 4 * 2, sizeof *p);
+	uint64_t *ids = calloc(k, sizeof *ids), *cust = calloc(k * 2, sizeof *cust);
+	size_t rows = 0;
+	int rc = -1;
+
+	if (p == NULL || ids == NULL || cust == NULL)
+		abort();
+	for (size_t j = 0; j < k; j++) {
+		struct many_item *x = &v[b[j]];
+		const struct web_complaint *c = x->it->c;
+
+		ticket_format_time(x->it->now_ms, x->when);
+		x->cust_site = x->t.queue_site_id ? x->t.queue_site_id : x->it->a->site_id;
+		x->cust_site_nul = x->cust_site == 0;
+		bind_str(&p[4 * j], c->name, &x->len[0]);
+		bind_uint(&p[4 * j + 1], &x->cust_site);
+		p[4 * j + 1].is_null = &x->cust_site_nul;
+		bind_str(&p[4 * j + 2], c->language, &x->len[1]);
+		bind_str(&p[4 * j + 3], x->when, &x->len[2]);
+	}
+	if (store_exec_rows(m,
+	                    "INSERT INTO customers (name, site_id, language, created_at) VALUES ",
+	                    "(?, ?, ?, ?)", ", ", "", 4, k, p, ids, err, errlen) != 0)
+		goto out;
+	memset(p, 0, k * 4 * 2 * sizeof *p);
+	for (size_t j = 0; j < k; j++) {
+		struct many_item *x = &v[b[j]];
+		int primary = 1;
+
+		x->t.customer = ids[j];
+		x->t.created = 1;
+		for (int c = 0; c < 2; c++) {
+			const char *val = c == 0 ? x->it->c->phone : x->it->c->email;
+
+			if (val[0] == '\0')
+				continue;
+			cust[rows] = ids[j];
+			x->primary[c] = primary;
+			primary = 0;
+			bind_u64(&p[4 * rows], &cust[rows]);
+			bind_str(&p[4 * rows + 1], c == 0 ? "phone" : "email", &x->len[3 + 2 * c]);
+			bind_str(&p[4 * rows + 2], val, &x->len[4 + 2 * c]);
+			bind_int(&p[4 * rows + 3], &x->primary[c]);
+			rows++;
+		}
+	}
+	if (rows > 0 &&
+	    store_exec_rows(m,
+	                    "INSERT INTO customer_contacts (customer_id, kind, value, "
+	                    "is_primary) VALUES ",
+	                    "(?, ?, ?, ?)", ", ", "", 4, rows, p, NULL, err, errlen) != 0)
+		goto out;
+	rc = 0;
+out:
+	free(p);
+	free(ids);
+	free(cust);
+	return rc;
+}
+
+/* The customers' notes, the details rows and the keys of the filed items:
+ * 0 or -1. */
+static int
+many_details(MYSQL *m, struct many_item *v, const size_t *b, size_t k, uint64_t *tid, char *err,
+             size_t errlen)
+{
+	MYSQL_BIND *p = calloc(k * 10, sizeof *p);
+	size_t keys = 0;
+	int rc = -1;
+
+	if (p == NULL)
+		abort();
+	for (size_t j = 0; j < k; j++) {
+		struct many_item *x = &v[b[j]];
+
+		bind_u64(&p[3 * j], &tid[j]);
+		bind_str(&p[3 * j + 1], x->it->c->description, &x->len[0]);
+		bind_str(&p[3 * j + 2], x->when, &x->len[1]);
+	}
+	if (store_exec_rows(m,
+	                    "INSERT INTO ticket_notes (ticket_id, author_kind, visibility, body, "
+	                    "created_at) VALUES ",
+	                    "(?, 'customer', 'customer', ?, ?)", ", ", "", 3, k, p, NULL, err,
+	                    errlen) != 0)
+		goto out;
+	memset(p, 0, k * 10 * sizeof *p);
+	for (size_t j = 0; j < k; j++) {
+		struct many_item *x = &v[b[j]];
+		const struct web_complaint *c = x->it->c;
+		MYSQL_BIND *q = &p[10 * j];
+
+		bind_str(&q[0], x->when, &x->len[0]);
+		bind_u64(&q[1], &tid[j]);
+		bind_str(&q[2], c->category, &x->len[2]);
+		bind_str(&q[3], c->resolution, &x->len[3]);
+		bind_str(&q[4], c->urgency, &x->len[4]);
+		bind_str(&q[5], c->language, &x->len[5]);
+		bind_str(&q[6], c->name, &x->len[6]);
+		bind_opt(&q[7], c->phone_given, &x->len[7], &x->nul[7]);
+		bind_opt(&q[8], c->email_given, &x->len[8], &x->nul[8]);
+		bind_opt(&q[9], c->order, &x->len[9], &x->nul[9]);
+	}
+	if (store_exec_rows(m,
+	                    "INSERT INTO web_complaints (created_at, ticket_id, category, "
+	                    "resolution, urgency, language, contact_name, contact_phone, "
+	                    "contact_email, order_ref) VALUES ",
+	                    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", ", ", "", 10, k, p, NULL, err,
+	                    errlen) != 0)
+		goto out;
+	memset(p, 0, k * 10 * sizeof *p);
+	for (size_t j = 0; j < k; j++) {
+		struct many_item *x = &v[b[j]];
+		unsigned char pad[WEB_TOKEN_RAW];
+
+		if (x->it->c->key[0] == '\0')
+			continue;
+		web_idem_pad(x->it->c->key, pad);
+		for (size_t i = 0; i < sizeof x->xored; i++)
+			x->xored[i] = x->it->c->token[i] ^ pad[i];
+		bind_u64(&p[4 * keys], &tid[j]);
+		bind_blob(&p[4 * keys + 1], x->xored, &x->len[10], sizeof x->xored);
+		bind_str(&p[4 * keys + 2], x->when, &x->len[1]);
+		bind_blob(&p[4 * keys + 3], x->key_hash, &x->len[11], 32);
+		keys++;
+	}
+	if (keys > 0 &&
+	    store_exec_rows(m,
+	                    "INSERT INTO web_idempotency (ticket_id, token_xor, "
+	                    "created_at, key_hash) VALUES ",
+	                    "(?, ?, ?, ?)", ", ", "", 4, keys, p, NULL, err, errlen) != 0)
+		goto out;
+	rc = 0;
+out:
+	free(p);
+	return rc;
+}
+
+int
+store_web_file_many(MYSQL *m, struct web_file_item *items, size_t n, size_t *bad, char *err,
+                    size_t errlen)
+{
+	struct many_item *v = calloc(n, sizeof *v);
+	const struct ticket_actor **a = calloc(n, sizeof *a);
+	const struct ticket_new **tn = calloc(n, sizeof *tn);
+	struct ticket_result **res = calloc(n, sizeof *res);
+	int64_t *now = calloc(n, sizeof *now);
+	uint64_t *tid = calloc(n, sizeof *tid);
+	size_t *b = calloc(n, sizeof *b), k = 0;
+	int rc = -1;
+
+	if (v == NULL || a == NULL || tn == NULL || res == NULL || now == NULL || tid == NULL ||
+	    b == NULL)
+		abort();
+	*bad = 0;
+	for (size_t i = 0; i < n; i++) {
+		v[i].it = &items[i];
+		items[i].later = 0;
+		if (items[i].c->key[0])
+			web_idem_hash(items[i].a->agent_id, items[i].c, v[i].key_hash);
+		/* a key repeated within the batch: the first files, the rest repeat it */
+		for (size_t j = 0; j < i && items[i].c->key[0]; j++)
+			if (items[j].c->key[0] && memcmp(v[j].key_hash, v[i].key_hash, 32) == 0)
+				items[i].later = 1;
+	}
+	if ((rc = store_rows_ids_ok(m, err, errlen)) <= 0) {
+		for (size_t i = 0; rc == 0 && i < n; i++)
+			items[i].later = 1; /* ids not consecutive: each on its own */
+		goto out;
+	}
+	rc = -1;
+	if (store_tx_begin(m, err, errlen) != 0 || many_keys_seen(m, v, n, err, errlen) != 0)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		struct file_arg x = {items[i].a, items[i].c, items[i].now_ms};
+		int r;
+
+		if (items[i].later)
+			continue;
+		/* the queue, read once for every item that names it */
+		for (size_t j = 0; j < i; j++)
+			if (!items[j].later && v[j].t.queue_id != 0 &&
+			    strcmp(items[j].c->queue, items[i].c->queue) == 0) {
+				v[i].t = v[j].t;
+				break;
+			}
+		if (v[i].t.queue_id == 0 &&
+		    (r = file_queue(m, &x, &v[i].t, &v[i].scratch, err, errlen)) != 0) {
+			json_decref(v[i].scratch.reply);
+			if (r < 0)
+				goto out;
+			*bad = i;
+			rc = 1;
+			goto out;
+		}
+		if (v[i].t.site[0] == '\0')
+			snprintf(v[i].t.site, sizeof v[i].t.site, "%s", items[i].a->site);
+		if (v[i].t.site[0] == '\0' ||
+		    (v[i].t.queue_site_id == 0 && items[i].a->site_id == 0))
+			items[i].later = 1; /* the single path settles (or refuses) the site */
+	}
+	many_contacts_repeated(v, n);
+	if (many_contacts_known(m, v, n, err, errlen) != 0)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		if (!items[i].later)
+			b[k++] = i;
+	if (k == 0) {
+		rc = 0;
+		goto out;
+	}
+	if (many_customers(m, v, b, k, err, errlen) != 0)
+		goto out;
+	for (size_t j = 0; j < k; j++) {
+		struct many_item *x = &v[b[j]];
+		const struct web_complaint *c = x->it->c;
+		struct ticket_new *t = &x->n;
+		char text[WEB_TOKEN_LEN + 1];
+
+		web_token_encode(c->token, text);
+		web_sha256(text, WEB_TOKEN_LEN, x->token_hash);
+		OPENSSL_cleanse(text, sizeof text);
+		snprintf(t->kind, sizeof t->kind, "complaint");
+		snprintf(t->channel, sizeof t->channel, "web");
+		web_subject(c->category, c->description, t->subject, sizeof t->subject);
+		t->customer_id = x->t.customer;
+		t->priority = web_urgency_priority(c->urgency);
+		snprintf(t->queue, sizeof t->queue, "%s", c->queue);
+		t->queue_id = x->t.queue_id;
+		t->customer_current = 1;
+		snprintf(t->site, sizeof t->site, "%s", x->t.site);
+		t->site_id = x->t.queue_site_id ? x->t.queue_site_id : x->it->a->site_id;
+		snprintf(t->language, sizeof t->language, "%s", c->language);
+		t->status_token_hash = x->token_hash;
+		t->detail = file_event_detail(c, &x->t, 0); /* a new customer has no orders */
+		a[j] = x->it->a;
+		tn[j] = t;
+		now[j] = x->it->now_ms;
+		res[j] = x->it->res;
+	}
+	{
+		size_t which = 0;
+
+		rc = store_ticket_create_many(m, a, tn, now, k, res, &which, err, errlen);
+		if (rc == 1)
+			*bad = b[which];
+		if (rc != 0)
+			goto out;
+	}
+	rc = -1;
+	for (size_t j = 0; j < k; j++)
+		tid[j] = row_uint(json_object_get(res[j]->reply, "ticket"), "id");
+	if (many_details(m, v, b, k, tid, err, errlen) != 0)
+		goto out;
+	for (size_t j = 0; j < k; j++) {
+		char text[WEB_TOKEN_LEN + 1];
+
+		web_token_encode(v[b[j]].it->c->token, text);
+		json_object_set_new(res[j]->reply, "token", json_string(text));
+		json_object_set_new(res[j]->reply, "duplicate", json_false());
+		OPENSSL_cleanse(text, sizeof text);
+	}
+	rc = 0;
+out:
+	for (size_t i = 0; i < n; i++) {
+		json_decref(v[i].n.detail);
+		OPENSSL_cleanse(v[i].xored, sizeof v[i].xored);
+	}
+	free(v);
+	free(a);
+	free(tn);
+	free(res);
+	free(now);
+	free(tid);
+	free(b);
+	return rc;
+}
+
 /* --- complaint.status --- */
 
 /* The columns complaint.status and complaint.csat read. */

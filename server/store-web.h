@@ -99,6 +99,28 @@ int store_web_csat(MYSQL *m, const struct ticket_actor *a, const struct web_csat
 int store_web_order(MYSQL *m, const struct ticket_actor *a, const struct web_order *o,
                     int64_t now_ms, struct ticket_result *res, char *err, size_t errlen);
 
+/* complaint.file for several complaints inside the caller's transaction
+ * (a group of writes, op-job.c), in multi-row statements: the new
+ * customers, their contacts, the tickets with their events and clocks,
+ * the notes, the details and the idempotency keys of the whole batch
+ * each in one statement. Only the common case is filed here: a complaint
+ * whose key was seen before, or whose contact is known or repeated within
+ * the batch, gets later = 1 and is left to the caller, which files it on
+ * its own with store_web_file after this (in the same transaction), so
+ * every complaint is filed exactly as store_web_file alone would. 0 (each
+ * item filed, res set, or later); 1 item *bad would be refused or cannot
+ * be filed in a batch: the caller rolls back and files it alone; -1 on a
+ * database error (err). */
+struct web_file_item {
+	const struct ticket_actor *a;
+	const struct web_complaint *c;
+	int64_t now_ms;
+	struct ticket_result *res;
+	int later;
+};
+int store_web_file_many(MYSQL *m, struct web_file_item *items, size_t n, size_t *bad, char *err,
+                        size_t errlen);
+
 /* The web complaint details of a ticket for ticket.show: 1 and *out (a new
  * object), 0 none (not filed on the web), -1. */
 int store_web_complaint_json(MYSQL *m, uint64_t ticket_id, json_t **out, char *err, size_t errlen);

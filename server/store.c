@@ -29,7 +29,8 @@ store_retryable(unsigned int e)
  *
  * Bounds: at most STORE_STMT_CACHE statements a thread; the least recently
  * used one not lent out is closed to make room. The project's SQL is a
- * fixed set of texts, so in practice nothing is evicted.
+ * fixed set of texts (a multi-row statement has one text per number of
+ * rows, 1 to STORE_ROWS_MAX), so in practice nothing is evicted.
  *
  * Invalidation: the cache belongs to one connection, named by its MYSQL
  * pointer and the server's connection id. A lookup with another connection
@@ -42,7 +43,7 @@ store_retryable(unsigned int e)
  * Between uses a statement's result is freed (mysql_stmt_free_result, on
  * the client only). mysql_stmt_reset is not needed (no cursors, no long
  * data) and would cost a round trip of its own. */
-#define STORE_STMT_CACHE 128
+#define STORE_STMT_CACHE 640
 
 struct store_stmt_entry {
 	MYSQL_STMT *st;
@@ -62,6 +63,15 @@ struct store_stmt_cache {
 };
 
 static _Thread_local struct store_stmt_cache store_cache;
+
+/* The AUTO_INCREMENT settings of this thread's connection (see
+ * store_cache: named by pointer and server connection id). */
+static _Thread_local struct {
+	MYSQL *m;
+	unsigned long thread_id;
+	int ok;
+	uint64_t step;
+} store_autoinc;
 
 /* FNV-1a of the SQL text. */
 static uint64_t
@@ -118,6 +128,7 @@ store_stmt_cache_drop(void)
 	store_cache.m = NULL;
 	store_cache.thread_id = 0;
 	store_names_drop(); /* the next connection may be to another database */
+	memset(&store_autoinc, 0, sizeof store_autoinc);
 }
 
 void
@@ -439,6 +450,92 @@ store_insert(MYSQL *m, const char *sql, MYSQL_BIND *p, uint64_t *id, char *err, 
 		return store_fail(m, st, err, errlen);
 	*id = (uint64_t)mysql_stmt_insert_id(st);
 	store_stmt_done(st);
+	return 0;
+}
+
+char *
+store_sql_rows(const char *head, const char *row, const char *sep, const char *tail, size_t k)
+{
+	size_t hl = strlen(head), rl = strlen(row), sl = strlen(sep), tl = strlen(tail);
+	char *sql = malloc(hl + k * (rl + sl) + tl + 1), *p;
+
+	if (sql == NULL)
+		abort();
+	memcpy(sql, head, hl);
+	p = sql + hl;
+	for (size_t i = 0; i < k; i++) {
+		if (i > 0) {
+			memcpy(p, sep, sl);
+			p += sl;
+		}
+		memcpy(p, row, rl);
+		p += rl;
+	}
+	memcpy(p, tail, tl + 1);
+	return sql;
+}
+
+int
+store_rows_ids_ok(MYSQL *m, char *err, size_t errlen)
+{
+	MYSQL_BIND r[2];
+	long long mode = 0, step = 0;
+	MYSQL_STMT *st;
+
+	if (store_autoinc.m == m && store_autoinc.thread_id == mysql_thread_id(m))
+		return store_autoinc.ok;
+	if ((st = store_stmt(m, "SELECT @@innodb_autoinc_lock_mode, @@auto_increment_increment",
+	                     NULL, err, errlen)) == NULL)
+		return -1;
+	memset(r, 0, sizeof r);
+	r[0].buffer_type = r[1].buffer_type = MYSQL_TYPE_LONGLONG;
+	r[0].buffer = &mode;
+	r[1].buffer = &step;
+	if (mysql_stmt_execute(st) != 0 || mysql_stmt_bind_result(st, r) != 0 ||
+	    mysql_stmt_fetch(st) != 0)
+		return store_fail(m, st, err, errlen);
+	store_stmt_done(st);
+	store_autoinc.m = m;
+	store_autoinc.thread_id = mysql_thread_id(m);
+	store_autoinc.ok = (mode == 0 || mode == 1) && step >= 1;
+	store_autoinc.step = step >= 1 ? (uint64_t)step : 1;
+	return store_autoinc.ok;
+}
+
+int
+store_exec_rows(MYSQL *m, const char *head, const char *row, const char *sep, const char *tail,
+                unsigned per_row, size_t n, MYSQL_BIND *b, uint64_t *ids, char *err, size_t errlen)
+{
+	size_t done = 0;
+
+	while (done < n) {
+		size_t k = n - done < STORE_ROWS_MAX ? n - done : STORE_ROWS_MAX;
+		char *sql;
+		MYSQL_STMT *st;
+
+		sql = store_sql_rows(head, row, sep, tail, k);
+		st = store_stmt(m, sql, &b[done * per_row], err, errlen);
+		free(sql);
+		if (st == NULL)
+			return -1;
+		if (mysql_stmt_execute(st) != 0)
+			return store_fail(m, st, err, errlen);
+		if (ids != NULL) {
+			uint64_t first = (uint64_t)mysql_stmt_insert_id(st);
+
+			if (mysql_stmt_affected_rows(st) != (my_ulonglong)k || first == 0 ||
+			    store_autoinc.m != m) {
+				store_stmt_done(st);
+				snprintf(err, errlen, "a multi-row INSERT of %zu rows gave no ids",
+				         k);
+				return -1;
+			}
+			for (size_t i = 0; i < k; i++)
+				ids[done + i] = first + i * store_autoinc.step;
+		}
+		store_stmt_done(st);
+		done += k;
+	}
 	return 0;
 }
 

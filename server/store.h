@@ -85,6 +85,27 @@ int store_insert(MYSQL *m, const char *sql, MYSQL_BIND *p, uint64_t *id, char *e
 /* A transaction on m: START TRANSACTION, then COMMIT (0, or -1 with err
  * filled: the transaction is then to be rolled back) or ROLLBACK. The
  * session stays in autocommit, so nothing needs restoring afterwards. */
+/* Multi-row statements. STORE_ROWS_MAX rows a statement at most. */
+#define STORE_ROWS_MAX 32
+/* Run head, then n copies of row joined by sep, then tail, with the binds
+ * b (per_row of them for each row, rows in order), in statements of at
+ * most STORE_ROWS_MAX rows (one text in the statement cache per number of
+ * rows). ids (may be
+ * NULL): the AUTO_INCREMENT id of each row of an INSERT; only after
+ * store_rows_ids_ok said the ids of one statement are consecutive. 0 or
+ * -1. */
+int store_exec_rows(MYSQL *m, const char *head, const char *row, const char *sep, const char *tail,
+                    unsigned per_row, size_t n, MYSQL_BIND *b, uint64_t *ids, char *err,
+                    size_t errlen);
+/* The text of head, k copies of row joined by sep, and tail, in a new
+ * string (abort when out of memory). */
+char *store_sql_rows(const char *head, const char *row, const char *sep, const char *tail,
+                     size_t k);
+/* Whether a multi-row INSERT on this connection takes consecutive
+ * AUTO_INCREMENT values (innodb_autoinc_lock_mode 0 or 1), so that its ids
+ * follow from the first: 1 yes, 0 no (interleaved mode, as on Galera), -1
+ * on a database error. Read once a connection. */
+int store_rows_ids_ok(MYSQL *m, char *err, size_t errlen);
 int store_tx_begin(MYSQL *m, char *err, size_t errlen);
 int store_tx_commit(MYSQL *m, char *err, size_t errlen);
 void store_tx_rollback(MYSQL *m);

@@ -314,3 +314,22 @@ stop_server() {
 	check server_clean_exit test "$EXIT_STATUS" = 0
 	check server_log_has_no_errors no_errors_logged
 }
+
+# The server's group commit over the whole phase (warm-up included), from
+# callcentred's /metrics on $ADMIN_PORT, as $1.key=value lines: writes per
+# transaction, groups split by a refused or failed write, and the runs of
+# like writes filed with multi-row statements (complaints per run, and
+# those left to be filed one by one).
+group_figures() {
+	local m
+	m=$(curl -sf "http://127.0.0.1:$ADMIN_PORT/metrics") || die "no /metrics from callcentred"
+	awk -v p="$1" '
+		{ v[$1] = $2 }
+		END {
+			printf "%s.writes_per_group=%.2f\n", p, v["cc_db_write_groups_total"] ? v["cc_db_write_group_jobs_total"] / v["cc_db_write_groups_total"] : 0
+			printf "%s.group_splits=%d\n", p, v["cc_db_write_group_splits_total"]
+			printf "%s.batches=%d\n", p, v["cc_db_write_batches_total"]
+			printf "%s.writes_per_batch=%.2f\n", p, v["cc_db_write_batches_total"] ? v["cc_db_write_batch_jobs_total"] / v["cc_db_write_batches_total"] : 0
+			printf "%s.batch_writes_filed_alone=%d\n", p, v["cc_db_write_batch_later_total"]
+		}' <<<"$m"
+}

@@ -298,29 +298,53 @@ cpu_per() {
 	done
 }
 
+# The database's counters: statements (round trips), executions of
+# prepared statements, commits and InnoDB fsyncs, as name=value words.
+db_counters() {
+	local v
+	for v in Questions Com_stmt_execute Com_commit Innodb_data_fsyncs; do
+		echo "$v=$(status_var "$v")"
+	done
+}
+
+# The database's counters per complaint, from two db_counters snapshots.
+db_per() {
+	local p=$1 a=$2 b=$3 n=$4 w name before after
+	for w in $b; do
+		name=${w%%=*}
+		after=${w#*=}
+		before=$(tr ' ' '\n' <<<"$a" | awk -F= -v n="$name" '$1 == n {print $2}')
+		echo "$p.db_${name,,}_per_request=$(calc "($after - $before) / $n" 2)"
+	done
+}
+
 run_gateway() {
-	local p=gateway out=$WORK/gateway.out before after t0 t1 c0 c1 busy0 busy1 n
+	local p=gateway out=$WORK/gateway.out before after t0 t1 c0 c1 db0 db1 busy0 busy1 n
 	start_server
 	start_gateway
 	say "gateway: $CONNECTIONS connections, ${WARMUP} s warm-up, ${DURATION} s counted"
 	t0=$(tickets)
 	run_wrk "https://127.0.0.1:$GW_PORT/api/v1/complaints" "$WARMUP" "$WORK/gateway-warmup.out"
 	c0=$(cpu_of "mariadbd:$DB_PID" "callcentred:$SRV_PID" "ccgateway:$GW_PID")
+	db0=$(db_counters)
 	busy0=$(machine_busy_seconds)
 	run_wrk "https://127.0.0.1:$GW_PORT/api/v1/complaints" "$DURATION" "$out"
 	busy1=$(machine_busy_seconds)
 	c1=$(cpu_of "mariadbd:$DB_PID" "callcentred:$SRV_PID" "ccgateway:$GW_PID")
+	db1=$(db_counters)
 	t1=$(tickets)
 	report "$p" "$out"
 	n=$(kv "$out" requests)
 	cpu_per "$p" "$c0" "$c1" "$n"
 	echo "$p.machine_cpu_us_per_request=$(calc "($busy1 - $busy0) * 1e6 / $n" 0)"
+	db_per "$p" "$db0" "$db1" "$n"
 	echo "$p.tickets_in_database=$((t1 - t0))"
 	created=$(($(kv "$WORK/gateway-warmup.out" created) + $(kv "$out" created)))
 	echo "$p.created_with_warmup=$created"
 	check "$p.every_reply_201" test "$(kv "$out" other)" = 0
 	check "$p.no_socket_errors" test "$(kv "$out" errors_connect)$(kv "$out" errors_read)$(kv "$out" errors_write)$(kv "$out" errors_timeout)" = 0000
 	check "$p.every_201_is_in_the_database" test "$((t1 - t0))" -ge "$created"
+	group_figures "$p"
 	GW_RATE=$(kv "$out" per_second)
 	GW_P99=$(kv "$out" ms_p99)
 	terminate "$GW_PID" ccgateway 30

@@ -264,18 +264,6 @@ run_tickets() {
 	stop_server_as "$p"
 }
 
-# The server's group commit over the whole phase (warm-up included): writes
-# per transaction, and groups split by a refused or failed write.
-group_figures() {
-	local m groups jobs splits
-	m=$(curl -sf "http://127.0.0.1:$ADMIN_PORT/metrics") || die "no /metrics from callcentred"
-	groups=$(awk '$1 == "cc_db_write_groups_total" {print $2}' <<<"$m")
-	jobs=$(awk '$1 == "cc_db_write_group_jobs_total" {print $2}' <<<"$m")
-	splits=$(awk '$1 == "cc_db_write_group_splits_total" {print $2}' <<<"$m")
-	echo "$1.writes_per_group=$(awk -v j="$jobs" -v g="$groups" 'BEGIN {printf "%.2f", g ? j / g : 0}')"
-	echo "$1.group_splits=$splits"
-}
-
 stop_server_as() {
 	terminate "$SRV_PID" callcentred 30
 	SRV_PID=""

@@ -9,8 +9,9 @@ import importlib
 import json
 import re
 import sys
+import time
 
-from itest import util, wire
+from itest import admin, util, wire
 
 sys.path.insert(0, __import__("os").path.dirname(__file__))
 routing = importlib.import_module("26_routing")
@@ -216,6 +217,145 @@ def test_idempotency_race(ctx):
     util.check_eq(sorted(r["duplicate"] for r in replies), [False, True, True, True],
                   "one filed, three duplicates")
     util.check_eq(_counts(srv)["tickets"] - before, 1, "one ticket")
+
+
+def _ticket_row(srv, ref):
+    """The columns of a filed complaint that do not depend on when or for
+    whom it was filed, with its due instants as offsets from its creation."""
+    cols = ("kind", "channel", "IFNULL(severity, '-')", "priority", "state", "site_id",
+            "queue_id", "owning_site_id", "IFNULL(language, '-')", "IFNULL(sla_policy_id, '-')",
+            "last_event_seq", "version", "enqueued_at = created_at",
+            "first_responded_at IS NULL", "status_token_hash IS NOT NULL",
+            "TIMESTAMPDIFF(SECOND, created_at, first_response_due)",
+            "TIMESTAMPDIFF(SECOND, created_at, resolution_due)",
+            "IFNULL(TIMESTAMPDIFF(SECOND, created_at, next_response_due), '-')")
+    return srv.dbinfo.scalar(f"SELECT CONCAT_WS('|', {', '.join(cols)}) FROM tickets "
+                             f"WHERE ref = '{ref}'", srv.database)
+
+
+def _clock_rows(srv, ref):
+    return srv.dbinfo.scalar(
+        "SELECT GROUP_CONCAT(CONCAT_WS('|', c.metric, c.state, c.basis, c.target_ms, "
+        "c.warn_percent, c.elapsed_ms, c.since_at = t.created_at, c.started_at = t.created_at, "
+        "c.breach_at IS NULL, c.notified) ORDER BY c.metric) FROM ticket_sla_clocks c "
+        f"JOIN tickets t ON t.id = c.ticket_id WHERE t.ref = '{ref}'", srv.database)
+
+
+def _customer_of(srv, ref):
+    return int(srv.dbinfo.scalar(f"SELECT customer_id FROM tickets WHERE ref = '{ref}'",
+                                 srv.database))
+
+
+def test_file_batched(ctx):
+    """Complaints queued together are filed together, in multi-row
+    statements, and each exactly as it would be filed alone: a key repeated
+    in the batch or seen before gives the first ticket back, a known
+    contact finds its customer (through merges), a contact repeated in the
+    batch lands on the customer its first filing made; every ticket has its
+    clocks, due times, note, details and a whole chain."""
+    srv = _setup(ctx, settings={"database.workers": "1"})
+    alice = _login(ctx, srv, "alice")
+    gws = [_login(ctx, srv, "gw") for _ in range(8)]
+    seen = _file(gws[0], idempotency_key="seen-before-0001", phone="137 0000 0001")
+    alone = _file(gws[0], name="Alone", phone="137 0000 0002", email="alone@example.com",
+                  urgency="urgent")
+    blocker = alice.ok("ticket.create", kind="call", channel="phone", subject="blocker")["ticket"]
+    forms = [
+        dict(name="Zero", phone="137 0000 1000", idempotency_key="batch-key-0000"),
+        dict(name="One", phone=None, email="one@example.com", idempotency_key="batch-key-0001"),
+        dict(name="Zero", phone="137 0000 1000", idempotency_key="batch-key-0000"),
+        dict(name="Known", phone="+8613800138000"),
+        dict(name="Zero again", phone="137 0000 1000", description="second complaint"),
+        dict(name="Merged", phone=None, email="lilei@example.com"),
+        dict(name="Six", phone="137 0000 0006", email="six@example.com", urgency="urgent"),
+        dict(idempotency_key="seen-before-0001", phone="137 0000 0001"),
+    ]
+    before_rows = _counts(srv)
+    before, _ = admin.metrics(srv.admin_port)
+    holder = srv.dbinfo.session(srv.database)
+    try:
+        holder.stdin.write(f"START TRANSACTION;\nSELECT id FROM tickets WHERE id = "
+                           f"{blocker['id']} FOR UPDATE;\n")
+        holder.stdin.flush()
+        util.check_eq(holder.stdout.readline().strip(), str(blocker["id"]), "row locked")
+        alice.send({"id": 900, "op": "ticket.note", "ticket": blocker["id"],
+                    "body": "holds the only worker"})
+        time.sleep(util.scaled(0.5))
+        for i, form in enumerate(forms):
+            full = dict(FORM)
+            full.update(form)
+            gws[i].send(dict({k: v for k, v in full.items() if v is not None},
+                             id=100 + i, op="complaint.file"))
+            time.sleep(util.scaled(0.1))  # queued in this order
+        time.sleep(util.scaled(0.5))
+        holder.stdin.write("ROLLBACK;\n")
+        holder.stdin.close()
+        holder.wait(timeout=10)
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+    util.check(alice.reply_for(900, 30.0).get("ok") is True, "the note")
+    r = [gws[i].reply_for(100 + i, 30.0) for i in range(len(forms))]
+    for i, reply in enumerate(r):
+        util.check(reply.get("ok") is True, f"filing {i}: {reply}")
+    after, _ = admin.metrics(srv.admin_port)
+
+    def grew(name):
+        return after[name] - before[name]
+
+    util.check_eq(grew("cc_db_write_batches_total"), 1, "one batch")
+    util.check_eq(grew("cc_db_write_batch_jobs_total"), 8, "of all eight filings")
+    util.check_eq(grew("cc_db_write_batch_later_total"), 5,
+                  "five filed after it: two repeated keys, a known phone, a repeated phone, "
+                  "a merged customer's e-mail")
+    refs = [x["ticket"]["ref"] for x in r]
+    util.check_eq([x["duplicate"] for x in r],
+                  [False, False, True, False, False, False, False, True], "duplicates")
+    util.check_eq((refs[2], r[2]["token"]), (refs[0], r[0]["token"]), "a key repeated in the batch")
+    util.check_eq((refs[7], r[7]["token"]), (seen["ticket"]["ref"], seen["token"]),
+                  "a key seen before")
+    util.check_eq(len(set(refs)), 7, "six new tickets and the one seen before")
+    rows = _counts(srv)
+    util.check_eq(rows["tickets"] - before_rows["tickets"], 6, "six new tickets")
+    util.check_eq(rows["customers"] - before_rows["customers"], 3, "three new customers")
+    util.check_eq(rows["customer_contacts"] - before_rows["customer_contacts"], 4,
+                  "their four contacts")
+    util.check_eq(rows["web_idempotency"] - before_rows["web_idempotency"], 2, "two new keys")
+    util.check_eq(_customer_of(srv, refs[4]), _customer_of(srv, refs[0]),
+                  "a phone repeated in the batch finds the customer its first filing made")
+    util.check_eq(_customer_of(srv, refs[3]), 7001, "a known phone finds its customer")
+    util.check_eq(_customer_of(srv, refs[5]), 7003, "a merged customer's e-mail, the survivor")
+    six = _customer_of(srv, refs[6])
+    util.check_eq(srv.dbinfo.scalar(
+        "SELECT GROUP_CONCAT(CONCAT(kind, ':', value, ':', is_primary) ORDER BY kind) FROM "
+        f"customer_contacts WHERE customer_id = {six}", srv.database),
+        "phone:+8613700000006:1,email:six@example.com:0", "the contacts of a new customer")
+    util.check_eq(srv.dbinfo.scalar(f"SELECT CONCAT_WS('|', name, site_id, language) FROM "
+                                    f"customers WHERE id = {six}", srv.database),
+                  srv.dbinfo.scalar("SELECT CONCAT_WS('|', 'Six', site_id, language) FROM "
+                                    f"customers WHERE id = {_customer_of(srv, alone['ticket']['ref'])}",
+                                    srv.database), "the customer as one filed alone")
+    util.check_eq(_ticket_row(srv, refs[6]), _ticket_row(srv, alone["ticket"]["ref"]),
+                  "the ticket as one filed alone")
+    util.check_eq(_clock_rows(srv, refs[6]), _clock_rows(srv, alone["ticket"]["ref"]),
+                  "its clocks as one filed alone")
+    for i in (0, 1, 3, 4, 5, 6):
+        _verify(srv, refs[i])
+        util.check_eq(srv.dbinfo.scalar(
+            "SELECT CONCAT_WS('|', (SELECT COUNT(*) FROM ticket_notes n WHERE n.ticket_id = t.id "
+            "AND n.visibility = 'customer'), (SELECT COUNT(*) FROM web_complaints w WHERE "
+            "w.ticket_id = t.id), (SELECT COUNT(*) FROM ticket_sla_clocks c WHERE c.ticket_id "
+            "= t.id), (SELECT COUNT(*) FROM ticket_events e WHERE e.ticket_id = t.id)) FROM "
+            f"tickets t WHERE t.ref = '{refs[i]}'", srv.database), "1|1|3|1",
+            f"filing {i}: note, details, clocks, create event")
+        st = gws[0].ok("complaint.status", ref=refs[i], token=r[i]["token"])
+        util.check_eq(st["complaint"]["ref"], refs[i], f"filing {i}: its token works")
+    util.check_eq(json.loads(srv.dbinfo.scalar(
+        f"SELECT e.detail FROM ticket_events e JOIN tickets t ON t.id = e.ticket_id WHERE "
+        f"t.ref = '{refs[0]}'", srv.database))["customer"], "created", "the event's detail")
+    listed = _login(ctx, srv, "sue").ok("ticket.list", queue="complaints")
+    util.check(set(refs) <= {t["ref"] for t in listed["tickets"]},
+               f"every batched complaint is listed in its queue: {util.shorten(listed)}")
 
 
 def test_refusals(ctx):
