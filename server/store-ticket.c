@@ -1879,12 +1879,12 @@ store_ticket_create_body(MYSQL *m, const struct ticket_actor *a, const struct ti
 /* store_ticket_create_many */
 
 /* One new tickets row, bound (the columns of ticket_insert and the SLA's). */
-#define NEW_PARAMS 20
+#define NEW_PARAMS 21
 struct new_row {
 	MYSQL_BIND b[NEW_PARAMS];
 	unsigned long len[NEW_PARAMS];
 	my_bool nul[NEW_PARAMS];
-	char ref[TICKET_REF_MAX + 1], when[48], due[SLA_METRIC_COUNT][48], responded[48];
+	char ref[TICKET_REF_MAX + 1], when[48], due[SLA_METRIC_COUNT][48];
 	const char *state;
 	uint64_t customer, order;
 	unsigned int severity, priority, site, queue, policy;
@@ -1965,6 +1965,7 @@ new_row_make(MYSQL *m, struct new_row *r, const struct ticket_actor *a, const st
 	bind_uint(&r->b[19], &r->policy);
 	r->nul[19] = r->policy == 0;
 	r->b[19].is_null = &r->nul[19];
+	bind_nstr(&r->b[20], r->plan.responded ? r->when : NULL, &r->len[20], &r->nul[20]);
 	return 0;
 }
 
@@ -2123,8 +2124,8 @@ store_ticket_create_many(MYSQL *m, const struct ticket_actor *const *a,
 	                    "subject, customer_id, site_id, queue_id, owning_site_id, enqueued_at, "
 	                    "created_at, language, order_id, status_token_hash, "
 	                    "first_response_due, next_response_due, resolution_due, "
-	                    "sla_policy_id) VALUES ",
-	                    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", ", ",
+	                    "sla_policy_id, first_responded_at) VALUES ",
+	                    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", ", ",
 	                    "", NEW_PARAMS, n, b, ids, err, errlen) != 0 ||
 	    create_many_events(m, a, t, now_ms, n, ids, rows, err, errlen) != 0)
 		goto out;

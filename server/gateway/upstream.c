@@ -63,7 +63,8 @@ struct gw_upstream {
 	socklen_t addrlen;
 	json_int_t next_id;
 	struct event *keepalive;
-	int last; /* the connection chosen last */
+	int last;    /* the connection chosen last */
+	int started; /* connections opened so far (they open one at a time) */
 	int n;
 	struct gw_uconn conns[];
 };
@@ -144,6 +145,11 @@ gw_uconn_login_reply(struct gw_uconn *c, json_t *msg)
 		bufferevent_set_timeouts(c->bev, NULL, NULL);
 		gw_uconn_set_state(c, UCONN_READY, "logged in");
 		log_info("upstream", "conn=%d ready user=%s", c->index, c->up->cfg->upstream_user);
+		/* the pool opens one connection at a time: logins in progress at
+		 * once count against the account's login limit in callcentred,
+		 * as parallel password guesses would */
+		if (c->up->started < c->up->n)
+			gw_uconn_connect(&c->up->conns[c->up->started++]);
 		return;
 	}
 	json_t *e = json_object_get(msg, "error");
@@ -346,8 +352,9 @@ gw_upstream_new(struct event_base *base, const struct gw_config *cfg, SSL_CTX *c
 		c->backoff_ms = GW_UP_BACKOFF_MIN_MS;
 		TAILQ_INIT(&c->pending);
 		c->retry = evtimer_new(base, gw_uconn_retry_cb, c);
-		gw_uconn_connect(c);
 	}
+	u->started = 1;
+	gw_uconn_connect(&u->conns[0]); /* the others follow as each logs in */
 	u->keepalive = event_new(base, -1, EV_PERSIST, gw_upstream_keepalive_cb, u);
 	struct timeval tv = {GW_UP_KEEPALIVE_S, 0};
 	event_add(u->keepalive, &tv);

@@ -411,6 +411,22 @@ def test_upstream_down_and_back(ctx):
     util.check_in("upstream", gw.log_text(), "the gateway logged the upstream's loss")
 
 
+def test_pool_logs_in_one_at_a_time(ctx):
+    """A pool of 12 connections opens one at a time, each after the one
+    before has logged in, so that it never trips the service account's
+    login limit: every connection is logged in, callcentred throttled none."""
+    srv = ctx.server()
+    gw = ctx.gateway(srv, settings={"upstream.connections": "12"})
+    gw.wait_healthy()
+    util.wait_until(lambda: "conn=11 ready" in gw.log_text(), util.scaled(20),
+                    "the twelfth connection logged in")
+    ready = re.findall(r"conn=(\d+) ready", gw.log_text())
+    util.check_eq(sorted(set(int(i) for i in ready)), list(range(12)), "every connection ready")
+    util.check_eq(ready, [str(i) for i in range(12)], "in order, one after the other")
+    util.check("login throttled" not in srv.log_text(), "no login of the pool was throttled")
+    util.check("connect failed" not in gw.log_text(), "no login of the pool was refused")
+
+
 def test_config_refusals(ctx):
     """A bad config is refused with a clear message; --check-config passes
     a good one."""
