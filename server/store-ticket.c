@@ -1564,6 +1564,13 @@ update_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_
 		    "ticket %s is closed and can no longer be updated; only open tickets "
 		    "can (reopen opens a follow-up)",
 		    row_str(row, "ref"));
+	else if ((st == TS_QUEUED || st == TS_OFFERED) && x->a->role == ROLE_AGENT &&
+	         (u->set & UPD_PRIORITY) && (uint64_t)u->priority != row_uint(row, "priority"))
+		/* the priority orders the queue's line: a supervisor's call */
+		rc = ticket_refuse(res, CC_ERR_FORBIDDEN,
+		                   "ticket %s is waiting in a queue: only a supervisor can change "
+		                   "its priority",
+		                   row_str(row, "ref"));
 	else if ((rc = update_plan(m, x, row, new_customer, order_cust, &o, &n, res, err,
 	                           errlen)) == 0 &&
 	         json_object_size(detail = update_detail(&o, &n)) == 0)

@@ -799,8 +799,8 @@ many_keys_seen(MYSQL *m, struct many_item *v, size_t n, char *err, size_t errlen
 static int
 many_contacts_known(MYSQL *m, struct many_item *v, size_t n, char *err, size_t errlen)
 {
-	MYSQL_BIND p[2 * STORE_ROWS_MAX];
-	unsigned long len[2 * STORE_ROWS_MAX];
+	MYSQL_BIND p[STORE_ROWS_MAX];
+	unsigned long len[STORE_ROWS_MAX];
 	const char *kind[STORE_ROWS_MAX], *value[STORE_ROWS_MAX];
 	size_t owner[STORE_ROWS_MAX];
 
@@ -823,14 +823,14 @@ many_contacts_known(MYSQL *m, struct many_item *v, size_t n, char *err, size_t e
 			}
 		if (k == 0)
 			continue;
-		for (j = 0; j < k; j++) {
-			bind_str(&p[2 * j], kind[j], &len[2 * j]);
-			bind_str(&p[2 * j + 1], value[j], &len[2 * j + 1]);
-		}
-		/* ORed pairs: a range over the unique key (a row IN list is read
-		 * as a scan of the whole index) */
-		sql = store_sql_rows("SELECT kind, value FROM customer_contacts WHERE ",
-		                     "(kind = ? AND value = ?)", " OR ", "", k);
+		for (j = 0; j < k; j++)
+			bind_str(&p[j], value[j], &len[j]);
+		/* the values on their own index (the kinds are told apart
+		 * here): one range lookup each, where ORed (kind, value) pairs
+		 * are checked against every row the ranges read, and a row IN
+		 * list is read as a scan of the whole index */
+		sql = store_sql_rows("SELECT kind, value FROM customer_contacts WHERE value IN (",
+		                     "?", ", ", ")", k);
 		arr = json_array();
 		rc = web_rows(m, sql, p, arr, err, errlen);
 		free(sql);

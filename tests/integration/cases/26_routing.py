@@ -760,6 +760,9 @@ def test_supervisor_moves_live_work(ctx):
     alice = _login(ctx, srv, "alice")
     wire.check_error(alice.request("ticket.transfer", ticket=b["id"], version=b["version"],
                                    queue="vip"), "forbidden")
+    # nor reorder the line: the priority of waiting work is a supervisor's call
+    wire.check_error(alice.request("ticket.update", ticket=b["id"], version=b["version"],
+                                   priority=9), "forbidden", "only a supervisor")
 
     # transfer to an agent: offered to bob at once, shown with his name
     bob = _login(ctx, srv, "bob")
