@@ -471,6 +471,42 @@ view_event_other(struct evbuffer *b, const json_t *detail)
 	}
 }
 
+/* What a customer told the web form, and a warning when the contact they
+ * gave found a customer record under another name. */
+static void
+view_web_complaint(struct evbuffer *b, const json_t *c, size_t cols)
+{
+	static const char *const given[][2] = {{"name", "contact_name"},
+	                                       {"phone", "contact_phone"},
+	                                       {"e-mail", "contact_email"},
+	                                       {"order", "order"}};
+
+	if (!json_is_object(c))
+		return;
+	evbuffer_add_printf(b, "Web complaint  ");
+	view_field(b, c, "category", 10, 0);
+	evbuffer_add_printf(b, ", wants ");
+	view_field(b, c, "resolution", 12, 0);
+	evbuffer_add_printf(b, ", urgency ");
+	view_field(b, c, "urgency", 8, 0);
+	evbuffer_add_printf(b, ", ");
+	view_field(b, c, "language", 8, 0);
+	evbuffer_add(b, "\n ", 2);
+	for (size_t i = 0; i < sizeof given / sizeof given[0]; i++) {
+		if (!json_is_string(json_object_get(c, given[i][1])))
+			continue;
+		evbuffer_add_printf(b, " %s ", given[i][0]);
+		view_field(b, c, given[i][1], cols > 48 ? 24 : 16, 0);
+	}
+	evbuffer_add_printf(b, "\n  contact not verified (public web form)");
+	if (json_is_true(json_object_get(c, "name_differs"))) {
+		evbuffer_add_printf(b, "\n  ! the contact found customer ");
+		view_field(b, c, "customer_name", cols > 60 ? cols - 40 : 20, 0);
+		evbuffer_add_printf(b, ", not the name given: confirm who is calling");
+	}
+	evbuffer_add(b, "\n", 1);
+}
+
 char *
 view_ticket_brief(const json_t *reply)
 {
@@ -493,6 +529,7 @@ view_ticket(const json_t *reply)
 	if (b == NULL)
 		abort();
 	view_ticket_head(b, json_object_get(reply, "ticket"), cols);
+	view_web_complaint(b, json_object_get(reply, "complaint"), cols);
 	if (json_array_size(json_object_get(reply, "links")) > 0) {
 		evbuffer_add_printf(b, "Links\n");
 		json_array_foreach(json_object_get(reply, "links"), i, e)

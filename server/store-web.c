@@ -17,6 +17,7 @@
  * and then finds what the winner wrote. */
 #include "store-web.h"
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1712,6 +1713,26 @@ store_web_order(MYSQL *m, const struct ticket_actor *a, const struct web_order *
 /* --- ticket.show --- */
 
 int
+web_name_differs(const char *given, const char *record)
+{
+	const unsigned char *a = (const unsigned char *)given, *b = (const unsigned char *)record;
+
+	/* compared without spaces and ASCII case: "li lei" is "Li Lei" */
+	for (;;) {
+		while (*a == ' ' || *a == '\t')
+			a++;
+		while (*b == ' ' || *b == '\t')
+			b++;
+		if (*a == '\0' || *b == '\0')
+			return *a != *b;
+		if (tolower(*a) != tolower(*b))
+			return 1;
+		a++;
+		b++;
+	}
+}
+
+int
 store_web_complaint_json(MYSQL *m, uint64_t ticket_id, json_t **out, char *err, size_t errlen)
 {
 	MYSQL_BIND p[1];
@@ -1720,16 +1741,32 @@ store_web_complaint_json(MYSQL *m, uint64_t ticket_id, json_t **out, char *err, 
 	int rc;
 
 	bind_u64(&p[0], &tid);
-	if ((rc = ticket_query_one(m,
-	                           "SELECT category, resolution, urgency, language, contact_name, "
-	                           "contact_phone, contact_email, order_ref, "
-	                           "TIMESTAMPDIFF(MICROSECOND, '1970-01-01', created_at) DIV 1000 "
-	                           "AS filed_at FROM web_complaints WHERE ticket_id = ?",
-	                           p, out, err, errlen)) != 1)
+	if ((rc = ticket_query_one(
+	         m,
+	         "SELECT w.category, w.resolution, w.urgency, w.language, w.contact_name, "
+	         "w.contact_phone, w.contact_email, w.order_ref, "
+	         "TIMESTAMPDIFF(MICROSECOND, '1970-01-01', w.created_at) DIV 1000 AS filed_at, "
+	         "c.created_at < w.created_at AS existing, c.name AS customer_name "
+	         "FROM web_complaints w JOIN tickets t ON t.id = w.ticket_id "
+	         "LEFT JOIN customers c ON c.id = t.customer_id WHERE w.ticket_id = ?",
+	         p, out, err, errlen)) != 1)
 		return rc;
 	v = json_object_get(*out, "order_ref");
 	json_object_set(*out, "order", v ? v : json_null());
 	json_object_del(*out, "order_ref");
+	/* Nobody proved the contact is theirs: the form is public. A complaint
+	 * whose phone or e-mail found an existing customer is filed on that
+	 * record, so agents are told when the name given is not the record's
+	 * (a typo, a relative, or someone else's number). */
+	v = json_object_get(*out, "customer_name");
+	json_object_set_new(*out, "contact_verified", json_false());
+	json_object_set_new(*out, "customer_existing",
+	                    json_boolean(row_uint(*out, "existing") != 0));
+	json_object_set_new(
+	    *out, "name_differs",
+	    json_boolean(row_uint(*out, "existing") != 0 && json_is_string(v) &&
+	                 web_name_differs(row_str(*out, "contact_name"), json_string_value(v))));
+	json_object_del(*out, "existing");
 	return 1;
 }
 

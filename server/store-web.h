@@ -127,6 +127,10 @@ int store_web_complaint_json(MYSQL *m, uint64_t ticket_id, json_t **out, char *e
 
 /* Pure helpers (unit-tested). */
 
+/* Whether a name given on the form is not the customer record's name,
+ * ignoring spaces and ASCII case: 1 differs, 0 the same. */
+int web_name_differs(const char *given, const char *record);
+
 /* The text form of a token's bytes: base64url without padding. */
 void web_token_encode(const unsigned char raw[WEB_TOKEN_RAW], char out[WEB_TOKEN_LEN + 1]);
 /* What is stored of a token's text, and of an idempotency key: SHA-256. */

@@ -90,6 +90,21 @@ test_urgency(void **state)
 }
 
 static void
+test_name_differs(void **state)
+{
+	(void)state;
+	assert_int_equal(web_name_differs("Li Lei", "Li Lei"), 0);
+	assert_int_equal(web_name_differs("li  lei", "Li Lei"), 0);
+	assert_int_equal(web_name_differs(" 李雷 ", "李雷"), 0);
+	assert_int_equal(web_name_differs("李雷", "李 雷"), 0);
+	assert_int_equal(web_name_differs("Someone Else", "王芳"), 1);
+	assert_int_equal(web_name_differs("Li Lei", "Li Leia"), 1);
+	assert_int_equal(web_name_differs("Li Leia", "Li Lei"), 1);
+	assert_int_equal(web_name_differs("", "Li Lei"), 1);
+	assert_int_equal(web_name_differs("", ""), 0);
+}
+
+static void
 test_subject(void **state)
 {
 	char out[TICKET_SUBJECT_MAX * 4 + 1], longer[1000];
@@ -184,11 +199,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_token_encode),   cmocka_unit_test(test_idem_pad),
-	    cmocka_unit_test(test_idem_hash),      cmocka_unit_test(test_urgency),
-	    cmocka_unit_test(test_subject),        cmocka_unit_test(test_text_cut),
-	    cmocka_unit_test(test_json_len),       cmocka_unit_test(test_next_step),
-	    cmocka_unit_test(test_timeline_state),
+	    cmocka_unit_test(test_token_encode), cmocka_unit_test(test_idem_pad),
+	    cmocka_unit_test(test_idem_hash),    cmocka_unit_test(test_urgency),
+	    cmocka_unit_test(test_subject),      cmocka_unit_test(test_text_cut),
+	    cmocka_unit_test(test_name_differs), cmocka_unit_test(test_json_len),
+	    cmocka_unit_test(test_next_step),    cmocka_unit_test(test_timeline_state),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -127,6 +127,18 @@ def test_file_and_customers(ctx):
     util.check_eq(kt["events"][-1]["detail"]["customer"], "found", "the detail says found")
     util.check_eq(kt["complaint"]["contact_name"], "Someone Else",
                   "agents see the details too, the name as given")
+    util.check_eq((kt["complaint"]["contact_verified"], kt["complaint"]["customer_existing"],
+                   kt["complaint"]["name_differs"], kt["complaint"]["customer_name"]),
+                  (False, True, True, "王芳"), "a stranger's name on a known phone is flagged")
+    util.check_eq((c["contact_verified"], c["customer_existing"], c["name_differs"]),
+                  (False, False, False), "a new customer: nothing to flag")
+    run = ctx.ccagent(srv).run("-c", f"ticket.show ticket={known['ticket']['ref']}",
+                               user="alice", password="pw-alice")
+    util.check_eq(run.returncode, 0, f"ccagent ticket.show ({run.stderr!r})")
+    util.check_in("contact not verified (public web form)", run.stdout, "ccagent says so")
+    util.check_in("! the contact found customer 王芳, not the name given", run.stdout,
+                  "ccagent warns of the other name")
+    util.check_in("name Someone Else", run.stdout, "and shows the name given")
 
     merged = _file(gw, phone=None, email="LILEI@example.com", language="en")
     mt = sue.ok("ticket.show", ticket=merged["ticket"]["ref"])
