@@ -25,7 +25,13 @@
 #define REPORT_SVG_RIGHT  70
 #define REPORT_SVG_TOP    50
 #define REPORT_SVG_BOTTOM 70
-#define REPORT_MAX_LABELS 24 /* x-axis labels drawn at most */
+#define REPORT_MAX_LABELS 24    /* x-axis labels drawn at most */
+#define REPORT_MAX_TICKS  5     /* steps of the count axis at most */
+#define REPORT_LABEL_MAX  28    /* characters of an x-axis label; longer ones end in "…" */
+#define REPORT_LABEL_GAP  16    /* from the axis down to a label's end */
+#define REPORT_LABEL_SIN  0.574 /* the labels are turned 35 degrees */
+#define REPORT_LABEL_COS  0.819
+#define REPORT_MIN_PLOT_H 120 /* the plot keeps this much height, whatever the labels */
 
 /* The figures of a row, in column order. */
 enum report_kind {
@@ -499,6 +505,68 @@ report_num(const json_t *row, const char *key)
 	return json_number_value(json_object_get(row, key));
 }
 
+/* The count axis: the step between ticks, 1, 2 or 5 times a power of 10
+ * (at least 1: counts are whole), and the top, max rounded up to a step,
+ * so that every tick is a round number and there are at most
+ * REPORT_MAX_TICKS steps. */
+static void
+report_ticks(double max, double *step, double *top)
+{
+	static const double mult[] = {1, 2, 5};
+	double p = 1, s = 1;
+	long long k;
+
+	if (!(max <= 1e15)) /* no count is near that; NaN too */
+		max = 1e15;
+	for (int i = 0; p < 1e18; i = (i + 1) % 3) {
+		s = mult[i] * p;
+		if (max <= s * REPORT_MAX_TICKS)
+			break;
+		if (i == 2)
+			p *= 10;
+	}
+	k = (long long)(max / s);
+	if ((double)k * s < max)
+		k++;
+	*step = s;
+	*top = (double)(k > 0 ? k : 1) * s;
+}
+
+/* An x-axis label: at most REPORT_LABEL_MAX characters, a longer one cut
+ * with an ellipsis. s is sanitised UTF-8; caller frees. */
+static char *
+report_label(const char *s)
+{
+	size_t chars = 0, cut = 0, i;
+	char *out;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (((unsigned char)s[i] & 0xc0) != 0x80 && chars++ == REPORT_LABEL_MAX - 1)
+			cut = i;
+	if (chars <= REPORT_LABEL_MAX)
+		return strdup(s);
+	if ((out = malloc(cut + 4)) == NULL)
+		abort();
+	memcpy(out, s, cut);
+	memcpy(out + cut, "\xe2\x80\xa6", 4); /* "…" and the NUL */
+	return out;
+}
+
+/* The width of a label at 12 px, estimated on the wide side: 7.6 px an
+ * ASCII character, 12 px any other (CJK ones are a full em). */
+static double
+report_label_width(const char *s)
+{
+	double w = 0;
+
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++)
+		if (*p < 0x80)
+			w += 7.6;
+		else if ((*p & 0xc0) != 0x80)
+			w += 12;
+	return w;
+}
+
 char *
 report_svg(const json_t *reply, const char *title)
 {
@@ -511,35 +579,50 @@ report_svg(const json_t *reply, const char *title)
 	};
 	const json_t *rows = json_object_get(reply, "rows");
 	size_t n = json_array_size(rows), i;
-	const double pw = REPORT_SVG_W - REPORT_SVG_LEFT - REPORT_SVG_RIGHT;
-	const double ph = REPORT_SVG_H - REPORT_SVG_TOP - REPORT_SVG_BOTTOM;
-	const double x0 = REPORT_SVG_LEFT, y0 = REPORT_SVG_TOP + ph;
+	size_t every = n > REPORT_MAX_LABELS ? (n + REPORT_MAX_LABELS - 1) / REPORT_MAX_LABELS : 1;
+	double x0 = REPORT_SVG_LEFT, bottom = REPORT_SVG_BOTTOM, pw, ph, y0;
 	struct evbuffer *b = report_buffer();
-	double top = 0, max = 0, slot;
+	double top = 0, step = 1, max = 0, slot;
+	char **labels = calloc(n > 0 ? n : 1, sizeof *labels);
 	const json_t *row;
-	int open = 0;
 
+	if (labels == NULL)
+		abort();
 	json_array_foreach(rows, i, row)
 	{
 		for (size_t k = 0; k < 3; k++)
 			if (report_num(row, bars[k].key) > max)
 				max = report_num(row, bars[k].key);
 	}
-	/* a round top for the volume axis: 1, 2 or 5 times a power of 10 */
-	for (double p = 1;; p *= 10) {
-		if (max <= p) {
-			top = p;
-			break;
-		}
-		if (max <= 2 * p) {
-			top = 2 * p;
-			break;
-		}
-		if (max <= 5 * p) {
-			top = 5 * p;
-			break;
-		}
+	report_ticks(max, &step, &top);
+
+	/* Room for the turned x-axis labels: each hangs down and to the left
+	 * of its slot's middle, so the plot is made shorter, and narrower on
+	 * the left, until the longest fits inside the picture. */
+	json_array_foreach(rows, i, row)
+	{
+		if (i % every != 0)
+			continue;
+		char *k = report_key(row, 1);
+		labels[i] = report_label(k);
+		free(k);
+		double w = report_label_width(labels[i]);
+		double f = ((double)i + 0.5) / (double)n;
+		double need_b = REPORT_LABEL_GAP + w * REPORT_LABEL_SIN + 10;
+		double need_l =
+		    (w * REPORT_LABEL_COS + 10 - (REPORT_SVG_W - REPORT_SVG_RIGHT) * f) / (1 - f);
+		if (need_b > bottom)
+			bottom = need_b;
+		if (need_l > x0)
+			x0 = need_l;
 	}
+	if (bottom > REPORT_SVG_H - REPORT_SVG_TOP - REPORT_MIN_PLOT_H)
+		bottom = REPORT_SVG_H - REPORT_SVG_TOP - REPORT_MIN_PLOT_H;
+	if (x0 > REPORT_SVG_W / 3)
+		x0 = REPORT_SVG_W / 3;
+	pw = REPORT_SVG_W - x0 - REPORT_SVG_RIGHT;
+	ph = REPORT_SVG_H - REPORT_SVG_TOP - bottom;
+	y0 = REPORT_SVG_TOP + ph;
 	slot = n > 0 ? pw / (double)n : pw;
 
 	evbuffer_add_printf(b,
@@ -557,16 +640,24 @@ report_svg(const json_t *reply, const char *title)
 	report_xml(b, title);
 	evbuffer_add(b, "</text>\n", 8);
 
-	/* grid and both axes: volume on the left, service level on the right */
-	for (int t = 0; t <= 4; t++) {
-		double y = y0 - ph * t / 4.0;
+	/* grid and both axes: volume on the left (a line a tick), service
+	 * level on the right (a quarter a tick) */
+	for (int t = 0; (double)t * step <= top; t++) {
+		double y = y0 - ph * (double)t * step / top;
 		evbuffer_add_printf(b,
 		                    "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
 		                    "stroke=\"#dddddd\"/>\n",
 		                    x0, y, x0 + pw, y);
 		evbuffer_add_printf(b,
 		                    "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.0f</text>\n",
-		                    x0 - 6, y + 4, top * t / 4.0);
+		                    x0 - 6, y + 4, (double)t * step);
+	}
+	for (int t = 0; t <= 4; t++) {
+		double y = y0 - ph * t / 4.0;
+		evbuffer_add_printf(b,
+		                    "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+		                    "stroke=\"#999999\"/>\n",
+		                    x0 + pw, y, x0 + pw + 4, y);
 		evbuffer_add_printf(b, "<text x=\"%.1f\" y=\"%.1f\">%d%%</text>\n", x0 + pw + 6,
 		                    y + 4, t * 25);
 	}
@@ -584,52 +675,61 @@ report_svg(const json_t *reply, const char *title)
 	                    REPORT_SVG_W - 14, REPORT_SVG_TOP + ph / 2);
 
 	/* bars, three to a slot, and the x-axis labels */
-	size_t every = n > REPORT_MAX_LABELS ? (n + REPORT_MAX_LABELS - 1) / REPORT_MAX_LABELS : 1;
 	json_array_foreach(rows, i, row)
 	{
 		double sx = x0 + slot * (double)i, bw = slot * 0.8 / 3.0;
 		for (size_t k = 0; k < 3; k++) {
 			double h = top > 0 ? ph * report_num(row, bars[k].key) / top : 0;
+			h = h < 0 ? 0 : h > ph ? ph : h;
 			evbuffer_add_printf(b,
 			                    "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
 			                    "height=\"%.1f\" fill=\"%s\"/>\n",
 			                    sx + slot * 0.1 + bw * (double)k, y0 - h, bw, h,
 			                    bars[k].colour);
 		}
-		if (i % every == 0) {
-			char *k = report_key(row, 1);
+		if (labels[i] != NULL) {
 			evbuffer_add_printf(b,
 			                    "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" "
 			                    "transform=\"rotate(-35 %.1f %.1f)\">",
-			                    sx + slot / 2, y0 + 16, sx + slot / 2, y0 + 16);
-			report_xml(b, k);
+			                    sx + slot / 2, y0 + REPORT_LABEL_GAP, sx + slot / 2,
+			                    y0 + REPORT_LABEL_GAP);
+			report_xml(b, labels[i]);
 			evbuffer_add(b, "</text>\n", 8);
-			free(k);
+			free(labels[i]);
 		}
 	}
+	free(labels);
 
-	/* the service level line, broken where a slot has none */
-	json_array_foreach(rows, i, row)
-	{
-		const json_t *sl = json_object_get(row, "sl");
-		if (!json_is_number(sl)) {
-			if (open)
-				evbuffer_add(b, "\"/>\n", 4);
-			open = 0;
+	/* the service level line, broken where a slot has none; a point with
+	 * no neighbour to join is drawn as a square marker */
+	for (i = 0; i < n; i++) {
+		size_t j = i;
+
+		while (j < n && json_is_number(json_object_get(json_array_get(rows, j), "sl")))
+			j++;
+		if (j == i)
 			continue;
-		}
-		double v = json_number_value(sl);
-		v = v < 0 ? 0 : v > 1 ? 1 : v;
-		if (!open)
+		if (j - i > 1)
 			evbuffer_add_printf(b, "<polyline fill=\"none\" stroke=\"#f28e2b\" "
 			                       "stroke-width=\"2\" points=\"");
-		else
-			evbuffer_add(b, " ", 1);
-		open = 1;
-		evbuffer_add_printf(b, "%.1f,%.1f", x0 + slot * ((double)i + 0.5), y0 - ph * v);
+		for (size_t k = i; k < j; k++) {
+			double v =
+			    json_number_value(json_object_get(json_array_get(rows, k), "sl"));
+			double px = x0 + slot * ((double)k + 0.5), py;
+			v = v < 0 ? 0 : v > 1 ? 1 : v;
+			py = y0 - ph * v;
+			if (j - i == 1)
+				evbuffer_add_printf(b,
+				                    "<rect x=\"%.1f\" y=\"%.1f\" width=\"8\" "
+				                    "height=\"8\" fill=\"#f28e2b\"/>\n",
+				                    px - 4, py - 4);
+			else
+				evbuffer_add_printf(b, "%s%.1f,%.1f", k > i ? " " : "", px, py);
+		}
+		if (j - i > 1)
+			evbuffer_add(b, "\"/>\n", 4);
+		i = j;
 	}
-	if (open)
-		evbuffer_add(b, "\"/>\n", 4);
 
 	/* legend */
 	for (size_t k = 0; k < 4; k++) {

@@ -5,7 +5,24 @@
  * recorded and a retry finds what the first attempt made. The later events
  * change the ticket through the state table (one transaction) and then the
  * calls row; each is idempotent, so a retry after a lost reply finishes
- * the job and reports the same outcome. */
+ * the job and reports the same outcome.
+ *
+ * Why call.arrive takes no lock before its INSERT: a locking read (FOR
+ * UPDATE) of a call id that is not there yet locks the gap where it would
+ * go, and phone systems number calls in ascending order, so every new call
+ * falls in the same gap, the one at the end of uk_calls_call_id. Two
+ * arrivals each held that gap and then waited for the other's at INSERT:
+ * a deadlock for nearly every pair of concurrent arrivals. So arrive looks
+ * for the call with a plain read, which locks nothing, and the unique key
+ * decides: the INSERT of a call id that another transaction wrote and has
+ * not yet committed waits for it, then fails with a duplicate key; the
+ * loser's whole transaction (its ticket too) is rolled back and run once
+ * more, and its plain read then finds the winner's call and answers with
+ * that ticket, as any repeat does. Inserts of different call ids take no
+ * lock that another insert waits for. The later events read the row
+ * plainly first too, and lock it only once it is known to be there (a
+ * record lock, no gap): a call op for an unknown call id locks nothing,
+ * even inside a group of transactions that stays open after it. */
 #include <stdio.h>
 #include <string.h>
 
@@ -15,6 +32,7 @@
 
 #define CALL_COUNTRY       "86"             /* national numbers' country code */
 #define CALL_STICKY_WINDOW (7 * 86400000LL) /* last agent remembered this long */
+#define ER_DUP_ENTRY       1062
 
 struct arrive_arg {
 	const struct ticket_actor *a;
@@ -22,21 +40,40 @@ struct arrive_arg {
 	int64_t now_ms;
 	uint32_t *sticky;
 	int *fresh;
+	int *lost_race; /* the INSERT met a call id another transaction wrote */
 };
 
-/* The call row by call id (locked): 1 and *row, 0 none, -1. */
+#define CALL_ROW_SQL                                                                               \
+	"SELECT c.ticket_id, c.state, c.agent_id, t.state AS ticket_state, t.version, "            \
+	"t.owner_agent_id FROM calls c JOIN tickets t ON t.id = c.ticket_id WHERE c.call_id = ?"
+
+/* The call row by call id, read without a lock (see the top of this file):
+ * 1 and *row, 0 none, -1. */
 static int
-call_row(MYSQL *m, const char *call_id, json_t **row, char *err, size_t errlen)
+call_find(MYSQL *m, const char *call_id, json_t **row, char *err, size_t errlen)
 {
 	MYSQL_BIND p[1];
 	unsigned long len;
 
 	bind_str(&p[0], call_id, &len);
-	return ticket_query_one(m,
-	                        "SELECT c.ticket_id, c.state, c.agent_id, t.state AS ticket_state, "
-	                        "t.version, t.owner_agent_id FROM calls c JOIN tickets t ON "
-	                        "t.id = c.ticket_id WHERE c.call_id = ? FOR UPDATE",
-	                        p, row, err, errlen);
+	return ticket_query_one(m, CALL_ROW_SQL, p, row, err, errlen);
+}
+
+/* The call row by call id, locked with its ticket's row: 1 and *row, 0
+ * none, -1. Only a call found by call_find is locked, so the lock is on
+ * the rows and never on the gap where a new call id would go. */
+static int
+call_row(MYSQL *m, const char *call_id, json_t **row, char *err, size_t errlen)
+{
+	MYSQL_BIND p[1];
+	unsigned long len;
+	int rc = call_find(m, call_id, row, err, errlen);
+
+	if (rc != 1)
+		return rc;
+	json_decref(*row);
+	bind_str(&p[0], call_id, &len);
+	return ticket_query_one(m, CALL_ROW_SQL " FOR UPDATE", p, row, err, errlen);
 }
 
 /* The queue, owning site and priority for a dialled number and IVR choice:
@@ -140,7 +177,7 @@ arrive_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_
 	int rc;
 
 	*x->fresh = 0;
-	if ((rc = call_row(m, c->call_id, &row, err, errlen)) < 0)
+	if ((rc = call_find(m, c->call_id, &row, err, errlen)) < 0)
 		return -1;
 	if (rc == 1) { /* a retry: what the first attempt made */
 		if (store_ticket_get(m, (uint64_t)row_uint(row, "ticket_id"), &ticket, err,
@@ -194,8 +231,10 @@ arrive_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_
 	if (store_exec(m,
 	               "INSERT INTO calls (call_id, ticket_id, caller, dialled, ivr, arrived_at) "
 	               "VALUES (?, ?, ?, ?, ?, ?)",
-	               p, err, errlen, NULL) != 0)
+	               p, err, errlen, NULL) != 0) {
+		*x->lost_race = store_errno() == ER_DUP_ENTRY;
 		return -1;
+	}
 	json_object_set_new(res->reply, "call", call_json(c, "waiting"));
 	*x->fresh = 1;
 	return 0;
@@ -205,9 +244,18 @@ int
 store_call_arrive(MYSQL *m, const struct ticket_actor *a, const struct call_in *c, int64_t now_ms,
                   struct ticket_result *res, uint32_t *sticky, int *fresh, char *err, size_t errlen)
 {
-	struct arrive_arg x = {a, c, now_ms, sticky, fresh};
+	int lost_race = 0;
+	struct arrive_arg x = {a, c, now_ms, sticky, fresh, &lost_race};
+	int rc = ticket_tx_run(m, arrive_tx, &x, res, err, errlen);
 
-	return ticket_tx_run(m, arrive_tx, &x, res, err, errlen);
+	/* lost the race for the call id: once more, to answer with the
+	 * winner's ticket (in a group, the group is rolled back and this job
+	 * runs again on its own) */
+	if (rc != 0 && lost_race && !store_group_aborted()) {
+		lost_race = 0;
+		rc = ticket_tx_run(m, arrive_tx, &x, res, err, errlen);
+	}
+	return rc;
 }
 
 /* --- later events --- */

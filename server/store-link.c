@@ -38,6 +38,7 @@
 #include "store.h"
 
 #define LINK_COL_BYTES 1024 /* widest text: a subject of 255 characters */
+#define ER_DUP_ENTRY   1062
 
 /* A member as a new reference; null when absent. */
 static json_t *
@@ -235,7 +236,6 @@ link_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_t 
 	uint64_t lo, hi;
 	unsigned int by = x->a->agent_id;
 	my_bool by_null = by == 0;
-	json_t *row;
 	int rc;
 
 	if ((rc = pair_lock(m, x->a, &x->l->ticket, &x->l->other,
@@ -245,24 +245,21 @@ link_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_t 
 	hi = p.id[0] < p.id[1] ? p.id[1] : p.id[0];
 	bind_u64(&b[0], &lo);
 	bind_u64(&b[1], &hi);
-	if ((rc = ticket_query_one(m,
-	                           "SELECT 1 AS linked FROM ticket_links WHERE from_ticket_id = ? "
-	                           "AND kind = 'related' AND to_ticket_id = ? LOCK IN SHARE MODE",
-	                           b, &row, err, errlen)) != 0) {
-		json_decref(row);
-		if (rc > 0)
+	bind_uint(&b[2], &by);
+	b[2].is_null = &by_null;
+	/* the primary key says whether the pair is linked already: a locking
+	 * read of a link that is not there would lock the gap where it goes,
+	 * and two links of other pairs in that gap would deadlock at INSERT */
+	if ((rc = store_exec(m,
+	                     "INSERT INTO ticket_links (from_ticket_id, kind, to_ticket_id, "
+	                     "created_by) VALUES (?, 'related', ?, ?)",
+	                     b, err, errlen, NULL)) != 0) {
+		if (store_errno() == ER_DUP_ENTRY)
 			rc = ticket_refuse(res, CC_ERR_CONFLICT,
 			                   "tickets %s and %s are already linked",
 			                   jstr0(p.row[0], "ref"), jstr0(p.row[1], "ref"));
 		goto out;
 	}
-	bind_uint(&b[2], &by);
-	b[2].is_null = &by_null;
-	if ((rc = store_exec(m,
-	                     "INSERT INTO ticket_links (from_ticket_id, kind, to_ticket_id, "
-	                     "created_by) VALUES (?, 'related', ?, ?)",
-	                     b, err, errlen, NULL)) != 0)
-		goto out;
 	rc = related_events(m, x, &p, "link", NULL, "related", res, err, errlen);
 out:
 	pair_free(&p);

@@ -8,7 +8,8 @@
 // Opens each file in headless Chromium as a document of its own (file://),
 // and checks that it rendered: the document is an SVG one with no XML
 // parse error, its root has the expected size, every --expect text is the
-// whole text of one of its <text> elements, nothing in it can run (no
+// whole text of one of its <text> elements, every <text> lies inside the
+// chart as laid out (none cut off at an edge), nothing in it can run (no
 // script element, no on* attribute, no link, no foreign object; no dialog
 // and no page error while it is shown). It saves a screenshot of the chart
 // (DIR/<name>.png) and counts, in that picture as Chromium painted it, the
@@ -80,6 +81,15 @@ function readDocument() {
     handlers: attrs.filter((a) => a.startsWith('on')),
     links: attrs.filter((a) => a === 'href' || a.endsWith(':href')),
     texts: Array.from(root.getElementsByTagNameNS('*', 'text')).map((t) => t.textContent),
+    // each text's box as painted (turned ones too), from the root's corner
+    outside: Array.from(root.getElementsByTagNameNS('*', 'text')).map((t) => {
+      const r = t.getBoundingClientRect();
+      return {
+        text: t.textContent, left: r.left - box.left, top: r.top - box.top,
+        right: r.right - box.left, bottom: r.bottom - box.top,
+      };
+    }).filter((r) => r.left < -0.5 || r.top < -0.5 || r.right > box.width + 0.5
+      || r.bottom > box.height + 0.5),
     title: (root.getElementsByTagNameNS('*', 'title')[0] || {}).textContent || null,
     rects: Array.from(root.getElementsByTagNameNS('*', 'rect'))
       .map((r) => ({ fill: r.getAttribute('fill'), h: Number(r.getAttribute('height')) })),
@@ -146,6 +156,8 @@ async function oneChart(context, file, opts) {
       content_type: doc.contentType, root: doc.rootName, size: [doc.width, doc.height],
       box: doc.box, elements: doc.elements, texts: doc.texts, title: doc.title,
       rects: doc.rects.length, polyline_points: doc.polylines,
+      // lone service level points, drawn as squares of the line's colour
+      sl_markers: doc.rects.filter((r) => r.fill === '#f28e2b').length,
     });
     check(doc.contentType === 'image/svg+xml', 'read as an SVG document', doc.contentType);
     check(doc.parseErrors === 0, 'no XML parse error', doc.parseErrors);
@@ -163,6 +175,8 @@ async function oneChart(context, file, opts) {
     check(doc.foreignNs === 0, 'no element from another namespace', doc.foreignNs);
     const strange = doc.elements.filter((e) => !ELEMENTS.has(e));
     check(strange.length === 0, 'only the elements a chart is made of', strange);
+    result.texts_outside = doc.outside;
+    check(doc.outside.length === 0, 'every text inside the chart', doc.outside);
     for (const want of opts.expect) {
       check(doc.texts.includes(want), `the text ${JSON.stringify(want)} is shown`, doc.texts);
     }

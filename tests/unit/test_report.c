@@ -1,6 +1,7 @@
 /* test_report.c: ccagent report's renderers on fixed stats.report rows: the
  * command line, RFC 4180 CSV, the CJK-aligned table, JSON, and the SVG
- * chart (well-formed, escaped, no script). */
+ * chart (well-formed, escaped, no script; round count ticks, long labels
+ * cut and given room, a lone service level point drawn). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -340,12 +341,166 @@ test_svg(void **state)
 	json_decref(empty);
 }
 
+/* The labels of the count axis ("0,1,2"): the texts anchored at their end
+ * that are not turned (those are the x-axis labels). */
+static void
+count_ticks(const char *svg, char *buf, size_t len)
+{
+	static const char mark[] = "text-anchor=\"end\">";
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (const char *p = svg; (p = strstr(p, mark)) != NULL;) {
+		p += sizeof mark - 1;
+		size_t k = strcspn(p, "<");
+		assert_true(used + k + 2 < len);
+		if (used > 0)
+			buf[used++] = ',';
+		memcpy(buf + used, p, k);
+		used += k;
+		buf[used] = '\0';
+	}
+}
+
+/* A chart of one row offering max contacts: its count axis labels. */
+static void
+ticks_for(json_int_t max, const char *want)
+{
+	json_t *r = json_pack("{s:[{s:s,s:I,s:I,s:I}]}", "rows", "key", "q", "offered", max,
+	                      "answered", max, "abandoned", (json_int_t)0);
+	char *svg = report_svg(r, "t"), got[256];
+
+	count_ticks(svg, got, sizeof got);
+	assert_string_equal(got, want);
+	free(svg);
+	json_decref(r);
+}
+
+/* The count axis steps by 1, 2 or 5 times a power of ten, and its top is
+ * the maximum rounded up to a step: every label a round number. */
+static void
+test_svg_ticks(void **state)
+{
+	(void)state;
+	ticks_for(0, "0,1");
+	ticks_for(3, "0,1,2,3");
+	ticks_for(5, "0,1,2,3,4,5");
+	ticks_for(7, "0,2,4,6,8");
+	ticks_for(10, "0,2,4,6,8,10");
+	ticks_for(11, "0,5,10,15");
+	ticks_for(100, "0,20,40,60,80,100");
+	ticks_for(120, "0,50,100,150");
+	ticks_for(999999, "0,200000,400000,600000,800000,1000000");
+
+	/* figures no server sends still make a chart: no negative bar, none
+	 * above the plot */
+	json_t *r =
+	    json_pack("{s:[{s:s,s:f,s:i}]}", "rows", "key", "q", "offered", 1e300, "answered", -5);
+	char *svg = report_svg(r, "odd");
+	assert_true(xml_ok(svg));
+	assert_null(strstr(svg, "height=\"-"));
+	assert_null(strstr(svg, "y=\"-"));
+	free(svg);
+	json_decref(r);
+}
+
+/* The number after attr=" in the element that holds marker. */
+static double
+attr_before(const char *svg, const char *marker, const char *attr)
+{
+	const char *m = strstr(svg, marker), *p = m;
+	char key[32];
+
+	assert_non_null(m);
+	snprintf(key, sizeof key, " %s=\"", attr);
+	while (p > svg && *p != '<')
+		p--;
+	p = strstr(p, key);
+	assert_true(p != NULL && p < m);
+	return strtod(p + strlen(key), NULL);
+}
+
+/* Long x-axis labels are cut with an ellipsis, and the plot makes room
+ * for the longest: its far end stays inside the picture (at the widths
+ * the renderer assumes, 7.6 px an ASCII character). */
+static void
+test_svg_long_labels(void **state)
+{
+	char key[61], cut[64];
+	json_t *r;
+	char *svg;
+
+	(void)state;
+	memset(key, 'w', 60);
+	key[60] = '\0';
+	memset(cut, 'w', 27);
+	memcpy(cut + 27, "\xe2\x80\xa6<", 5); /* "…" and the end of the text */
+	r = json_pack("{s:[{s:s,s:i,s:f},{s:s,s:i,s:f}]}", "rows", "key", key, "offered", 3, "sl",
+	              0.5, "key", "short", "offered", 1, "sl", 1.0);
+	svg = report_svg(r, "long");
+	assert_true(xml_ok(svg));
+	assert_null(strstr(svg, key));
+	assert_non_null(strstr(svg, cut));
+	double x = attr_before(svg, cut, "x"), y = attr_before(svg, cut, "y");
+	double w = 28 * 7.6; /* 27 letters and the ellipsis, counted as wide */
+	assert_true(y + w * 0.574 <= 420);
+	assert_true(x - w * 0.819 >= 0);
+	free(svg);
+	json_decref(r);
+
+	/* 28 characters are kept whole; CJK counts one a character */
+	r = json_pack("{s:[{s:s,s:i}]}", "rows", "key",
+	              "\xe6\x8a\x95\xe8\xaf\x89\xe9\x80\x80\xe6\xac\xbe"
+	              "abcdefghijklmnopqrstuvwx",
+	              "offered", 1);
+	svg = report_svg(r, "cjk");
+	assert_non_null(strstr(svg, ">\xe6\x8a\x95\xe8\xaf\x89\xe9\x80\x80\xe6\xac\xbe"
+	                            "abcdefghijklmnopqrstuvwx</text>"));
+	free(svg);
+	json_decref(r);
+}
+
+/* The service level: a run of slots is a line, a lone point a marker. */
+static void
+test_svg_sl_points(void **state)
+{
+	json_t *r = json_pack("{s:[{s:s,s:i,s:n},{s:s,s:i,s:f},{s:s,s:i,s:n}]}", "rows", "key", "a",
+	                      "offered", 1, "sl", "key", "b", "offered", 1, "sl", 0.5, "key", "c",
+	                      "offered", 1, "sl");
+	char *svg = report_svg(r, "one point");
+
+	(void)state;
+	assert_true(xml_ok(svg));
+	assert_null(strstr(svg, "<polyline"));
+	assert_non_null(strstr(svg, "width=\"8\" height=\"8\" fill=\"#f28e2b\""));
+	free(svg);
+	json_decref(r);
+
+	r = json_pack("{s:[{s:s,s:f},{s:s,s:f},{s:s,s:n},{s:s,s:f}]}", "rows", "key", "a", "sl",
+	              0.25, "key", "b", "sl", 0.75, "key", "c", "sl", "key", "d", "sl", 1.0);
+	svg = report_svg(r, "a line and a point");
+	assert_true(xml_ok(svg));
+	const char *line = strstr(svg, "<polyline");
+	assert_non_null(line);
+	assert_null(strstr(line + 1, "<polyline"));
+	assert_non_null(strchr(strstr(line, "points=\"") + 8, ' ')); /* two points */
+	assert_non_null(strstr(svg, "width=\"8\" height=\"8\" fill=\"#f28e2b\""));
+	free(svg);
+	json_decref(r);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_args), cmocka_unit_test(test_csv), cmocka_unit_test(test_table),
-	    cmocka_unit_test(test_json), cmocka_unit_test(test_svg),
+	    cmocka_unit_test(test_args),
+	    cmocka_unit_test(test_csv),
+	    cmocka_unit_test(test_table),
+	    cmocka_unit_test(test_json),
+	    cmocka_unit_test(test_svg),
+	    cmocka_unit_test(test_svg_ticks),
+	    cmocka_unit_test(test_svg_long_labels),
+	    cmocka_unit_test(test_svg_sl_points),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -179,3 +179,80 @@ def test_sticky_agent(ctx):
                dialled="4008001234")["ticket"]
     util.check_eq(_event(bob, "offer")["ticket"]["ref"], t["ref"], "back to bob")
     _no_event(alice, "offer", wait=0.3)
+
+
+def _arrive_burst(conns, calls, timeout=60.0):
+    """Send every (session index, call id) of calls, in order, pipelined on
+    its session without waiting for replies; then read every reply. The
+    replies by call id (a list each: one per time it was sent)."""
+    sent = [[] for _ in conns]
+    for k, call_id in calls:
+        conn = conns[k]
+        rid = conn.next_id
+        conn.next_id += 1
+        conn.send({"id": rid, "op": "call.arrive", "call_id": call_id,
+                   "caller": f"139{int(call_id.rsplit('-', 1)[1]):08d}",
+                   "dialled": "4008001234"})
+        sent[k].append((rid, call_id))
+    replies = {}
+    for k, conn in enumerate(conns):
+        for rid, call_id in sent[k]:
+            replies.setdefault(call_id, []).append(conn.reply_for(rid, timeout=timeout))
+    return replies
+
+
+def _log_errors(srv):
+    return [line for line in srv.log_text().splitlines() if " level=error " in line]
+
+
+def test_concurrent_arrivals(ctx):
+    """Phone-system sessions sending calls with ascending call ids at once
+    (as a PBX numbers them): every call gets its own ticket at the first
+    try; no request waits on another's lock, none is refused, nothing is
+    logged as an error."""
+    srv = ctx.server(start=False, settings={"database.workers": "4"})
+    srv.add_agent("pbx", "pw-pbx", role="service")
+    srv.dbinfo.sql("INSERT INTO queues (code, name, site_id) "
+                   "SELECT 'general', 'General', id FROM sites WHERE code = 'SH';\n"
+                   "INSERT INTO call_routes (dialled, ivr, queue_id, priority) "
+                   "SELECT '4008001234', '', id, 5 FROM queues WHERE code = 'general';\n",
+                   srv.database)
+    srv.start()
+    sessions, rounds = 8, 40
+    conns = [_login(ctx, srv, "pbx") for _ in range(sessions)]
+    calls = [(n % sessions, f"pbx-{n:06d}") for n in range(1, sessions * rounds + 1)]
+    replies = _arrive_burst(conns, calls)
+    failed = [(cid, r[0]) for cid, r in replies.items() if r[0].get("ok") is not True]
+    util.check(not failed, f"{len(failed)} of {len(calls)} arrivals failed, e.g. "
+               f"{util.shorten(failed[:3])}")
+    tickets = {r[0]["ticket"]["id"] for r in replies.values()}
+    util.check_eq(len(tickets), len(calls), "one ticket per call")
+    util.check(all(r[0]["call"]["state"] == "waiting" for r in replies.values()),
+               "every call waits")
+    util.check_eq((_count(srv, "tickets"), _count(srv, "calls")), (len(calls), len(calls)),
+                  "one ticket and one calls row per call")
+    util.check_eq(srv.dbinfo.scalar(
+        "SELECT COUNT(*) FROM calls c JOIN ticket_events e ON e.ticket_id = c.ticket_id "
+        "AND e.op = 'create'", srv.database), str(len(calls)), "one create event per call")
+    util.check_eq(_log_errors(srv), [], "error lines in the server log")
+
+
+def test_concurrent_repeats(ctx):
+    """The same call ids sent from several sessions at once (a phone system
+    retrying on another link): one call, one ticket and one create event
+    each, and every session gets that ticket."""
+    srv = _setup(ctx)
+    sessions, ncalls = 4, 40
+    conns = [_login(ctx, srv, "pbx") for _ in range(sessions)]
+    calls = [(k, f"rep-{n:06d}") for n in range(1, ncalls + 1) for k in range(sessions)]
+    replies = _arrive_burst(conns, calls)
+    for call_id, rs in replies.items():
+        bad = [r for r in rs if r.get("ok") is not True]
+        util.check(not bad, f"{call_id}: {util.shorten(bad)}")
+        util.check_eq(len({r["ticket"]["ref"] for r in rs}), 1,
+                      f"{call_id}: every session gets the same ticket")
+    util.check_eq((_count(srv, "tickets"), _count(srv, "calls")), (ncalls, ncalls),
+                  "one ticket and one calls row per call id")
+    util.check_eq(srv.dbinfo.scalar("SELECT COUNT(*) FROM ticket_events WHERE op = 'create'",
+                                    srv.database), str(ncalls), "one create event per call")
+    util.check_eq(_log_errors(srv), [], "error lines in the server log")

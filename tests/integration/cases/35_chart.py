@@ -4,10 +4,11 @@ second), among them in queues whose codes are markup; ccagent report
 --chart draws them by interval and by queue, and headless Chromium
 (tests/browser/chart.mjs) opens each file: an SVG document with no parse
 error, 960x420, the axis labels, legend and every queue code shown as
-text, nothing that could run, and a screenshot that is not blank and holds
-each series' colour. Charts altered by hand (the markup left unescaped, an
-ampersand left bare, the drawing taken out) fail those checks, so the
-checks can fail."""
+text (a long one cut with an ellipsis), every text inside the picture
+(none cut off at an edge), nothing that could run, and a screenshot that
+is not blank and holds each series' colour. Charts altered by hand (the
+markup left unescaped, an ampersand left bare, the drawing taken out, a
+text moved off the edge) fail those checks, so the checks can fail."""
 
 import datetime
 import importlib
@@ -33,13 +34,16 @@ HOSTILE = [
     "Q&A ]]> <!-- 'x' &amp;",
     "投诉 & 退款",
 ]
+# a queue code too long for the x axis: shown cut, with an ellipsis
+LONG = "customer-service-returns-and-refunds-east-china"
+LONG_SHOWN = LONG[:27] + "\u2026"
 # drawn on every chart: the axes and the legend
 COMMON = ["contacts", "service level", "offered", "answered", "abandoned", "0%", "100%"]
 
 
 def _hostile_sql():
     sql = ""
-    for i, code in enumerate(HOSTILE):
+    for i, code in enumerate(HOSTILE + [LONG]):
         sql += ("INSERT INTO queues (code, name, site_id, wrapup_seconds, sticky_seconds) "
                 f"SELECT {sql_quote(code)}, 'Hostile {i}', id, 0, 0 FROM sites "
                 "WHERE code = 'SH';\n"
@@ -89,7 +93,7 @@ def _check_painted(chart, name):
     for series in ("offered", "answered", "abandoned"):
         util.check(px[series] > 150, f"{name}: {series} bars painted ({px[series]} pixels)")
     util.check(px["service_level"] > 0, f"{name}: the service level colour ({px})")
-    if any(n >= 2 for n in chart["polyline_points"]):
+    if any(n >= 2 for n in chart["polyline_points"]) or chart["sl_markers"]:
         util.check(px["service_level"] > 60,
                    f"{name}: the service level line painted ({px['service_level']} pixels)")
     util.check(os.path.getsize(chart["screenshot"]) > 5000, f"{name}: a PNG of substance")
@@ -102,10 +106,10 @@ def test_chart_in_browser(ctx):
     srv = rollups._setup(ctx, _hostile_sql())
     rollups._calls(ctx, srv)
     pbx = _login(ctx, srv, "pbx")
-    for i, _ in enumerate(HOSTILE):
+    for i, _ in enumerate(HOSTILE + [LONG]):
         pbx.ok("call.arrive", call_id=f"h{i}", dialled=f"40080020{i:02d}")
         pbx.ok("call.abandon", call_id=f"h{i}")
-    util.wait_until(lambda: rollups._sums(srv, "queue")[0] == 3 + len(HOSTILE), 8,
+    util.wait_until(lambda: rollups._sums(srv, "queue")[0] == 4 + len(HOSTILE), 8,
                     "the rollups written")
     time.sleep(1.5)
 
@@ -133,6 +137,7 @@ def test_chart_in_browser(ctx):
         util.check(chart["title"].startswith("Contacts and service level by "),
                    f"{name}: the title {chart['title']!r}")
         util.check_eq(chart["dialogs"], [], f"{name}: dialogs")
+        util.check_eq(chart["texts_outside"], [], f"{name}: texts cut off at an edge")
         _check_painted(chart, name)
         ctx.note(f"{name}: {len(chart['checks'])} checks, {chart['pixels']}")
 
@@ -140,13 +145,19 @@ def test_chart_in_browser(ctx):
     for label in labels:
         util.check_in(label, iv["texts"], "an interval's time on the x axis")
     util.check(iv["rects"] >= 3 * len(labels), f"three bars an interval: {iv['rects']}")
-    util.check(iv["polyline_points"], "the service level is drawn")
+    util.check(any(n >= 2 for n in iv["polyline_points"]) or iv["sl_markers"] > 0,
+               f"the service level is drawn: a line {iv['polyline_points']} or "
+               f"{iv['sl_markers']} markers")
 
     q = got["queues.svg"]
     for code in HOSTILE + ["general"]:
         util.check_in(code, q["texts"], "a queue code shown as text, as it is")
-    util.check_eq(q["elements"], ["line", "polyline", "rect", "svg", "text", "title"],
-                  "the elements of the chart")
+    util.check_in(LONG_SHOWN, q["texts"], "a long queue code cut with an ellipsis")
+    util.check(LONG not in q["texts"], "the long code is not drawn whole")
+    # a service level of one queue alone is a marker (a rect), not a line
+    util.check_eq(q["sl_markers"], 1, "the lone service level point's marker")
+    util.check_eq([e for e in q["elements"] if e != "polyline"],
+                  ["line", "rect", "svg", "text", "title"], "the elements of the chart")
 
     # the same chart spoiled three ways: the checks see each
     with open(by_queue, encoding="utf-8") as f:
@@ -157,6 +168,7 @@ def test_chart_in_browser(ctx):
         "unescaped.svg": svg.replace(escaped, "<script>alert(1)</script>"),
         "bare-ampersand.svg": svg.replace("Q&amp;A", "Q&A"),
         "no-drawing.svg": svg[:svg.index("<rect")] + "</svg>\n",
+        "off-the-edge.svg": svg.replace('y="24" font-size="16"', 'y="-20" font-size="16"', 1),
     }
     paths = []
     for name, text in spoiled.items():
@@ -175,3 +187,5 @@ def test_chart_in_browser(ctx):
                   "a bare ampersand is a parse error")
     util.check_in("the screenshot is not blank", _failed(bad["no-drawing.svg"]),
                   "a chart with nothing drawn")
+    util.check_in("every text inside the chart", _failed(bad["off-the-edge.svg"]),
+                  "a title above the top edge")
