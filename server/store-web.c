@@ -381,6 +381,16 @@ file_idempotent(MYSQL *m, const struct file_arg *x, const unsigned char key_hash
 	int rc;
 
 	*stale = 0;
+	/* Whether the key is there at all, by a plain read first: a locking
+	 * read of an absent key locks the gap around it, and two filings that
+	 * lock gaps and then insert into them deadlock. An absent key inserted
+	 * meanwhile by another filing fails this one's INSERT on the primary
+	 * key, and web_tx_run runs it again, finding the key. */
+	bind_blob(&p[0], key_hash, &len[0], 32);
+	if ((rc = ticket_query_one(m, "SELECT 1 AS here FROM web_idempotency WHERE key_hash = ?", p,
+	                           &row, err, errlen)) <= 0)
+		return rc;
+	json_decref(row);
 	ticket_format_time(x->now_ms - WEB_IDEM_TTL_MS, since);
 	bind_str(&p[0], since, &len[0]);
 	bind_blob(&p[1], key_hash, &len[1], 32);
@@ -1649,7 +1659,15 @@ order_tx(MYSQL *m, const void *arg, struct ticket_result *res, char *err, size_t
 	int rc, created = 0;
 
 	bind_str(&p[0], o->order, &len[0]);
-	if ((rc = ticket_query_one(m,
+	/* a plain read first, then a lock of the row only when it is there
+	 * (see file_idempotent: no gap locks; a new order inserted meanwhile
+	 * fails the INSERT on its unique key, and web_tx_run runs this again) */
+	if ((rc = ticket_query_one(m, "SELECT id FROM orders WHERE external_id = ?", p, &row, err,
+	                           errlen)) < 0)
+		return -1;
+	json_decref(row);
+	if (rc == 1 &&
+	    (rc = ticket_query_one(m,
 	                           "SELECT id, customer_id, currency, refunded_minor FROM orders "
 	                           "WHERE external_id = ? FOR UPDATE",
 	                           p, &row, err, errlen)) < 0)
