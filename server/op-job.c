@@ -86,8 +86,19 @@ job_many(struct db_conn *c, MYSQL *m, struct op_job **jobs, size_t k, size_t *at
 	size_t f = jobs[0]->run_many(jobs, k, m);
 
 	if (f < k) {
-		if (jobs[f]->rc < 0)
-			db_conn_failed(c, store_errno());
+		unsigned int e = store_errno();
+
+		/* rolled back while the handle is still open: db_conn_failed
+		 * closes a lost connection */
+		store_tx_rollback(m);
+		if (jobs[f]->rc < 0) {
+			/* a database error is nobody's in particular (a key or a
+			 * contact committed meanwhile, a deadlock): each of the
+			 * run is filed alone when the group runs again */
+			for (size_t j = 0; j < k; j++)
+				jobs[j]->many_failed = 1;
+			db_conn_failed(c, e);
+		}
 		*at += f;
 		return -1;
 	}
@@ -143,8 +154,8 @@ job_group(struct db_conn *c, struct op_job **jobs, size_t n)
 	for (i = 0; i < n;) {
 		size_t k = 1;
 
-		while (jobs[i]->run_many != NULL && i + k < n &&
-		       jobs[i + k]->run_many == jobs[i]->run_many)
+		while (jobs[i]->run_many != NULL && !jobs[i]->many_failed && i + k < n &&
+		       jobs[i + k]->run_many == jobs[i]->run_many && !jobs[i + k]->many_failed)
 			k++;
 		if (k > 1 && job_many(c, m, jobs + i, k, &i) != 0)
 			break;

@@ -43,7 +43,8 @@ struct op_job {
 	 * failed (rc -1) or must run alone: the group is then rolled back
 	 * and split there. */
 	size_t (*run_many)(struct op_job **jobs, size_t n, MYSQL *m);
-	int later;
+	int later;       /* run_many left it to run alone */
+	int many_failed; /* a run_many with it failed: it runs alone from now on */
 
 	int rc; /* 0, or -1 on a database error */
 	int db_down;

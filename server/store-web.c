@@ -869,11 +869,11 @@ many_contacts_repeated(struct many_item *v, size_t n)
 
 		if (v[i].it->later)
 			continue;
+		/* earlier items left for later count too: they are filed
+		 * after the batch, so this one must wait behind them */
 		for (size_t j = 0; j < i && !v[i].it->later; j++) {
 			const struct web_complaint *d = v[j].it->c;
 
-			if (v[j].it->later)
-				continue;
 			if ((c->phone[0] && strcmp(c->phone, d->phone) == 0) ||
 			    (c->email[0] && strcmp(c->email, d->email) == 0))
 				v[i].it->later = 1;

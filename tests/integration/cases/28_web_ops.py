@@ -7,6 +7,7 @@ order.upsert; agents kept out; the details in ticket.show."""
 
 import importlib
 import json
+import random
 import re
 import sys
 import time
@@ -315,7 +316,10 @@ def test_file_batched(ctx):
     def grew(name):
         return after[name] - before[name]
 
-    util.check_eq(grew("cc_db_write_batches_total"), 1, "one batch")
+    # one batch, or two when a job of the server's own (a rollup, a purge)
+    # was queued between the filings and cut the group
+    util.check(1 <= grew("cc_db_write_batches_total") <= 2,
+               f"batched: {grew('cc_db_write_batches_total')} batches")
     util.check_eq(grew("cc_db_write_batch_jobs_total"), 8, "of all eight filings")
     util.check_eq(grew("cc_db_write_batch_later_total"), 5,
                   "five filed after it: two repeated keys, a known phone, a repeated phone, "
@@ -368,6 +372,166 @@ def test_file_batched(ctx):
     listed = _login(ctx, srv, "sue").ok("ticket.list", queue="complaints")
     util.check(set(refs) <= {t["ref"] for t in listed["tickets"]},
                f"every batched complaint is listed in its queue: {util.shorten(listed)}")
+
+
+def _queue_behind_blocker(ctx, srv, alice, gws, forms, during):
+    """Hold the only worker on a locked ticket, queue forms in order, run
+    during(srv) while they wait, then release."""
+    blocker = alice.ok("ticket.create", kind="call", channel="phone", subject="blocker")["ticket"]
+    holder = srv.dbinfo.session(srv.database)
+    holder.stdin.write(f"START TRANSACTION;\nSELECT id FROM tickets WHERE id = "
+                       f"{blocker['id']} FOR UPDATE;\n")
+    holder.stdin.flush()
+    util.check_eq(holder.stdout.readline().strip(), str(blocker["id"]), "row locked")
+    alice.send({"id": 900, "op": "ticket.note", "ticket": blocker["id"], "body": "hold"})
+    time.sleep(util.scaled(0.5))
+    for i, form in enumerate(forms):
+        full = dict(FORM)
+        full.update(form)
+        gws[i].send(dict({k: v for k, v in full.items() if v is not None},
+                         id=100 + i, op="complaint.file"))
+        time.sleep(util.scaled(0.1))
+    time.sleep(util.scaled(0.3))
+    holder.stdin.write("ROLLBACK;\n")
+    holder.stdin.close()
+    holder.wait(timeout=10)
+    during(srv)
+    util.check(alice.reply_for(900, 30.0).get("ok") is True, "the note")
+
+def test_lost_connection_mid_batch(ctx):
+    """The worker's connection dies while the batch waits on a row lock
+    (KILL CONNECTION): the group must be rolled back without touching the
+    closed handle, and every filing answered."""
+    srv = _setup(ctx, settings={"database.workers": "1"})
+    alice = _login(ctx, srv, "alice")
+    gws = [_login(ctx, srv, "gw") for _ in range(4)]
+    forms = [dict(name=f"K{i}", phone=f"137 0000 20{i:02d}") for i in range(4)]
+    # an uncommitted contact the batch's INSERT will wait on (the plain
+    # read of known contacts does not see it)
+    lock = srv.dbinfo.session(srv.database)
+    lock.stdin.write("START TRANSACTION;\nINSERT INTO customers (id, name) VALUES (9901, 'x');\n"
+                     "INSERT INTO customer_contacts (customer_id, kind, value) VALUES "
+                     "(9901, 'phone', '+8613700002002');\nSELECT 'held';\n")
+    lock.stdin.flush()
+    util.check_eq(lock.stdout.readline().strip(), "held", "contact held")
+
+    def kill_worker(srv):
+        deadline = time.time() + util.scaled(10)
+        victim = None
+        while time.time() < deadline and victim is None:
+            rows = srv.dbinfo.sql("SELECT id FROM information_schema.processlist WHERE "
+                                  "info LIKE 'INSERT INTO customer_contacts%'")
+            victim = rows[0][0] if rows else None
+            time.sleep(0.1)
+        util.check(victim is not None, "the batch waits on the held contact")
+        srv.dbinfo.sql(f"KILL CONNECTION {victim}")
+        time.sleep(util.scaled(0.3))
+        lock.stdin.write("ROLLBACK;\n")
+        lock.stdin.close()
+        lock.wait(timeout=10)
+
+    _queue_behind_blocker(ctx, srv, alice, gws, forms, kill_worker)
+    r = [gws[i].reply_for(100 + i, 30.0) for i in range(len(forms))]
+    util.check(all(x.get("ok") is True for x in r), f"all filed after the reconnect: {r}")
+    util.check_eq(len({x["ticket"]["ref"] for x in r}), 4, "four tickets")
+
+def test_later_refused(ctx):
+    """A complaint left for later in a batch is refused (its contact's
+    customer is merged through too many others): the group is split, it
+    gets its own refusal, the others are filed once each."""
+    srv = _setup(ctx, settings={"database.workers": "1"})
+    ids = list(range(8101, 8112))
+    srv.dbinfo.sql("INSERT INTO customers (id, name) VALUES " +
+                   ", ".join(f"({i}, 'm{i}')" for i in ids) + ";\n" +
+                   "".join(f"UPDATE customers SET merged_into = {b}, merged_at = "
+                           f"UTC_TIMESTAMP(3) WHERE id = {a};\n" for a, b in zip(ids, ids[1:])) +
+                   "INSERT INTO customer_contacts (customer_id, kind, value) VALUES "
+                   "(8101, 'phone', '+8613700006001');\n", srv.database)
+    alice = _login(ctx, srv, "alice")
+    gws = [_login(ctx, srv, "gw") for _ in range(4)]
+    forms = [dict(name="A", phone="137 0000 6000"), dict(name="B", phone="137 0000 6001"),
+             dict(name="C", phone="137 0000 6002"), dict(name="D", phone="137 0000 6003")]
+    before = _counts(srv)
+    _queue_behind_blocker(ctx, srv, alice, gws, forms, lambda s: None)
+    r = [gws[i].reply_for(100 + i, 30.0) for i in range(4)]
+    util.check_eq([x.get("ok") is True for x in r], [True, False, True, True], f"replies {r}")
+    util.check_eq(r[1]["error"]["code"], "conflict", "its own refusal")
+    after = _counts(srv)
+    util.check_eq(after["tickets"] - before["tickets"], 4, "three tickets once each, and the blocker")
+    util.check_eq(after["web_complaints"] - before["web_complaints"], 3, "three complaints")
+    util.check_eq(after["customers"] - before["customers"], 3, "three new customers")
+
+def test_stale_key_contact_order(ctx):
+    """A complaint whose key is stale (filed anew) and a later complaint of
+    the batch with the same phone: filed in queue order, the first makes the
+    customer and the second finds it, as filed alone one after the other."""
+    srv = _setup(ctx, settings={"database.workers": "1"})
+    alice = _login(ctx, srv, "alice")
+    gws = [_login(ctx, srv, "gw") for _ in range(2)]
+    first = dict(name="First", phone="137 0000 7000", idempotency_key="stale-key-0001")
+    _file(gws[0], **first)
+    srv.dbinfo.sql("UPDATE web_idempotency SET created_at = created_at - INTERVAL 2 DAY;\n"
+                   "UPDATE customer_contacts SET value = '+8613999990000' "
+                   "WHERE value = '+8613700007000';\n", srv.database)
+    forms = [first, dict(name="Second", phone="137 0000 7000")]
+    _queue_behind_blocker(ctx, srv, alice, gws, forms, lambda s: None)
+    r = [gws[i].reply_for(100 + i, 30.0) for i in range(2)]
+    util.check(all(x.get("ok") for x in r), f"filed: {r}")
+    util.check_eq(r[0]["duplicate"], False, "a stale key files anew")
+    c0, c1 = _customer_of(srv, r[0]["ticket"]["ref"]), _customer_of(srv, r[1]["ticket"]["ref"])
+    util.check_eq(c0, c1, "one customer for the phone")
+    util.check_eq(srv.dbinfo.scalar(f"SELECT name FROM customers WHERE id = {c0}", srv.database),
+                  "First", "the customer the first complaint in queue order made")
+
+def test_concurrent_batches(ctx):
+    """Two workers filing overlapping complaints at once (repeated phones,
+    repeated keys): every filing answered ok, one ticket a key, one
+    customer a phone, whole chains."""
+    rnd = random.Random(7)
+    srv = _setup(ctx, settings={"database.workers": "2"})
+    n = 24
+    gws = [_login(ctx, srv, "gw") for _ in range(n)]
+    before, _ = admin.metrics(srv.admin_port)
+    sent = []
+    for rnd_no in range(4):
+        batch = []
+        for i in range(n):
+            p = rnd.randrange(8)
+            form = dict(FORM, name=f"P{p}", phone=f"137 0000 4{p:03d}",
+                        description=f"r{rnd_no} c{i}")
+            if rnd.random() < 0.5:
+                k = rnd.randrange(6)
+                form.update(idempotency_key=f"conc-key-{k:04d}", description=f"key {k}",
+                            name=f"K{k}", phone=f"137 0000 50{k:02d}")
+            batch.append(form)
+        for i, form in enumerate(batch):
+            gws[i].send(dict(form, id=1000 * rnd_no + i, op="complaint.file"))
+        for i, form in enumerate(batch):
+            rep = gws[i].reply_for(1000 * rnd_no + i, 60.0)
+            util.check(rep.get("ok") is True, f"filing {rnd_no}/{i}: {rep}")
+            sent.append((form, rep))
+    after, _ = admin.metrics(srv.admin_port)
+    util.check(after["cc_db_write_batches_total"] > before["cc_db_write_batches_total"],
+               "some batches ran")
+    bykey = {}
+    for form, rep in sent:
+        if "idempotency_key" in form:
+            bykey.setdefault(form["idempotency_key"], []).append(rep)
+    for k, reps in bykey.items():
+        util.check_eq(len({(r["ticket"]["ref"], r["token"]) for r in reps}), 1, f"{k}: one ticket")
+        util.check_eq(sum(1 for r in reps if not r["duplicate"]), 1, f"{k}: filed once")
+    refs = {rep["ticket"]["ref"] for _, rep in sent}
+    nokey = sum(1 for form, _ in sent if "idempotency_key" not in form)
+    util.check_eq(len(refs), nokey + len(bykey), "one ticket a filing or key")
+    util.check_eq(int(srv.dbinfo.scalar("SELECT COUNT(*) FROM tickets WHERE channel = 'web'",
+                                        srv.database)), len(refs), "no ticket written twice")
+    util.check_eq(srv.dbinfo.scalar(
+        "SELECT COUNT(*) FROM (SELECT w.contact_phone FROM web_complaints w JOIN tickets t ON "
+        "t.id = w.ticket_id GROUP BY w.contact_phone HAVING COUNT(DISTINCT t.customer_id) > 1) x",
+        srv.database), "0", "one customer a phone")
+    for ref in sorted(refs)[:10]:
+        _verify(srv, ref)
+    print("metrics", {k: after[k] - before[k] for k in after if "batch" in k or "split" in k})
 
 
 def test_refusals(ctx):
