@@ -2,12 +2,15 @@
  * supervisors, drawn with ANSI escape sequences on the alternate screen.
  *
  * It subscribes to the server's statistics (stats.subscribe) and keeps the
- * latest figures of every scope it may see; the agents of the supervisor's
- * site (or of every site) come from queue.stats with agents, fetched again
- * after each stats event. The screen is drawn at most once a second from a
- * timer, whatever the events, and at once after a key or a resize. The
- * sparkline of waiting work is kept here, from the figures seen since the
- * view started: 60 slots of 30 seconds, each the most seen in it.
+ * latest figures of every scope it may see; a picture or push too large
+ * for one line comes in parts, kept until the last one and then applied
+ * at once, so a frame never shows half of it. The agents of the
+ * supervisor's site (or of every site) come from queue.stats with agents,
+ * page after page, fetched again after each stats event. The screen is
+ * drawn at most once a second from a timer, whatever the events, and at
+ * once after a key or a resize. The sparkline of waiting work is kept
+ * here, from the figures seen since the view started: 60 slots of 30
+ * seconds, each the most seen in it.
  *
  * Actions go through the server's ops, which check roles and audit: r and
  * p are agent.ready and agent.pause on one's own line and agent.set (a
@@ -88,8 +91,12 @@ static struct top {
 	int rows, cols;
 	struct event *stdin_ev, *tick_ev, *sig_ev[4];
 
-	json_t *scopes;     /* "queue:CODE", "site:CODE", "overall" -> figures */
-	json_t *agents;     /* queue.stats agents, as last fetched */
+	json_t *scopes;        /* "queue:CODE", "site:CODE", "overall" -> figures */
+	json_t *agents;        /* queue.stats agents, as last fetched */
+	json_t *agents_acc;    /* the pages of the fetch under way */
+	json_int_t agents_req; /* the request of its page awaited */
+	json_t *parts;         /* scopes of a picture or push whose last part is to come */
+	json_int_t parts_version;
 	json_t *alerts;     /* "QUEUE/KIND" -> alert event, while raised */
 	uint64_t agents_us; /* when the agents were fetched (monotonic) */
 	int agents_pending; /* a queue.stats request is out */
@@ -291,6 +298,38 @@ top_merge(const json_t *scopes)
 	top.dirty = 1;
 }
 
+/* A picture or push (a stats.subscribe reply or a "stats" event), whole
+ * or one of its parts ("part" i of "parts" n, all of one "version"): the
+ * parts are kept until the last and then merged at once. 1 when merged. */
+static int
+top_stats_part(const json_t *msg)
+{
+	json_t *scopes = json_object_get(msg, "scopes");
+	json_int_t part = json_integer_value(json_object_get(msg, "part"));
+	json_int_t parts = json_integer_value(json_object_get(msg, "parts"));
+	json_int_t version = json_integer_value(json_object_get(msg, "version"));
+
+	if (!json_is_array(scopes))
+		return 0;
+	if (parts <= 1) {
+		json_array_clear(top.parts);
+		top_merge(scopes);
+		return 1;
+	}
+	/* the first part, or a part of another push than the one kept */
+	if (part <= 1 || version != top.parts_version) {
+		json_array_clear(top.parts);
+		top.parts_version = version;
+	}
+	if (json_array_size(top.parts) + json_array_size(scopes) <= TOP_MAX_SCOPES)
+		json_array_extend(top.parts, scopes);
+	if (part < parts)
+		return 0;
+	top_merge(top.parts);
+	json_array_clear(top.parts);
+	return 1;
+}
+
 /* Send a request of top's own; a refusal to send goes to the status line. */
 static int
 top_send(json_t *req)
@@ -309,18 +348,39 @@ top_send(json_t *req)
 	return 0;
 }
 
+/* Ask for a page of the agents: the first (after NULL), or the one after
+ * that user. */
+static void
+top_fetch_page(const char *after)
+{
+	json_t *req = json_pack("{s:s, s:s, s:b}", "op", "queue.stats", "scope",
+	                        top.agents_overall ? "overall" : "site", "agents", 1);
+
+	char err[256];
+	json_int_t id;
+
+	if (req == NULL)
+		return;
+	if (after != NULL)
+		json_object_set_new(req, "agents_after", json_string(after));
+	id = session_request(req, REQ_COMMAND, err, sizeof err);
+	json_decref(req);
+	if (id < 0) {
+		top_say(err);
+		return;
+	}
+	top.agents_req = id;
+	top.agents_pending = 1;
+}
+
 /* Ask for the agents, unless a request is out already. */
 static void
 top_fetch_agents(void)
 {
 	if (top.agents_pending)
 		return;
-	json_t *req =
-	    top.agents_overall
-	        ? json_pack("{s:s, s:s, s:b}", "op", "queue.stats", "scope", "overall", "agents", 1)
-	        : json_pack("{s:s, s:s, s:b}", "op", "queue.stats", "scope", "site", "agents", 1);
-	if (top_send(req) == 0)
-		top.agents_pending = 1;
+	json_array_clear(top.agents_acc);
+	top_fetch_page(NULL);
 }
 
 /* Whether a queue has an alert raised (by event or listed in its figures). */
@@ -1378,6 +1438,8 @@ top_init(struct event_base *base, char *err, size_t errlen)
 	top.base = base;
 	top.scopes = json_object();
 	top.agents = json_array();
+	top.agents_acc = json_array();
+	top.parts = json_array();
 	top.alerts = json_object();
 	top.sort = TC_QUEUE;
 	raw = top.saved;
@@ -1388,7 +1450,8 @@ top_init(struct event_base *base, char *err, size_t errlen)
 	top.stdin_ev = event_new(base, STDIN_FILENO, EV_READ | EV_PERSIST, top_stdin_cb, NULL);
 	top.tick_ev = event_new(base, -1, EV_PERSIST, top_tick_cb, NULL);
 	if (top.scopes == NULL || top.agents == NULL || top.alerts == NULL ||
-	    top.stdin_ev == NULL || top.tick_ev == NULL) {
+	    top.agents_acc == NULL || top.parts == NULL || top.stdin_ev == NULL ||
+	    top.tick_ev == NULL) {
 		snprintf(err, errlen, "top: out of memory");
 		return -1;
 	}
@@ -1427,6 +1490,7 @@ top_ready(void)
 	top.agents_pending = 0;
 	top.items_pending = 0;
 	json_object_clear(top.scopes);
+	json_array_clear(top.parts);
 	if (top_send(json_pack("{s:s}", "op", "stats.subscribe")) == 0)
 		top_say("");
 	top_fetch_agents();
@@ -1493,13 +1557,27 @@ top_reply(const struct request *req, json_t *msg)
 	int ok = json_is_true(json_object_get(msg, "ok"));
 
 	if (strcmp(req->op, "queue.stats") == 0) {
-		top.agents_pending = 0;
+		if (req->id == top.agents_req)
+			top.agents_pending = 0;
 		if (ok) {
 			json_t *agents = json_object_get(msg, "agents");
-			if (json_is_array(agents) && json_array_size(agents) <= TOP_MAX_AGENTS) {
-				json_decref(top.agents);
-				top.agents = json_incref(agents);
-				top.agents_us = session_now_us();
+			const char *next = json_string_value(json_object_get(msg, "agents_next"));
+			/* a page of a fetch started over since is dropped */
+			if (req->id != top.agents_req)
+				agents = NULL;
+			if (json_is_array(agents) &&
+			    json_array_size(top.agents_acc) + json_array_size(agents) <=
+			        TOP_MAX_AGENTS) {
+				json_array_extend(top.agents_acc, agents);
+				if (next != NULL) {
+					/* more pages: the list is replaced after the last */
+					top_fetch_page(next);
+				} else {
+					json_decref(top.agents);
+					top.agents = top.agents_acc;
+					top.agents_acc = json_array();
+					top.agents_us = session_now_us();
+				}
 			}
 			json_t *stats = json_object_get(msg, "stats");
 			json_t *one = json_pack("[O]", stats);
@@ -1526,7 +1604,7 @@ top_reply(const struct request *req, json_t *msg)
 		return;
 	}
 	if (strcmp(req->op, "stats.subscribe") == 0)
-		top_merge(json_object_get(msg, "scopes"));
+		top_stats_part(msg);
 	else if (strcmp(req->op, "agent.ready") == 0 || strcmp(req->op, "agent.pause") == 0 ||
 	         strcmp(req->op, "agent.set") == 0) {
 		char *state = top_value(json_object_get(msg, "state"));
@@ -1556,8 +1634,8 @@ top_event(json_t *msg)
 	if (strcmp(name, "stats") == 0) {
 		size_t i;
 		json_t *sc;
-		top_merge(json_object_get(msg, "scopes"));
-		top_fetch_agents();
+		if (top_stats_part(msg))
+			top_fetch_agents();
 		/* the open queue's figures moved: its items too */
 		json_array_foreach(json_object_get(msg, "scopes"), i, sc)
 		{
@@ -1622,6 +1700,8 @@ top_free(void)
 			event_free(top.sig_ev[i]);
 	json_decref(top.scopes);
 	json_decref(top.agents);
+	json_decref(top.agents_acc);
+	json_decref(top.parts);
 	json_decref(top.alerts);
 	json_decref(top.items);
 	memset(&top, 0, sizeof top);

@@ -110,13 +110,21 @@ agents_arg(struct session *s, json_int_t id, json_t *req)
 	return json_is_true(v);
 }
 
+/* The agents of a queue.stats reply come in pages that fit on a line with
+ * the figures: at most AGENTS_PAGE_MAX of them and AGENTS_PAGE_BYTES. */
+#define AGENTS_PAGE_MAX   1000
+#define AGENTS_PAGE_BYTES (PROTO_MAX_LINE - 8192)
+
 void
 op_queue_stats(struct session *s, json_int_t id, json_t *req)
 {
 	enum stats_scope scope = STATS_ALL;
 	uint32_t sid = 0;
 	int64_t now = now_ms();
-	int agents;
+	int agents, rc, rc_limit;
+	size_t len;
+	json_int_t limit = AGENTS_PAGE_MAX;
+	char after[65] = "", next[65];
 	json_t *r, *view;
 
 	if (stats_run_core(s->srv) == NULL) {
@@ -125,6 +133,15 @@ op_queue_stats(struct session *s, json_int_t id, json_t *req)
 	}
 	if (scope_args(s, id, req, &scope, &sid) != 0 || (agents = agents_arg(s, id, req)) < 0)
 		return;
+	if ((rc = arg_text(s, id, req, "agents_after", 64, ARG_OPTIONAL | ARG_BYTES, after,
+	                   sizeof after)) < 0 ||
+	    (rc_limit = arg_int(s, id, req, "agents_limit", 1, AGENTS_PAGE_MAX, &limit)) < 0)
+		return;
+	if (!agents && (rc == 1 || rc_limit == 1)) {
+		arg_refuse(s, id, CC_ERR_BAD_REQUEST, rc == 1 ? "agents_after" : "agents_limit",
+		           "is only given with \"agents\": true");
+		return;
+	}
 	if ((view = stats_run_view_json(s->srv, scope, sid, now)) == NULL) {
 		/* a site or queue known by name that has had nothing counted yet */
 		session_reply_error(s, id, CC_ERR_NOT_FOUND, "no figures for that scope yet");
@@ -132,8 +149,24 @@ op_queue_stats(struct session *s, json_int_t id, json_t *req)
 	}
 	r = proto_reply_ok(id);
 	json_object_set_new(r, "stats", view);
-	if (agents)
-		json_object_set_new(r, "agents", stats_run_agents_json(s->srv, scope, sid, now));
+	if (agents) {
+		/* the figures are a few KiB at most: the rest of the line is the
+		 * agents' */
+		json_object_set_new(r, "agents",
+		                    stats_run_agents_page(s->srv, scope, sid, now,
+		                                          rc == 1 ? after : NULL, (size_t)limit,
+		                                          AGENTS_PAGE_BYTES, next, sizeof next));
+		json_object_set_new(r, "agents_next", next[0] ? json_string(next) : json_null());
+	}
+	/* the pages keep well under the limit; a reply over it is never sent */
+	if ((len = json_dumpb(r, NULL, 0, JSON_COMPACT)) > PROTO_MAX_LINE) {
+		json_decref(r);
+		stats_run_oversize(s->srv, "queue.stats", len);
+		session_reply_error(s, id, CC_ERR_TOO_LARGE,
+		                    "the figures do not fit on a line: ask for fewer agents "
+		                    "(agents_limit)");
+		return;
+	}
 	session_send(s, r);
 }
 
@@ -142,20 +175,19 @@ op_stats_subscribe(struct session *s, json_int_t id, json_t *req)
 {
 	uint32_t fence = fence_site(s);
 	int64_t now = now_ms();
-	json_t *r, *scopes;
+	json_t *r;
 
 	(void)req;
 	if (stats_run_core(s->srv) == NULL) {
 		session_reply_error(s, id, CC_ERR_UNAVAILABLE, "statistics are not running");
 		return;
 	}
-	/* the figures as they are now; events carry what changes after */
-	scopes = stats_run_scopes_json(s->srv, fence, now);
-	stats_run_subscribe(s->srv, s, fence);
+	/* the figures as they are now (in parts when they do not fit on a
+	 * line); events carry what changes after */
 	r = proto_reply_ok(id);
-	json_object_set_new(r, "scopes", scopes);
 	json_object_set_new(r, "interval_ms", json_integer(1000));
-	session_send(s, r);
+	stats_run_picture(s->srv, s, r, fence, now);
+	stats_run_subscribe(s->srv, s, fence);
 }
 
 void

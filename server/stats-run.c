@@ -23,6 +23,10 @@
 
 #define RESTORE_RETRY_MS 5000
 
+/* The bytes of a line's scopes array: the rest of PROTO_MAX_LINE is the
+ * envelope's ("event", "id", "version", "at", "part", "parts", ...). */
+#define PART_BUDGET (PROTO_MAX_LINE - 1024)
+
 struct sr_sub;
 TAILQ_HEAD(sr_sub_list, sr_sub);
 
@@ -101,6 +105,8 @@ struct sr_sub {
 	struct session *s;
 	uint32_t site;   /* 0: every site */
 	json_t *pending; /* scopes for the push being built */
+	size_t *sizes;   /* their encoded sizes */
+	size_t capsizes;
 	TAILQ_ENTRY(sr_sub) entry;
 	TAILQ_ENTRY(sr_sub) touched;
 	UT_hash_handle hh; /* by session */
@@ -128,6 +134,9 @@ struct stats_run {
 	int restored;
 	unsigned roll_jobs;
 	unsigned long long roll_writes, roll_failures;
+	/* lines and scopes not sent: over the protocol's line limit */
+	unsigned long long oversize;
+	unsigned long long split_lines; /* lines after the first of a picture or push */
 };
 
 struct roll_set;
@@ -546,6 +555,13 @@ stats_run_sla_clear(struct server *srv, uint64_t ticket)
 
 /* --- JSON --- */
 
+/* The encoded size of o on a line. */
+static size_t
+encoded_size(const json_t *o)
+{
+	return json_dumpb(o, NULL, 0, JSON_COMPACT);
+}
+
 static json_t *
 ratio(double v)
 {
@@ -694,27 +710,67 @@ agent_json(struct stats_run *run, const struct sr_agent *a, int64_t now)
 	return o;
 }
 
+/* Agents by user name, for pages. */
+static int
+agent_cmp(const void *a, const void *b)
+{
+	const struct sr_agent *x = *(const struct sr_agent *const *)a;
+	const struct sr_agent *y = *(const struct sr_agent *const *)b;
+	return strcmp(x->user, y->user);
+}
+
 json_t *
-stats_run_agents_json(struct server *srv, enum stats_scope scope, uint32_t id, int64_t now)
+stats_run_agents_page(struct server *srv, enum stats_scope scope, uint32_t id, int64_t now,
+                      const char *after, size_t limit, size_t budget, char *next, size_t nextlen)
 {
 	struct stats_run *run = run_of(srv);
-	struct sr_agent *a, *ta;
+	struct sr_agent *a, *ta, **in = NULL;
 	json_t *arr = json_array();
+	size_t n = 0, bytes = 2;
 
-	if (run == NULL)
+	if (nextlen > 0)
+		next[0] = '\0';
+	if (run == NULL || HASH_COUNT(run->agents) == 0)
 		return arr;
+	if ((in = calloc(HASH_COUNT(run->agents), sizeof *in)) == NULL)
+		abort();
 	HASH_ITER(hh, run->agents, a, ta)
 	{
-		int in = scope == STATS_ALL || (scope == STATS_SITE && a->site == id) ||
+		int is = scope == STATS_ALL || (scope == STATS_SITE && a->site == id) ||
 		         (scope == STATS_SKILL && stats_agent_holds(run->core, a->id, id));
-		for (unsigned i = 0; !in && scope == STATS_QUEUE && i < a->nqueues; i++)
-			in = a->queues[i] == id;
-		if (in) {
-			json_t *o = agent_json(run, a, now);
-			if (o != NULL)
-				json_array_append_new(arr, o);
-		}
+		for (unsigned i = 0; !is && scope == STATS_QUEUE && i < a->nqueues; i++)
+			is = a->queues[i] == id;
+		if (is && (after == NULL || strcmp(a->user, after) > 0))
+			in[n++] = a;
 	}
+	qsort(in, n, sizeof *in, agent_cmp);
+	for (size_t i = 0; i < n; i++) {
+		json_t *o = agent_json(run, in[i], now);
+		size_t size;
+
+		if (o == NULL)
+			continue;
+		size = encoded_size(o);
+		/* the page is full: the next one starts after the last given */
+		if (json_array_size(arr) >= limit || bytes + size + 1 > budget) {
+			json_decref(o);
+			if (json_array_size(arr) > 0) {
+				const char *last = json_string_value(json_object_get(
+				    json_array_get(arr, json_array_size(arr) - 1), "user"));
+				snprintf(next, nextlen, "%s", last ? last : "");
+				break;
+			}
+			/* one agent over the budget alone (never, at 64-byte names) */
+			run->oversize++;
+			log_warn("stats",
+			         "msg=\"agent over the line limit not listed\" user=%s bytes=%zu",
+			         in[i]->user, size);
+			continue;
+		}
+		bytes += size + (json_array_size(arr) > 0);
+		json_array_append_new(arr, o);
+	}
+	free(in);
 	return arr;
 }
 
@@ -766,6 +822,7 @@ sub_free(struct stats_run *run, struct sr_sub *u)
 	TAILQ_REMOVE(sub_list(run, u->site), u, entry);
 	HASH_DEL(run->subs, u);
 	json_decref(u->pending);
+	free(u->sizes);
 	session_unref(u->s);
 	free(u);
 }
@@ -819,22 +876,135 @@ stats_run_session_gone(struct server *srv, struct session *s)
 	stats_run_unsubscribe(srv, s);
 }
 
-/* Give the scope o (a reference is taken) to the subscribers in list. */
+/* Give the scope o (a reference is taken), size bytes encoded, to the
+ * subscribers in list. */
 static void
-fan_out(struct sr_sub_list *list, struct sr_sub_list *touched, json_t *o)
+fan_out(struct sr_sub_list *list, struct sr_sub_list *touched, json_t *o, size_t size)
 {
 	struct sr_sub *u;
 
 	TAILQ_FOREACH(u, list, entry)
 	{
+		size_t n;
+
 		if (u->s->state != SESSION_OPEN)
 			continue;
 		if (u->pending == NULL) {
 			u->pending = json_array();
 			TAILQ_INSERT_TAIL(touched, u, touched);
 		}
+		if ((n = json_array_size(u->pending)) == u->capsizes) {
+			u->capsizes = u->capsizes ? u->capsizes * 2 : 64;
+			if ((u->sizes = realloc(u->sizes, u->capsizes * sizeof *u->sizes)) == NULL)
+				abort();
+		}
+		u->sizes[n] = size;
 		json_array_append(u->pending, o);
 	}
+}
+
+/* Send msg (taken), whose "scopes" member is an empty array for now, with
+ * scopes (taken) of bytes bytes encoded in its place; a line that would
+ * be over the limit is not sent (logged and counted). 0, or -1. */
+static int
+line_send(struct stats_run *run, struct session *s, json_t *msg, json_t *scopes, size_t bytes)
+{
+	/* "[]" stands where the scopes go */
+	size_t len = encoded_size(msg) - 2 + bytes;
+
+	if (len > PROTO_MAX_LINE) {
+		run->oversize++;
+		log_warn("stats", "msg=\"line over the limit not sent\" user=%s bytes=%zu max=%d",
+		         s->agent.user, len, PROTO_MAX_LINE);
+		json_decref(scopes);
+		json_decref(msg);
+		return -1;
+	}
+	json_object_set_new(msg, "scopes", scopes);
+	session_send(s, msg);
+	return 0;
+}
+
+/* Send scopes (sizes: each one's encoded size) to s in parts that each fit
+ * on a line: the first in reply, when there is one, the others (all of
+ * them without a reply) as "stats" events. Each part carries version, at,
+ * part (from 1) and parts; a scope too large for a line is left out,
+ * logged and counted. The reply and scopes are taken. */
+static void
+parts_send(struct stats_run *run, struct session *s, json_t *reply, json_t *scopes,
+           const size_t *sizes, uint64_t version, int64_t now)
+{
+	size_t n = json_array_size(scopes), *part = NULL, parts, i = 0;
+	json_int_t id = reply ? json_integer_value(json_object_get(reply, "id")) : 0;
+
+	if (n > 0 && (part = malloc(n * sizeof *part)) == NULL)
+		abort();
+	parts = stats_parts_split(sizes, n, PART_BUDGET, part);
+	for (size_t k = 0; k < n; k++) {
+		if (part[k] != STATS_PART_NONE)
+			continue;
+		run->oversize++;
+		log_warn("stats", "msg=\"scope over the line limit not sent\" bytes=%zu max=%d",
+		         sizes[k], PART_BUDGET);
+	}
+	/* a reply is sent even when it has no scopes */
+	for (size_t p = 0; p < parts || (p == 0 && reply != NULL); p++) {
+		json_t *msg = p == 0 && reply != NULL ? reply : proto_event("stats");
+		json_t *arr = json_array();
+		size_t bytes = 2;
+
+		for (; i < n && (part[i] == STATS_PART_NONE || part[i] == p); i++) {
+			if (part[i] == STATS_PART_NONE)
+				continue;
+			bytes += sizes[i] + (json_array_size(arr) > 0);
+			json_array_append(arr, json_array_get(scopes, i));
+		}
+		json_object_set_new(msg, "version", json_integer((json_int_t)version));
+		json_object_set_new(msg, "at", json_integer((json_int_t)now));
+		json_object_set_new(msg, "part", json_integer((json_int_t)p + 1));
+		json_object_set_new(msg, "parts", json_integer((json_int_t)(parts ? parts : 1)));
+		json_object_set_new(msg, "scopes", json_array());
+		if (p > 0)
+			run->split_lines++;
+		if (line_send(run, s, msg, arr, bytes) != 0 && p == 0 && reply != NULL)
+			session_send(s, proto_reply_error(id, CC_ERR_INTERNAL,
+			                                  "the figures do not fit on a line"));
+	}
+	free(part);
+	json_decref(scopes);
+}
+
+void
+stats_run_oversize(struct server *srv, const char *what, size_t bytes)
+{
+	struct stats_run *run = run_of(srv);
+
+	if (run != NULL)
+		run->oversize++;
+	log_warn("stats", "msg=\"line over the limit not sent\" what=%s bytes=%zu max=%d", what,
+	         bytes, PROTO_MAX_LINE);
+}
+
+void
+stats_run_picture(struct server *srv, struct session *s, json_t *reply, uint32_t site, int64_t now)
+{
+	struct stats_run *run = run_of(srv);
+	json_t *scopes = stats_run_scopes_json(srv, site, now), *o;
+	size_t n = json_array_size(scopes), *sizes = NULL, i;
+
+	if (n > 0 && (sizes = malloc(n * sizeof *sizes)) == NULL)
+		abort();
+	json_array_foreach(scopes, i, o)
+	{
+		sizes[i] = encoded_size(o);
+	}
+	if (run == NULL) {
+		json_object_set_new(reply, "scopes", scopes);
+		session_send(s, reply);
+	} else {
+		parts_send(run, s, reply, scopes, sizes, stats_version(run->core), now);
+	}
+	free(sizes);
 }
 
 /* --- alerts ---
@@ -987,7 +1157,7 @@ push_cb(evutil_socket_t fd, short what, void *arg)
 	struct sr_sub *u;
 	uint64_t since = run->pushed;
 	int64_t now = now_ms();
-	size_t n;
+	size_t n, size;
 
 	(void)fd;
 	(void)what;
@@ -1017,20 +1187,20 @@ push_cb(evutil_socket_t fd, short what, void *arg)
 			x = site_find(run, queue_find(run, r->id)->home);
 		if ((o = stats_run_view_json(run->srv, r->scope, r->id, now)) == NULL)
 			continue;
-		fan_out(&run->subs_all, &touched, o);
+		size = encoded_size(o);
+		fan_out(&run->subs_all, &touched, o, size);
 		if (x != NULL)
-			fan_out(&x->subs, &touched, o);
+			fan_out(&x->subs, &touched, o, size);
 		json_decref(o);
 	}
 	/* past the estimated waits read on the way, which went out with them */
 	run->pushed = stats_version(run->core);
 	while ((u = TAILQ_FIRST(&touched)) != NULL) {
-		json_t *ev = proto_event("stats");
-		json_object_set_new(ev, "scopes", u->pending);
+		json_t *scopes = u->pending;
 		u->pending = NULL;
 		TAILQ_REMOVE(&touched, u, touched);
 		/* a consumer over its output cap is dropped by session_send */
-		session_send(u->s, ev);
+		parts_send(run, u->s, NULL, scopes, u->sizes, run->pushed, now);
 	}
 }
 
@@ -1178,6 +1348,13 @@ stats_run_metrics(struct server *srv, struct evbuffer *out)
 		help(out, "cc_stats_rollup_failures_total", "counter",
 		     "Rollup writes that failed (their counts go with the next write).");
 		evbuffer_add_printf(out, "cc_stats_rollup_failures_total %llu\n", fails);
+		help(out, "cc_stats_oversize_total", "counter",
+		     "Statistics lines and scopes not sent: over the protocol's line limit.");
+		evbuffer_add_printf(out, "cc_stats_oversize_total %llu\n", run->oversize);
+		help(out, "cc_stats_split_lines_total", "counter",
+		     "Statistics lines after the first of a picture or push split to fit the "
+		     "line limit.");
+		evbuffer_add_printf(out, "cc_stats_split_lines_total %llu\n", run->split_lines);
 	}
 }
 

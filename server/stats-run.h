@@ -23,7 +23,15 @@
  * (stats_changed), builds each changed scope's JSON once, and hands it to
  * the subscribers who may see that scope: those of every site, and those
  * of the scope's site. The cost grows with the changes and the events
- * sent, not with subscribers x queues. */
+ * sent, not with subscribers x queues.
+ *
+ * Lines. A picture or push that would not fit on one protocol line
+ * (PROTO_MAX_LINE) goes out in parts, each a complete line for its scopes
+ * with the same version and at, numbered part / parts (stats_parts_split
+ * decides them from each scope's encoded size, measured once). A line
+ * still over the limit is never sent cut: it is left out, logged and
+ * counted in /metrics. The agents of queue.stats come in pages by user
+ * name (stats_run_agents_page). */
 #ifndef CC_STATS_RUN_H
 #define CC_STATS_RUN_H
 
@@ -86,13 +94,27 @@ uint32_t stats_run_queue_id(struct server *srv, const char *code, uint32_t *home
 uint32_t stats_run_skill_id(struct server *srv, const char *code);
 /* A scope's figures as JSON, or NULL when the scope is unknown. */
 json_t *stats_run_view_json(struct server *srv, enum stats_scope scope, uint32_t id, int64_t now);
-/* The agents of a scope (site 0 and queue 0: all) with state, reason and
- * time in state. */
-json_t *stats_run_agents_json(struct server *srv, enum stats_scope scope, uint32_t id, int64_t now);
+/* A page of the agents of a scope (overall: all) with state, reason and
+ * time in state, by user name: those after user after (NULL: from the
+ * first), at most limit of them and at most budget bytes encoded as an
+ * array. next: the user to ask after for the next page, or "" when this
+ * is the last. */
+json_t *stats_run_agents_page(struct server *srv, enum stats_scope scope, uint32_t id, int64_t now,
+                              const char *after, size_t limit, size_t budget, char *next,
+                              size_t nextlen);
 /* Every scope a viewer fenced to site (0: every site) may see: overall
  * and the skills (site 0 only: they span the sites), the sites and the
  * queues. */
 json_t *stats_run_scopes_json(struct server *srv, uint32_t site, int64_t now);
+/* Send s the picture a subscription starts from: every scope of site (0:
+ * every site) in reply (taken; it gets "scopes", "version", "at", "part"
+ * and "parts") and, when they do not fit on one line, in "stats" events
+ * right after it (docs/PROTOCOL.md, stats.subscribe). */
+void stats_run_picture(struct server *srv, struct session *s, json_t *reply, uint32_t site,
+                       int64_t now);
+/* A line of what (an op's reply) that was not sent, bytes long: logged and
+ * counted with the statistics lines over the limit. */
+void stats_run_oversize(struct server *srv, const char *what, size_t bytes);
 /* Subscribe s to the scopes of site (0: every site), or unsubscribe it;
  * 1 when it was subscribed before. */
 int stats_run_subscribe(struct server *srv, struct session *s, uint32_t site);

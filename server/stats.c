@@ -1420,6 +1420,28 @@ average(uint64_t sum, uint64_t n)
 	return n ? (int64_t)((sum + n / 2) / n) : -1;
 }
 
+size_t
+stats_parts_split(const size_t *sizes, size_t n, size_t budget, size_t *part)
+{
+	size_t parts = 0, used = 0; /* the open part's bytes; 0: none open */
+
+	for (size_t i = 0; i < n; i++) {
+		if (budget < 2 || sizes[i] > budget - 2) {
+			part[i] = STATS_PART_NONE;
+			continue;
+		}
+		/* "[" + scope + "]", or "," + scope on an open part */
+		if (used == 0 || used + 1 + sizes[i] > budget) {
+			parts++;
+			used = 2 + sizes[i];
+		} else {
+			used += 1 + sizes[i];
+		}
+		part[i] = parts - 1;
+	}
+	return parts;
+}
+
 double
 stats_sl(const struct stats_counts *c)
 {

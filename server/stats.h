@@ -276,6 +276,16 @@ uint64_t stats_scope_version(const struct stats *st, enum stats_scope scope, uin
  * written). */
 size_t stats_changed(const struct stats *st, uint64_t since, struct stats_ref *out, size_t max);
 
+/* Lines of scopes. A picture or a push is a JSON array of scopes, and a
+ * protocol line holds at most PROTO_MAX_LINE bytes: the scopes, of encoded
+ * sizes sizes[0..n), go in order into parts whose encoded array (the
+ * scopes, a comma between two, the brackets) is at most budget bytes.
+ * part[i] is the part scope i goes in (from 0), or STATS_PART_NONE for a
+ * scope too large for any part, which is left out rather than sent on a
+ * line over the limit. Returns the number of parts (0 when no scope fits). */
+#define STATS_PART_NONE ((size_t)-1)
+size_t stats_parts_split(const size_t *sizes, size_t n, size_t budget, size_t *part);
+
 /* Derived figures from counters; -1 when the denominator is 0. */
 double stats_sl(const struct stats_counts *c);
 double stats_sl2(const struct stats_counts *c);

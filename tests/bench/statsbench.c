@@ -141,6 +141,10 @@ struct conn {
 	size_t pq_head, pq_n, pq_cap;
 	uint32_t *seen; /* supervisor: offered last seen per queue (UINT32_MAX: none) */
 	int want_sub;   /* supervisor: subscribed (or asked to be) */
+	/* supervisor: the parts of the subscription's picture still to come
+	 * (stats events of its version, right after the reply) */
+	json_int_t picture_version;
+	json_int_t picture_left;
 };
 
 /* What a talk timer ends. */
@@ -212,7 +216,7 @@ struct sb {
 	char first_error[OP__COUNT][200];
 	unsigned long calls_answered, calls_ended, calls_abandoned, offers, offers_late;
 	unsigned long retracted, paused, answer_too_slow, rate_shortfall;
-	unsigned long pushes, push_bytes, push_scopes, push_before_reply;
+	unsigned long pushes, push_lines, push_bytes, push_scopes, push_before_reply;
 	struct hist lat_reply, lat_send, lat_delivery, lat_answer;
 	struct event *ticker, *sig_term, *sig_int;
 	int stopping, aborted;
@@ -817,10 +821,22 @@ conn_line(struct conn *c, const char *line, size_t len)
 		if (c->role == ROLE_AGENT)
 			agent_event(c, ev, msg);
 		else if (c->role == ROLE_SUP && strcmp(ev, "stats") == 0) {
-			b->pushes++;
-			b->push_bytes += len + 1;
-			b->push_scopes += json_array_size(json_object_get(msg, "scopes"));
-			sup_scopes(c, json_object_get(msg, "scopes"), measuring(b), t);
+			json_int_t version = json_integer_value(json_object_get(msg, "version"));
+			json_int_t part = json_integer_value(json_object_get(msg, "part"));
+			json_int_t parts = json_integer_value(json_object_get(msg, "parts"));
+			if (c->picture_left > 0 && version == c->picture_version) {
+				/* the rest of the subscription's picture, not a push */
+				c->picture_left--;
+				sup_scopes(c, json_object_get(msg, "scopes"), 0, t);
+			} else {
+				/* a push too large for a line comes in parts */
+				if (part >= parts)
+					b->pushes++;
+				b->push_lines++;
+				b->push_bytes += len + 1;
+				b->push_scopes += json_array_size(json_object_get(msg, "scopes"));
+				sup_scopes(c, json_object_get(msg, "scopes"), measuring(b), t);
+			}
 		}
 	} else if (c->state == C_LOGIN) {
 		if (!json_is_true(ok)) {
@@ -848,6 +864,8 @@ conn_line(struct conn *c, const char *line, size_t len)
 		} else if (op == OP_SUBSCRIBE) {
 			for (unsigned q = 0; q < b->nqueues; q++)
 				c->seen[q] = UINT32_MAX;
+			c->picture_version = json_integer_value(json_object_get(msg, "version"));
+			c->picture_left = json_integer_value(json_object_get(msg, "parts")) - 1;
 			sup_scopes(c, json_object_get(msg, "scopes"), 0, t);
 		}
 		if (c->state == C_SETUP)
@@ -1137,6 +1155,7 @@ print_results(struct sb *b)
 	printf("rate_shortfall_phases=%lu\n", b->rate_shortfall);
 	hist_print(&b->lat_answer, "answer_wait");
 	printf("pushes=%lu\n", b->pushes);
+	printf("push_lines=%lu\n", b->push_lines);
 	printf("push_bytes=%lu\n", b->push_bytes);
 	printf("push_scopes_mean=%.1f\n",
 	       b->pushes ? (double)b->push_scopes / (double)b->pushes : 0);

@@ -1607,17 +1607,90 @@ test_random_replay(void **unused)
 	stats_free(st);
 }
 
+/* Scopes go into parts in order, each part's array within the budget,
+ * and a scope too large for any part is left out. */
+static void
+test_parts_split(void **state)
+{
+	size_t sizes[8], part[8];
+
+	(void)state;
+	assert_int_equal(stats_parts_split(NULL, 0, 100, NULL), 0);
+	/* "[a,b,c]": 2 + 3 * 10 + 2 = 34 fits 34, not 33 */
+	for (int i = 0; i < 3; i++)
+		sizes[i] = 10;
+	assert_int_equal(stats_parts_split(sizes, 3, 34, part), 1);
+	assert_int_equal(part[0], 0);
+	assert_int_equal(part[2], 0);
+	assert_int_equal(stats_parts_split(sizes, 3, 33, part), 2);
+	assert_int_equal(part[1], 0);
+	assert_int_equal(part[2], 1);
+	/* one scope exactly the budget's room, then one over it, then small */
+	sizes[0] = 5;
+	sizes[1] = 98;
+	sizes[2] = 99;
+	sizes[3] = 1;
+	sizes[4] = 1;
+	assert_int_equal(stats_parts_split(sizes, 5, 100, part), 3);
+	assert_int_equal(part[0], 0);
+	assert_int_equal(part[1], 1);
+	assert_int_equal(part[2], STATS_PART_NONE);
+	assert_int_equal(part[3], 2);
+	assert_int_equal(part[4], 2);
+	/* nothing fits */
+	assert_int_equal(stats_parts_split(sizes + 2, 1, 100, part), 0);
+	assert_int_equal(part[0], STATS_PART_NONE);
+	assert_int_equal(stats_parts_split(sizes, 1, 1, part), 0);
+}
+
+/* Many scopes: every part within the budget, each scope in one part, in
+ * order, and parts as full as the next scope allows. */
+static void
+test_parts_split_many(void **state)
+{
+	enum { N = 5000, BUDGET = 64512 };
+	static size_t sizes[N], part[N], used[N];
+	size_t parts;
+	unsigned seed = 7;
+
+	(void)state;
+	for (size_t i = 0; i < N; i++) {
+		seed = seed * 1103515245u + 12345u;
+		sizes[i] = 600 + (seed >> 16) % 600;
+	}
+	parts = stats_parts_split(sizes, N, BUDGET, part);
+	assert_true(parts > 1);
+	memset(used, 0, sizeof used);
+	for (size_t i = 0; i < N; i++) {
+		assert_true(part[i] < parts);
+		if (i > 0)
+			assert_true(part[i] == part[i - 1] || part[i] == part[i - 1] + 1);
+		used[part[i]] += (used[part[i]] ? 1 : 2) + sizes[i];
+	}
+	for (size_t p = 0; p < parts; p++) {
+		assert_true(used[p] <= BUDGET);
+		/* greedy: the first scope of the next part did not fit */
+		if (p + 1 < parts) {
+			size_t first = 0;
+			while (part[first] != p + 1)
+				first++;
+			assert_true(used[p] + 1 + sizes[first] > BUDGET);
+		}
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_scripted_hour),   cmocka_unit_test(test_transfer),
-	    cmocka_unit_test(test_day_reset),       cmocka_unit_test(test_seed),
-	    cmocka_unit_test(test_roll_round_trip), cmocka_unit_test(test_versions),
-	    cmocka_unit_test(test_refusals),        cmocka_unit_test(test_thresholds),
-	    cmocka_unit_test(test_members),         cmocka_unit_test(test_reasons),
-	    cmocka_unit_test(test_skills),          cmocka_unit_test(test_skill_refusals),
-	    cmocka_unit_test(test_random_replay),
+	    cmocka_unit_test(test_scripted_hour),    cmocka_unit_test(test_transfer),
+	    cmocka_unit_test(test_day_reset),        cmocka_unit_test(test_seed),
+	    cmocka_unit_test(test_roll_round_trip),  cmocka_unit_test(test_versions),
+	    cmocka_unit_test(test_refusals),         cmocka_unit_test(test_thresholds),
+	    cmocka_unit_test(test_members),          cmocka_unit_test(test_reasons),
+	    cmocka_unit_test(test_skills),           cmocka_unit_test(test_skill_refusals),
+	    cmocka_unit_test(test_random_replay),    cmocka_unit_test(test_parts_split),
+	    cmocka_unit_test(test_parts_split_many),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

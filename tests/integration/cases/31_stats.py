@@ -9,9 +9,12 @@ are refused. Per skill: the work that requires a skill and the agents who
 hold it, in queue.stats, the pushes and /metrics, for viewers of every
 site only. A queue's short-abandon threshold (queues.short_abandon_seconds,
 set by queue.set) decides which abandons are counted apart, and migration
-010 applies to a database that has data."""
+010 applies to a database that has data. On 150 queues and 60 skills, a
+supervisor of every site gets the picture and the pushes in parts, every
+line within 64 KiB, and queue.stats pages the agents."""
 
 import importlib
+import json
 import sys
 import time
 
@@ -458,3 +461,234 @@ def test_migration_on_existing_data(ctx):
     root = _login(ctx, srv, "root")
     util.check_eq(root.ok("queue.stats", scope="queue", queue="general")["stats"]["queue"],
                   "general", "the server runs on the migrated database")
+
+
+# A large deployment in small: 150 queues (SH and BJ by turns), 60 skills,
+# each queue requiring two; five agents w0..w4 each serve 30 queues and
+# hold 12 skills, so their going ready changes every scope at once; 300
+# more agents (f000..f499) make the agents of queue.stats more than a line.
+BIG_QUEUES, BIG_SKILLS, BIG_WORKERS, BIG_FILLERS = 150, 60, 5, 500
+
+
+def _big_sql():
+    rows = [
+        "INSERT INTO skills (code, name, kind) VALUES " +
+        ", ".join(f"('k{k:02d}', 'Skill {k}', 'task')" for k in range(BIG_SKILLS)) + ";"]
+    for i in range(BIG_QUEUES):
+        rows.append(
+            "INSERT INTO queues (code, name, site_id, wrapup_seconds, sticky_seconds) "
+            f"SELECT 'q{i:03d}', 'Queue {i}', id, 0, 0 FROM sites "
+            f"WHERE code = '{'SH' if i % 2 == 0 else 'BJ'}';")
+        rows.append(
+            "INSERT INTO queue_skills (queue_id, skill_id, min_proficiency) "
+            "SELECT q.id, s.id, 1 FROM queues q, skills s "
+            f"WHERE q.code = 'q{i:03d}' AND s.code IN ('k{i % BIG_SKILLS:02d}', "
+            f"'k{(i + 1) % BIG_SKILLS:02d}');")
+    per_q, per_k = BIG_QUEUES // BIG_WORKERS, BIG_SKILLS // BIG_WORKERS
+    for w in range(BIG_WORKERS):
+        queues = ", ".join(f"'q{i:03d}'" for i in range(w * per_q, (w + 1) * per_q))
+        skills = ", ".join(f"'k{k:02d}'" for k in range(w * per_k, (w + 1) * per_k))
+        rows.append("INSERT INTO agent_queues (agent_id, queue_id) SELECT a.id, q.id "
+                    f"FROM agents a, queues q WHERE a.username = 'w{w}' "
+                    f"AND q.code IN ({queues});")
+        rows.append("INSERT INTO agent_skills (agent_id, skill_id, proficiency) "
+                    "SELECT a.id, s.id, 3 FROM agents a, skills s "
+                    f"WHERE a.username = 'w{w}' AND s.code IN ({skills});")
+    for f in range(BIG_FILLERS):
+        rows.append("INSERT INTO agents (username, display_name, role, site_id, "
+                    f"password_hash) SELECT 'f{f:03d}', 'Filler {f}', 'agent', site_id, "
+                    "password_hash FROM agents WHERE username = 'alice';")
+    # a supervisor of no site: every queue, site and skill
+    rows.append("UPDATE agents SET site_id = NULL WHERE username = 'sky';")
+    return "\n".join(rows) + "\n"
+
+
+def big_server(ctx, extra_sql=""):
+    """The large deployment: alice, bea (supervisor at BJ), sky
+    (supervisor of no site), pbx (service: no agent of the figures),
+    w0..w4 and the fillers."""
+    srv = ctx.server(agents={"alice": "pw-alice"}, start=False)
+    srv.add_agent("bea", "pw-bea", role="supervisor", site="BJ")
+    srv.add_agent("sky", "pw-sky", role="supervisor")
+    srv.add_agent("pbx", "pw-pbx", role="service")
+    for w in range(BIG_WORKERS):
+        srv.add_agent(f"w{w}", f"pw-w{w}")
+    srv.dbinfo.sql(_big_sql() + extra_sql, srv.database)
+    srv.start()
+    return srv
+
+
+def _key(sc):
+    """A scope's identity in a picture."""
+    return (sc["scope"], sc.get("queue") or sc.get("skill") or
+            (sc.get("site") if sc["scope"] == "site" else None))
+
+
+def _read_msg(conn, timeout):
+    """The next line as (its length in bytes, the message)."""
+    line = conn.read_line(timeout)
+    msg = json.loads(line)
+    util.check(isinstance(msg, dict), f"an object: {util.shorten(line)!r}")
+    return len(line), msg
+
+
+def _pushes(conn, quiet, limit, lengths):
+    """The stats events until none came for quiet seconds (at most limit
+    seconds in all), each line's length into lengths."""
+    out, deadline = [], time.monotonic() + util.scaled(limit)
+    while time.monotonic() < deadline:
+        try:
+            n, msg = _read_msg(conn, quiet)
+        except TimeoutError:
+            return out
+        lengths.append(n)
+        if msg.get("event") == "stats":
+            out.append(msg)
+    raise util.CheckFailed(f"the pushes did not stop within {limit} s")
+
+
+def _groups(events):
+    """Pushes as lists of their parts: each part i of n in order, one
+    version and one 'at' for all the parts of a push."""
+    groups = []
+    for ev in events:
+        if ev["part"] == 1:
+            groups.append([ev])
+        else:
+            util.check(groups and groups[-1][-1]["part"] == ev["part"] - 1,
+                       f"part {ev['part']} follows part {ev['part'] - 1}")
+            groups[-1].append(ev)
+    for g in groups:
+        util.check_eq([p["part"] for p in g], list(range(1, g[0]["parts"] + 1)),
+                      "every part of a push, in order")
+        util.check_eq({(p["version"], p["at"], p["parts"]) for p in g},
+                      {(g[0]["version"], g[0]["at"], g[0]["parts"])},
+                      "the parts of a push agree on version, at and parts")
+    return groups
+
+
+# members that move with time alone, left out when pictures are compared
+_TIMELY = ("at", "version", "longest_wait_ms", "state_ms", "occupancy", "estimated_wait_ms")
+
+
+def test_large_picture(ctx):
+    """A supervisor of no site, whose picture is well over a line: the
+    subscription's picture comes in parts, each line within 64 KiB, the
+    parts together every scope once; five agents going ready change every
+    scope at once and the push comes in parts too; the picture rebuilt from
+    the parts equals queue.stats, scope by scope; queue.stats with agents
+    pages them within the line limit."""
+    srv = big_server(ctx)
+    sky = _login(ctx, srv, "sky")
+    lengths = []
+
+    # the subscription: the reply is part 1, the other parts follow at once
+    rid = sky.next_id
+    sky.next_id += 1
+    sky.send({"id": rid, "op": "stats.subscribe"})
+    n, reply = _read_msg(sky, 10)
+    lengths.append(n)
+    util.check(reply.get("id") == rid and reply.get("ok") is True,
+               f"the subscription's reply first: {util.shorten(reply)}")
+    util.check(reply["parts"] >= 3, f"the picture needs 3 lines or more: {reply['parts']}")
+    parts = [reply]
+    while len(parts) < reply["parts"]:
+        n, ev = _read_msg(sky, 10)
+        lengths.append(n)
+        util.check_eq((ev.get("event"), ev.get("part"), ev.get("parts"), ev.get("version"),
+                       ev.get("at")),
+                      ("stats", len(parts) + 1, reply["parts"], reply["version"], reply["at"]),
+                      "the picture's next part")
+        parts.append(ev)
+    picture = {}
+    for p in parts:
+        for sc in p["scopes"]:
+            util.check(_key(sc) not in picture, f"a scope in one part only: {_key(sc)}")
+            picture[_key(sc)] = sc
+    expected = ({("overall", None), ("site", "SH"), ("site", "BJ")} |
+                {("queue", f"q{i:03d}") for i in range(BIG_QUEUES)} |
+                {("skill", f"k{k:02d}") for k in range(BIG_SKILLS)})
+    util.check_eq(set(picture), expected, "the parts carry every scope")
+    util.check(sum(lengths) > 2 * wire.MAX_LINE, f"the picture is large: {sum(lengths)} bytes")
+
+    # every worker ready at once: every scope changes
+    workers = [_login(ctx, srv, f"w{w}") for w in range(BIG_WORKERS)]
+    for w in workers:
+        w.ok("agent.ready")
+    events = _pushes(sky, 2.5, 30, lengths)
+    groups = _groups(events)
+    util.check(any(len(g) > 1 for g in groups),
+               f"a push over a line comes in parts: {[len(g) for g in groups]}")
+    for g in groups:
+        seen = [_key(sc) for p in g for sc in p["scopes"]]
+        util.check_eq(len(seen), len(set(seen)), "a scope once in a push")
+        for p in g:
+            for sc in p["scopes"]:
+                picture[_key(sc)] = sc
+    versions = [g[0]["version"] for g in groups]
+    util.check(versions == sorted(versions) and versions[0] > reply["version"],
+               f"push versions grow: {reply['version']} then {versions}")
+    util.check(max(lengths) <= wire.MAX_LINE,
+               f"every line within {wire.MAX_LINE} bytes: the longest {max(lengths)}")
+
+    # the picture rebuilt from the parts is the server's, scope by scope
+    util.check_eq((picture[("overall", None)]["agents"]["ready"],
+                   picture[("queue", "q149")]["agents"]["ready"],
+                   picture[("skill", "k59")]["agents"]["ready"]), (BIG_WORKERS, 1, 1),
+                  "the ready agents in the rebuilt picture")
+    for key, sc in sorted(picture.items(), key=lambda kv: str(kv[0])):
+        args = {"scope": key[0]}
+        if key[0] != "overall":
+            args[key[0]] = key[1]
+        st = sky.ok("queue.stats", **args)["stats"]
+        util.check(st["version"] >= sc["version"], f"{key}: no newer figures pushed")
+        util.check_eq({k: v for k, v in sc.items() if k not in _TIMELY},
+                      {k: v for k, v in st.items() if k not in _TIMELY},
+                      f"{key}: the rebuilt picture equals queue.stats")
+
+    # queue.stats with agents: pages within the line, by user name
+    users = ["alice", "bea", "sky"] + [f"w{w}" for w in range(BIG_WORKERS)] + \
+        [f"f{f:03d}" for f in range(BIG_FILLERS)]
+    for limit in (None, 97):
+        got, after, pages = [], None, 0
+        while True:
+            args = {"scope": "overall", "agents": True}
+            if after is not None:
+                args["agents_after"] = after
+            if limit is not None:
+                args["agents_limit"] = limit
+            rid = sky.next_id
+            sky.next_id += 1
+            sky.send({"id": rid, "op": "queue.stats", **args})
+            while True:
+                n, r = _read_msg(sky, 10)
+                if r.get("id") == rid:
+                    break
+            util.check(r.get("ok") is True and n <= wire.MAX_LINE,
+                       f"a page within the line: {n} bytes, {util.shorten(r)}")
+            util.check(len(r["agents"]) <= (limit or 1000), "at most the limit")
+            got += [a["user"] for a in r["agents"]]
+            pages += 1
+            after = r["agents_next"]
+            if after is None:
+                break
+            util.check_eq(after, got[-1], "the next page starts after the last user given")
+        util.check_eq(got, sorted(users), f"every agent once, by user (limit {limit})")
+        util.check(pages >= (2 if limit is None else 4), f"{pages} pages (limit {limit})")
+    wire.check_error(sky.request("queue.stats", scope="overall", agents_after="f001"),
+                     "bad_request", "agents_after")
+    wire.check_error(sky.request("queue.stats", scope="overall", agents=True, agents_limit=0),
+                     "bad_request", "agents_limit")
+    one = sky.ok("queue.stats", scope="skill", skill="k00", agents=True)
+    util.check_eq(([a["user"] for a in one["agents"]], one["agents_next"]), (["w0"], None),
+                  "a skill's agents on one page")
+
+    # a supervisor of a site: that site and its queues, in one line here
+    bea = _login(ctx, srv, "bea")
+    sub = bea.ok("stats.subscribe")
+    util.check_eq((sub["part"], sub["parts"], len(sub["scopes"])), (1, 1, 1 + BIG_QUEUES // 2),
+                  "BJ and its queues on one line")
+    m, _ = admin.metrics(srv.admin_port)
+    util.check(m["cc_stats_split_lines_total"] >= len(parts) - 1,
+               f"split lines counted: {m.get('cc_stats_split_lines_total')}")
+    util.check_eq(m["cc_stats_oversize_total"], 0.0, "no line over the limit")

@@ -4,7 +4,8 @@ waiting counts and follow new arrivals, a resize to 120x40 redraws with the
 columns that fit, s sorts, r makes the supervisor ready (agent.status says
 so), a queue's items pane moves a ticket, raises a priority and
 broadcasts, and q or SIGTERM leaves the alternate screen with the cursor
-back.
+back. On 150 queues, a queue from the last part of a picture in parts
+shows and follows pushes in parts.
 ccagent report refuses bad options before connecting, and prints the
 server's rollups as CSV, a table and JSON, with an SVG chart."""
 
@@ -117,10 +118,10 @@ def _check_restored(term, how):
         util.check(mark not in text, f"a sanitizer report from ccagent top:\n{text}")
 
 
-def _start_top(ctx, srv):
+def _start_top(ctx, srv, user="sue"):
     agent = ctx.ccagent(srv)
-    argv = [agent.binary] + agent.address_args() + ["-u", "sue", "top"]
-    env = {"CCAGENT_PASSWORD": "pw-sue", "TERM": "xterm-256color", "LANG": "C.UTF-8"}
+    argv = [agent.binary] + agent.address_args() + ["-u", user, "top"]
+    env = {"CCAGENT_PASSWORD": "pw-" + user, "TERM": "xterm-256color", "LANG": "C.UTF-8"}
     term = Tmux(ctx, argv, env)
     return term
 
@@ -194,6 +195,36 @@ def test_live_view(ctx):
                          "sue's line shows her new state")
 
         # q: the main screen and the cursor come back, exit status 0
+        term.keys("q")
+        _check_restored(term, "q")
+    finally:
+        term.close()
+
+
+def test_large_picture(ctx):
+    """A supervisor of no site on 150 queues and 60 skills: the picture
+    and the pushes come in several lines; a queue from a later part shows,
+    and follows a push that is itself in parts."""
+    srv = stats.big_server(
+        ctx, "INSERT INTO call_routes (dialled, ivr, queue_id, priority) "
+        "SELECT '4008009149', '', id, 5 FROM queues WHERE code = 'q149';\n")
+    pbx = _login(ctx, srv, "pbx")
+    for i in range(2):
+        pbx.ok("call.arrive", call_id=f"z{i}", caller=f"1390000020{i}", dialled="4008009149")
+    term = _start_top(ctx, srv, "sky")
+    try:
+        # most waiting first: q149, of the picture's last part, on top
+        term.wait_screen(lambda r: _row(r, "q000") is not None, "the view is up")
+        term.keys("s", "s")
+        term.wait_screen(lambda r: _waiting(r, "q149") == 2, "q149 with its 2 waiting")
+        # every worker ready: a push of every scope, in parts; then a call
+        workers = [_login(ctx, srv, f"w{w}") for w in range(stats.BIG_WORKERS)]
+        for w in workers:
+            w.ok("agent.ready")
+        pbx.ok("call.arrive", call_id="z2", caller="13900000202", dialled="4008009149")
+        term.wait_screen(lambda r: _waiting(r, "q149") == 3, "q149 follows the pushes")
+        util.check(not any("max" in r and "line" in r for r in term.screen()),
+                   "no line refused by ccagent")
         term.keys("q")
         _check_restored(term, "q")
     finally:
