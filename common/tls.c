@@ -4,6 +4,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
@@ -125,4 +129,13 @@ tls_client_set_host(SSL *ssl, const char *host)
 		return X509_VERIFY_PARAM_set1_ip_asc(p, host) == 1 ? 0 : -1;
 	}
 	return SSL_set1_host(ssl, host) == 1 ? 0 : -1;
+}
+
+void
+tls_nodelay(int fd)
+{
+	int one = 1;
+
+	if (fd >= 0)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }

@@ -17,5 +17,11 @@ SSL_CTX *tls_client_ctx(const char *ca_file, int insecure, char *err, size_t err
 int tls_client_set_host(SSL *ssl, const char *host);
 /* The last OpenSSL error queue entry as text (and clear the queue). */
 const char *tls_error_string(char *buf, size_t len);
+/* Send each TLS record on the TCP socket fd at once (TCP_NODELAY). A
+ * reply often goes out as more than one small segment (a record, then the
+ * rest of a line); with Nagle's algorithm the second waits for the
+ * peer's acknowledgement of the first, which the peer delays by up to
+ * 40 ms, so every request would take 40 ms. Other sockets: no effect. */
+void tls_nodelay(int fd);
 
 #endif

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "proto.h"
 #include "server.h"
+#include "tls.h"
 
 /* Requests handled per read event before yielding to other sessions. */
 #define SESSION_REQS_PER_EVENT 16
@@ -461,6 +462,7 @@ session_accept(struct server *srv, evutil_socket_t fd, const struct sockaddr *sa
 	s->serial = ++srv->next_serial;
 	s->since = time(NULL);
 	peer_name(sa, s->ip, sizeof s->ip, s->peer, sizeof s->peer);
+	tls_nodelay(fd);
 	s->bev = bufferevent_openssl_socket_new(srv->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
 	                                        BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 	if (s->bev == NULL) {

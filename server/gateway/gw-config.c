@@ -32,7 +32,7 @@ static const struct cfg_key gw_keys[] = {
     KP("upstream", "ca_file", upstream_ca_file, ""),
     KS("upstream", "user", upstream_user, "gateway"),
     KP("upstream", "password_file", upstream_password_file, ""),
-    KI("upstream", "connections", upstream_connections, "16", 1, 64),
+    KI("upstream", "connections", upstream_connections, "64", 1, 256),
     KI("upstream", "request_timeout", upstream_request_timeout, "10", 1, 300),
     KI("upstream", "reconnect_max", upstream_reconnect_max, "10", 1, 300),
     KP("web", "form_secret_file", form_secret_file, ""),

@@ -31,6 +31,7 @@
 #include <event2/listener.h>
 
 #include "log.h"
+#include "tls.h"
 
 static const char gw_csp[] = "default-src 'none'; style-src 'self'; img-src 'self'; "
                              "form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
@@ -499,6 +500,7 @@ gw_conn_admit_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (sock < 0 || getpeername(sock, (struct sockaddr *)&sa, &salen) != 0)
 		return;
+	tls_nodelay(sock);
 	if (sa.ss_family == AF_INET6)
 		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&sa)->sin6_addr, addr, sizeof addr);
 	else if (sa.ss_family == AF_INET)

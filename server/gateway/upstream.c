@@ -234,6 +234,7 @@ gw_uconn_event_cb(struct bufferevent *bev, short what, void *arg)
 	char why[256];
 
 	if (what & BEV_EVENT_CONNECTED) {
+		tls_nodelay(bufferevent_getfd(bev));
 		gw_uconn_set_state(c, UCONN_LOGIN, "TLS up");
 		c->login_id = ++c->up->next_id;
 		json_t *login = json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)c->login_id,
