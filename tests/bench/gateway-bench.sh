@@ -22,12 +22,12 @@
 # than 201s counted, a server error logged, the rate or the p99 off target).
 set -euo pipefail
 
-CONNECTIONS=50
+CONNECTIONS=64
 THREADS=2
 DURATION=20
 WARMUP=3
 WORKERS=2
-UPSTREAM=16
+UPSTREAM=64
 TARGET=3000
 TARGET_P99_MS=50
 SCRYPT_N_LOG2=10
