@@ -22,144 +22,8 @@
 
 #include <uthash.h>
 
+#include "heap.h"
 #include "route.h"
-
-#define NOT_IN_HEAP SIZE_MAX
-
-/* --- indexed binary heap ordered by (k1, k2, tie), smallest first ---
- *
- * The keys live in the heap's array next to the node pointer, so sifting
- * compares neighbouring memory instead of chasing a pointer per level. A
- * node records its index for removal and key changes in O(log n). */
-
-struct hnode {
-	size_t idx; /* NOT_IN_HEAP when out */
-};
-
-struct hent {
-	int64_t k1, k2;
-	uint64_t tie;
-	struct hnode *n;
-};
-
-struct heap {
-	struct hent *a;
-	size_t n, cap;
-};
-
-static int
-hless(const struct hent *x, const struct hent *y)
-{
-	if (x->k1 != y->k1)
-		return x->k1 < y->k1;
-	if (x->k2 != y->k2)
-		return x->k2 < y->k2;
-	return x->tie < y->tie;
-}
-
-static void
-hset(struct heap *h, size_t i, const struct hent *e)
-{
-	h->a[i] = *e;
-	e->n->idx = i;
-}
-
-static void
-hup(struct heap *h, size_t i)
-{
-	struct hent e = h->a[i];
-
-	while (i > 0) {
-		size_t p = (i - 1) / 2;
-		if (!hless(&e, &h->a[p]))
-			break;
-		hset(h, i, &h->a[p]);
-		i = p;
-	}
-	hset(h, i, &e);
-}
-
-static void
-hdown(struct heap *h, size_t i)
-{
-	struct hent e = h->a[i];
-
-	for (;;) {
-		size_t c = 2 * i + 1;
-		if (c >= h->n)
-			break;
-		if (c + 1 < h->n && hless(&h->a[c + 1], &h->a[c]))
-			c++;
-		if (!hless(&h->a[c], &e))
-			break;
-		hset(h, i, &h->a[c]);
-		i = c;
-	}
-	hset(h, i, &e);
-}
-
-static void
-hfix(struct heap *h, size_t i)
-{
-	if (i > 0 && hless(&h->a[i], &h->a[(i - 1) / 2]))
-		hup(h, i);
-	else
-		hdown(h, i);
-}
-
-/* Insert n with its keys, or change them when it is in already. */
-static void
-heap_put(struct heap *h, struct hnode *n, int64_t k1, int64_t k2, uint64_t tie)
-{
-	struct hent e = {k1, k2, tie, n};
-
-	if (n->idx != NOT_IN_HEAP) {
-		h->a[n->idx] = e;
-		hfix(h, n->idx);
-		return;
-	}
-	if (h->n == h->cap) {
-		size_t cap = h->cap ? h->cap * 2 : 16;
-		struct hent *a = realloc(h->a, cap * sizeof *a);
-		if (a == NULL)
-			abort(); /* routing state must stay whole */
-		h->a = a;
-		h->cap = cap;
-	}
-	hset(h, h->n++, &e);
-	hup(h, n->idx);
-}
-
-static void
-heap_remove(struct heap *h, struct hnode *n)
-{
-	size_t i = n->idx;
-
-	if (i == NOT_IN_HEAP)
-		return;
-	n->idx = NOT_IN_HEAP;
-	if (i == --h->n)
-		return;
-	hset(h, i, &h->a[h->n]);
-	hfix(h, i);
-}
-
-static const struct hent *
-heap_top(const struct heap *h)
-{
-	return h->n ? &h->a[0] : NULL;
-}
-
-/* The second smallest: the smaller child of the root. */
-static const struct hent *
-heap_second(const struct heap *h)
-{
-	if (h->n < 2)
-		return NULL;
-	if (h->n > 2 && hless(&h->a[2], &h->a[1]))
-		return &h->a[2];
-	return &h->a[1];
-}
 
 #define CONTAINER(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
@@ -330,11 +194,11 @@ route_free(struct route *r)
 	HASH_ITER(hh, r->buckets, b, tb)
 	{
 		HASH_DEL(r->buckets, b);
-		free(b->items.a);
-		free(b->agents.a);
+		heap_free(&b->items);
+		heap_free(&b->agents);
 		free(b);
 	}
-	free(r->timers.a);
+	heap_free(&r->timers);
 	free(r->dq);
 	free(r);
 }
@@ -528,7 +392,7 @@ member_add(struct agent *a, struct bucket *b)
 		return -1;
 	m->a = a;
 	m->b = b;
-	m->node.idx = NOT_IN_HEAP;
+	m->node.idx = HEAP_OUT;
 	a->mem[a->nmem++] = m;
 	return 0;
 }
@@ -696,7 +560,7 @@ item_before(const struct item *x, const struct item *y)
 {
 	struct hent ex = {x->vkey, x->in.enqueued_ms, x->id, NULL};
 	struct hent ey = {y->vkey, y->in.enqueued_ms, y->id, NULL};
-	return hless(&ex, &ey);
+	return heap_less(&ex, &ey);
 }
 
 /* The best waiting item for a among its buckets, or NULL. An item the
@@ -820,7 +684,7 @@ route_agent_set(struct route *r, const struct route_agent_cfg *cfg, int64_t now)
 		a->id = cfg->id;
 		a->presence = P_OFFLINE;
 		a->since = a->idle_since = now;
-		a->timer.idx = NOT_IN_HEAP;
+		a->timer.idx = HEAP_OUT;
 		TAILQ_INIT(&a->held);
 		HASH_ADD(hh, r->agents, id, sizeof a->id, a);
 	} else {
@@ -954,7 +818,7 @@ route_item_add(struct route *r, const struct route_item_in *in, int64_t now)
 		}
 	if (it->in.enqueued_ms == 0)
 		it->in.enqueued_ms = now;
-	it->node.idx = it->timer.idx = NOT_IN_HEAP;
+	it->node.idx = it->timer.idx = HEAP_OUT;
 	it->vkey =
 	    it->in.enqueued_ms - (int64_t)it->in.priority * r->p.class_step_ms - it->in.boost_ms;
 	if (it->in.sla_due_ms > 0 && (due = it->in.sla_due_ms - r->p.sla_horizon_ms) < it->vkey)
@@ -1185,7 +1049,7 @@ route_offer_to(struct route *r, uint64_t id, uint32_t agent, const struct route_
 		return ROUTE_ESTATE;
 	if (it->state == ROUTE_ITEM_OFFERED) {
 		if (it->agent == a) {
-			*until = it->timer.idx != NOT_IN_HEAP ? r->timers.a[it->timer.idx].k1 : now;
+			*until = it->timer.idx != HEAP_OUT ? r->timers.a[it->timer.idx].k1 : now;
 			return ROUTE_OK;
 		}
 		other = it->agent;
@@ -1359,7 +1223,7 @@ route_item_info(const struct route *r, uint64_t id, int64_t now, struct route_it
 		return ROUTE_OK;
 	/* a scan of the item's bucket: for status pages, not per decision */
 	for (size_t i = 0; i < it->b->items.n; i++)
-		if (hless(&it->b->items.a[i], &it->b->items.a[it->node.idx]))
+		if (heap_less(&it->b->items.a[i], &it->b->items.a[it->node.idx]))
 			ahead++;
 	out->position = ahead + 1;
 	serving = it->b->q->serving ? it->b->q->serving : 1;
@@ -1399,7 +1263,7 @@ heap_ok(const struct heap *h)
 	for (size_t i = 0; i < h->n; i++) {
 		if (h->a[i].n->idx != i)
 			return 0;
-		if (i > 0 && hless(&h->a[i], &h->a[(i - 1) / 2]))
+		if (i > 0 && heap_less(&h->a[i], &h->a[(i - 1) / 2]))
 			return 0;
 	}
 	return 1;
@@ -1429,7 +1293,7 @@ route_check(const struct route *r, char *why, size_t len)
 			return fail(why, len, "agent %u in wrap-up without a timer", a->id);
 		for (size_t i = 0; i < a->nmem; i++) {
 			const struct member *m = a->mem[i];
-			int in = m->node.idx != NOT_IN_HEAP;
+			int in = m->node.idx != HEAP_OUT;
 			if (in != agent_free(a, m->b->key.channel))
 				return fail(why, len, "agent %u heap membership wrong", a->id);
 		}
@@ -1443,14 +1307,14 @@ route_check(const struct route *r, char *why, size_t len)
 	}
 	HASH_ITER(hh, r->items, it, ti)
 	{
-		int in = it->node.idx != NOT_IN_HEAP;
+		int in = it->node.idx != HEAP_OUT;
 		if (it->state != ROUTE_ITEM_ASSIGNED)
 			waiting++;
 		if (in != (it->state == ROUTE_ITEM_WAITING))
 			return fail(why, len, "item %llu heap membership wrong",
 			            (unsigned long long)it->id);
 		if (it->state == ROUTE_ITEM_OFFERED &&
-		    (it->tkind != T_OFFER || it->timer.idx == NOT_IN_HEAP))
+		    (it->tkind != T_OFFER || it->timer.idx == HEAP_OUT))
 			return fail(why, len, "item %llu reserved without a timer",
 			            (unsigned long long)it->id);
 		if (it->state == ROUTE_ITEM_HELD &&

@@ -22,122 +22,11 @@
 
 #include <uthash.h>
 
+#include "heap.h"
 #include "stats.h"
 
-#define NOT_IN_HEAP  SIZE_MAX
 #define OTHER_REASON (STATS_REASONS_MAX - 1)
 #define ITEM_SCOPES  (3 + ROUTE_MAX_REQ) /* queue, site, overall, skills */
-
-/* --- indexed binary heap ordered by (key, tie), smallest first --- */
-
-struct hnode {
-	size_t idx; /* NOT_IN_HEAP when out */
-};
-
-struct hent {
-	int64_t key;
-	uint64_t tie;
-	struct hnode *n;
-};
-
-struct heap {
-	struct hent *a;
-	size_t n, cap;
-};
-
-static int
-hless(const struct hent *x, const struct hent *y)
-{
-	if (x->key != y->key)
-		return x->key < y->key;
-	return x->tie < y->tie;
-}
-
-static void
-hset(struct heap *h, size_t i, const struct hent *e)
-{
-	h->a[i] = *e;
-	e->n->idx = i;
-}
-
-static void
-hup(struct heap *h, size_t i)
-{
-	struct hent e = h->a[i];
-
-	while (i > 0) {
-		size_t p = (i - 1) / 2;
-		if (!hless(&e, &h->a[p]))
-			break;
-		hset(h, i, &h->a[p]);
-		i = p;
-	}
-	hset(h, i, &e);
-}
-
-static void
-hdown(struct heap *h, size_t i)
-{
-	struct hent e = h->a[i];
-
-	for (;;) {
-		size_t c = 2 * i + 1;
-		if (c >= h->n)
-			break;
-		if (c + 1 < h->n && hless(&h->a[c + 1], &h->a[c]))
-			c++;
-		if (!hless(&h->a[c], &e))
-			break;
-		hset(h, i, &h->a[c]);
-		i = c;
-	}
-	hset(h, i, &e);
-}
-
-/* Make room for one more entry: 0, or -1 when memory runs out. */
-static int
-heap_reserve(struct heap *h)
-{
-	size_t cap;
-	struct hent *a;
-
-	if (h->n < h->cap)
-		return 0;
-	cap = h->cap ? h->cap * 2 : 16;
-	a = realloc(h->a, cap * sizeof *a);
-	if (a == NULL)
-		return -1;
-	h->a = a;
-	h->cap = cap;
-	return 0;
-}
-
-/* Insert n (room reserved first with heap_reserve). */
-static void
-heap_insert(struct heap *h, struct hnode *n, int64_t key, uint64_t tie)
-{
-	struct hent e = {key, tie, n};
-
-	hset(h, h->n++, &e);
-	hup(h, n->idx);
-}
-
-static void
-heap_remove(struct heap *h, struct hnode *n)
-{
-	size_t i = n->idx;
-
-	if (i == NOT_IN_HEAP)
-		return;
-	n->idx = NOT_IN_HEAP;
-	if (i == --h->n)
-		return;
-	hset(h, i, &h->a[h->n]);
-	if (i > 0 && hless(&h->a[i], &h->a[(i - 1) / 2]))
-		hup(h, i);
-	else
-		hdown(h, i);
-}
 
 /* --- the model --- */
 
@@ -293,22 +182,22 @@ stats_free(struct stats *st)
 	HASH_ITER(hh, st->queues, q, tq)
 	{
 		HASH_DEL(st->queues, q);
-		free(q->sc.waiting.a);
+		heap_free(&q->sc.waiting);
 		free(q);
 	}
 	HASH_ITER(hh, st->sites, s, ts)
 	{
 		HASH_DEL(st->sites, s);
-		free(s->sc.waiting.a);
+		heap_free(&s->sc.waiting);
 		free(s);
 	}
 	HASH_ITER(hh, st->skills, k, tk)
 	{
 		HASH_DEL(st->skills, k);
-		free(k->sc.waiting.a);
+		heap_free(&k->sc.waiting);
 		free(k);
 	}
-	free(st->all.waiting.a);
+	heap_free(&st->all.waiting);
 	free(st);
 }
 
@@ -548,7 +437,7 @@ item_enqueue(struct stats *st, struct item *it)
 	unsigned n = item_heaps(st, it, sc);
 
 	for (unsigned i = 0; i < n; i++)
-		heap_insert(&sc[i]->waiting, &it->node[i], it->enq_ms, it->id);
+		heap_put(&sc[i]->waiting, &it->node[i], it->enq_ms, 0, it->id);
 }
 
 static void
@@ -831,7 +720,7 @@ stats_item_queued(struct stats *st, uint64_t item, uint32_t queue, uint32_t site
 	it->severity = kind == STATS_COMPLAINT ? severity : -1;
 	it->enq_ms = now;
 	for (int i = 0; i < ITEM_SCOPES; i++)
-		it->node[i].idx = NOT_IN_HEAP;
+		it->node[i].idx = HEAP_OUT;
 	HASH_ADD(hh, st->items, id, sizeof it->id, it);
 	st->nitems++;
 	item_enqueue(st, it);
@@ -1514,7 +1403,7 @@ stats_view(const struct stats *st, enum stats_scope scope, uint32_t id, int64_t 
 	c = &sc->day;
 	out->waiting = (uint32_t)sc->waiting.n;
 	if (sc->waiting.n > 0) {
-		out->oldest_ms = sc->waiting.a[0].key;
+		out->oldest_ms = sc->waiting.a[0].k1;
 		out->longest_wait_ms = elapsed(out->oldest_ms, now);
 	}
 	out->open_warnings = sc->open_warnings;
