@@ -27,11 +27,12 @@ _event, _login = routing._event, routing._login
 SL_SECONDS = 2
 
 
-def _setup(ctx, extra_sql=""):
+def _setup(ctx, extra_sql="", settings=None):
     """alice and bob (agents at SH), sue (supervisor at SH), bea
     (supervisor at BJ), root (admin), pbx (service); queues 'general' (SH,
     threshold 2 s), 'vip' (SH) and 'north' (BJ)."""
-    srv = ctx.server(agents={"alice": "pw-alice", "bob": "pw-bob"}, start=False)
+    srv = ctx.server(agents={"alice": "pw-alice", "bob": "pw-bob"}, start=False,
+                     settings=settings)
     srv.add_agent("sue", "pw-sue", role="supervisor")
     srv.add_agent("bea", "pw-bea", role="supervisor", site="BJ")
     srv.add_agent("root", "pw-root", role="admin")

@@ -18,38 +18,16 @@ from itest import admin, util, wire
 
 sys.path.insert(0, __import__("os").path.dirname(__file__))
 routing = importlib.import_module("26_routing")
+stats = importlib.import_module("31_stats")
 _event, _login = routing._event, routing._login
 
-SL_SECONDS = 2
+SL_SECONDS = stats.SL_SECONDS
 
 
 def _setup(ctx, extra_sql="", rollup=1):
-    """As 31_stats: alice and bob (agents at SH), sue (supervisor at SH),
-    bea (supervisor at BJ), root (admin), pbx (service); queues 'general'
-    (SH, threshold 2 s), 'vip' (SH) and 'north' (BJ); rollups every rollup
-    seconds."""
-    srv = ctx.server(agents={"alice": "pw-alice", "bob": "pw-bob"}, start=False,
-                     settings={"stats.rollup_seconds": str(rollup)})
-    srv.add_agent("sue", "pw-sue", role="supervisor")
-    srv.add_agent("bea", "pw-bea", role="supervisor", site="BJ")
-    srv.add_agent("root", "pw-root", role="admin")
-    srv.add_agent("pbx", "pw-pbx", role="service")
-    srv.dbinfo.sql(
-        "INSERT INTO queues (code, name, site_id, sl_target_seconds, offer_seconds, "
-        "wrapup_seconds, sticky_seconds) "
-        f"SELECT 'general', 'General', id, {SL_SECONDS}, 60, 0, 0 FROM sites "
-        "WHERE code = 'SH';\n"
-        "INSERT INTO queues (code, name, site_id, wrapup_seconds, sticky_seconds) "
-        "SELECT 'vip', 'VIP', id, 0, 0 FROM sites WHERE code = 'SH';\n"
-        "INSERT INTO queues (code, name, site_id, wrapup_seconds, sticky_seconds) "
-        "SELECT 'north', 'North', id, 0, 0 FROM sites WHERE code = 'BJ';\n"
-        "INSERT INTO agent_queues (agent_id, queue_id) SELECT a.id, q.id FROM agents a, "
-        "queues q WHERE a.username IN ('alice', 'bob') AND q.code = 'general';\n"
-        "INSERT INTO call_routes (dialled, ivr, queue_id, priority) "
-        "SELECT '4008001234', '', id, 5 FROM queues WHERE code = 'general';\n" + extra_sql,
-        srv.database)
-    srv.start()
-    return srv
+    """31_stats' server (agents, supervisors, queues 'general', 'vip' and
+    'north'), with rollups every rollup seconds."""
+    return stats._setup(ctx, extra_sql, settings={"stats.rollup_seconds": str(rollup)})
 
 
 def _calls(ctx, srv):
